@@ -1,0 +1,52 @@
+"""The FastAPI app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from memory_service import __version__
+from memory_service.api import errors
+from memory_service.api.metrics import BodyLimitMiddleware, MetricsMiddleware, RequestMetrics
+from memory_service.api.routers import episodes, health, jobs, memories, messages, search, users
+from memory_service.bootstrap import Components, build_components
+from memory_service.config import Settings
+
+
+def create_app(
+    settings: Settings | None = None, *, components: Components | None = None
+) -> FastAPI:
+    """Build the app. Given ``components``, the caller owns them; else they are
+    built at startup from ``settings`` and disposed at shutdown."""
+    settings = components.settings if components else (settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if components is not None:
+            app.state.components = components
+            yield
+            return
+        built = build_components(settings)
+        app.state.components = built
+        try:
+            yield
+        finally:
+            await built.dispose()
+
+    app = FastAPI(
+        title="memory-service",
+        version=__version__,
+        description="Persistent memory for LLM agents: episodes, facts, hypergraph, search.",
+        lifespan=lifespan,
+    )
+    if components is not None:
+        app.state.components = components
+    app.state.metrics = RequestMetrics()
+    errors.install(app)
+    for module in (health, messages, episodes, memories, search, users, jobs):
+        app.include_router(module.router)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,57 @@
+"""Annotated dependencies: components, the unit of work, the caller's tenant."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from memory_service.bootstrap import Components
+from memory_service.db.uow import SqlUnitOfWork
+from memory_service.domain.errors import Unauthorized
+from memory_service.domain.models import ApiKey
+from memory_service.services import tenants
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer msk_...`")
+
+
+def get_components(request: Request) -> Components:
+    components: Components = request.app.state.components
+    return components
+
+
+ComponentsDep = Annotated[Components, Depends(get_components)]
+
+
+async def get_uow(components: ComponentsDep) -> AsyncIterator[SqlUnitOfWork]:
+    """One transaction per request: committed after the handler, rolled back on error."""
+    async with components.uow() as uow:
+        yield uow
+
+
+UowDep = Annotated[SqlUnitOfWork, Depends(get_uow)]
+
+
+async def get_api_key(
+    components: ComponentsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiKey:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("send Authorization: Bearer <API key>")
+    async with components.uow() as uow:
+        return await tenants.authenticate(uow, credentials.credentials)
+
+
+async def get_tenant(key: Annotated[ApiKey, Depends(get_api_key)]) -> UUID:
+    return key.tenant_id
+
+
+TenantDep = Annotated[UUID, Depends(get_tenant)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

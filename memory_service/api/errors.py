@@ -1,0 +1,84 @@
+"""One handler maps every error class to a status and the body ``{"error", "detail"}``."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from memory_service.domain.errors import (
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    MemoryServiceError,
+    NotFound,
+    Unauthorized,
+    UpstreamUnavailable,
+)
+
+STATUS: dict[type[MemoryServiceError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    Unauthorized: 401,
+    UpstreamUnavailable: 503,
+    ConfigurationError: 500,
+}
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer has this body."""
+
+    error: str
+    detail: Any = None
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries declaring the error body for ``codes``."""
+    return {code: {"model": ErrorBody, "description": HTTPStatus(code).phrase} for code in codes}
+
+
+def error_response(status: int, error: str, detail: Any, **headers: str) -> JSONResponse:
+    body = {"error": error, "detail": jsonable_encoder(detail)}
+    return JSONResponse(status_code=status, content=body, headers=headers or None)
+
+
+def _status_of(exc: MemoryServiceError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+async def _domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MemoryServiceError)
+    status = _status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    return error_response(status, type(exc).__name__, exc.detail, **headers)
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    return error_response(422, "InvalidInput", detail)
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    name = HTTPStatus(exc.status_code).phrase.replace(" ", "")
+    return error_response(exc.status_code, name, exc.detail, **(exc.headers or {}))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(MemoryServiceError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)

@@ -1,0 +1,107 @@
+"""The composition root: Settings -> the parts that live as long as the process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from memory_service.adapters.local_embedder import LocalEmbedder
+from memory_service.config import Settings
+from memory_service.db.embedded import start_embedded
+from memory_service.db.models import EMBEDDING_DIM
+from memory_service.db.session import make_engine, make_sessionmaker, sync_url
+from memory_service.db.uow import SqlUnitOfWork
+from memory_service.domain.errors import ConfigurationError
+from memory_service.ports import Embedder
+from memory_service.testing import HashEmbedder
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+@dataclass
+class Components:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    embedder: Embedder
+    database_url: str
+    embedded_server: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def uow(self) -> AsyncIterator[SqlUnitOfWork]:
+        """One transaction: committed when the block ends, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield SqlUnitOfWork(session, ef_search=self.settings.hnsw_ef_search)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def resolve_database_url(settings: Settings) -> tuple[str, Any]:
+    """The configured URL, or the embedded server's (started here) when none is set."""
+    if settings.database_url:
+        return settings.database_url, None
+    server, url = start_embedded(settings.embedded_pgdata)
+    return url, server
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["url"] = url
+    return cfg
+
+
+def migrate(url: str) -> None:
+    """``alembic upgrade head`` against ``url`` (asyncpg or psycopg form)."""
+    command.upgrade(alembic_config(sync_url(url)), "head")
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    embedder: Embedder
+    if settings.embedder == "hash":
+        embedder = HashEmbedder(EMBEDDING_DIM)
+    else:
+        embedder = LocalEmbedder(device=settings.embed_device, batch_size=settings.embed_batch_size)
+    if embedder.dim != EMBEDDING_DIM:
+        raise ConfigurationError(
+            f"embedder {embedder.name} gives {embedder.dim}-d vectors; the schema holds "
+            f"{EMBEDDING_DIM}-d"
+        )
+    return embedder
+
+
+def build_components(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    run_migrations: bool = True,
+    pool_size: int = 10,
+) -> Components:
+    url, server = resolve_database_url(settings)
+    if run_migrations:
+        migrate(url)
+    engine = make_engine(url, pool_size=pool_size)
+    return Components(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        embedder=embedder or build_embedder(settings),
+        database_url=url,
+        embedded_server=server,
+    )

@@ -1,0 +1,130 @@
+"""``memory-service``: serve, migrate, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from uuid import UUID
+
+from memory_service.bootstrap import Components, build_components, migrate, resolve_database_url
+from memory_service.config import Settings
+from memory_service.domain.errors import MemoryServiceError
+from memory_service.services import tenants
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Write ``secret`` to ``path`` readable by its owner only (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    path.chmod(0o600)
+
+
+async def first_start(components: Components) -> None:
+    """Create the default tenant and key on first start; print the key once."""
+    async with components.uow() as uow:
+        issued = await tenants.ensure_default_tenant(uow)
+    await components.engine.dispose()  # uvicorn runs its own event loop
+    if issued is not None:
+        key_file = components.settings.api_key_file
+        write_secret(key_file, issued.secret)
+        print(f"Created tenant 'default' with API key (shown once, saved to {key_file}):")
+        print(f"  {issued.secret}")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from memory_service.api.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    components = build_components(settings)
+    asyncio.run(first_start(components))
+    print(f"memory-service listening on http://{host}:{port}  (database: {_where(settings)})")
+    uvicorn.run(create_app(components=components), host=host, port=port, log_level="info")
+    return 0
+
+
+def _where(settings: Settings) -> str:
+    return "external" if settings.database_url else f"embedded in {settings.embedded_pgdata}"
+
+
+def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
+    url, _server = resolve_database_url(settings)
+    migrate(url)
+    print("database at head")
+    return 0
+
+
+async def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    components = build_components(settings, embedder=_NoEmbedder())
+    try:
+        async with components.uow() as uow:
+            if args.keys_command == "create":
+                issued = await tenants.issue_key(uow, args.tenant, args.name)
+                print(issued.secret)
+                print(f"key {issued.key.id} for tenant {args.tenant!r}", file=sys.stderr)
+            elif args.keys_command == "list":
+                for key in await uow.tenants.list_keys():
+                    state = "revoked" if key.revoked_at else "active"
+                    print(f"{key.id}  {key.prefix}…  {key.tenant_name:<16} {key.name:<16} {state}")
+            else:
+                await tenants.revoke_key(uow, UUID(args.key_id))
+                print(f"revoked {args.key_id}")
+    finally:
+        await components.dispose()
+    return 0
+
+
+class _NoEmbedder:
+    """Key management needs no model."""
+
+    dim = 384
+    name = "none"
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        raise RuntimeError("not used by key management")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="memory-service", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the REST API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    sub.add_parser("migrate", help="upgrade the database schema to head")
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key (and its tenant if new)")
+    create.add_argument("--tenant", default=tenants.DEFAULT_TENANT)
+    create.add_argument("--name", default="cli")
+    keys_sub.add_parser("list", help="list keys")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "serve":
+            return cmd_serve(args, settings)
+        if args.command == "migrate":
+            return cmd_migrate(args, settings)
+        return asyncio.run(_keys(args, settings))
+    except (MemoryServiceError, ValueError) as exc:
+        print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

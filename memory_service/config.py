@@ -1,0 +1,58 @@
+"""Settings: the only place the environment is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; environment variables are prefixed ``MEMORY_``."""
+
+    model_config = SettingsConfigDict(env_prefix="MEMORY_", env_file=None, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL 15+ with pgvector; unset starts the embedded server.",
+    )
+    data_dir: Path = Field(default=Path(".memory-data"))
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    embedder: Literal["local", "hash"] = "local"
+    embed_device: str | None = Field(default=None, description="cpu, cuda; None picks.")
+    embed_batch_size: int = Field(default=64, ge=1, le=4096)
+
+    llm_model: str | None = None
+
+    max_batch_messages: int = Field(default=500, ge=1)
+    max_text_chars: int = Field(default=32_000, ge=1)
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_limit: int = Field(default=100, ge=1)
+
+    rrf_k: int = Field(default=60, ge=1)
+    search_pool: int = Field(default=50, ge=1, le=1000)
+    hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
+
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        for prefix in ("postgresql://", "postgres://", "postgresql+psycopg://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return (self.data_dir / "pg").resolve()
+
+    @property
+    def api_key_file(self) -> Path:
+        return self.data_dir / "api_key"

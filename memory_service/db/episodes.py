@@ -1,0 +1,197 @@
+"""Episodes: the raw, never-rewritten record of what was said."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import delete, func, insert, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.db.filters import (
+    any_terms_tsquery,
+    decode_cursor,
+    encode_cursor,
+    scope_filters,
+)
+from memory_service.db.models import EpisodeRow, table_of
+from memory_service.domain.models import (
+    Candidate,
+    Episode,
+    EpisodePage,
+    NewEpisode,
+    Scope,
+    SearchQuery,
+)
+
+_COLUMNS = (
+    EpisodeRow.id,
+    EpisodeRow.seq,
+    EpisodeRow.user_id,
+    EpisodeRow.agent_id,
+    EpisodeRow.session_id,
+    EpisodeRow.role,
+    EpisodeRow.speaker,
+    EpisodeRow.text,
+    EpisodeRow.occurred_at,
+    EpisodeRow.created_at,
+    EpisodeRow.metadata_.label("metadata"),
+    EpisodeRow.utility,
+)
+
+
+def _episode(row: Any) -> Episode:
+    return Episode(
+        id=row.id,
+        scope=Scope(row.user_id, row.agent_id, row.session_id),
+        role=row.role,
+        speaker=row.speaker,
+        text=row.text,
+        occurred_at=row.occurred_at,
+        created_at=row.created_at,
+        metadata=row.metadata,
+        utility=row.utility,
+    )
+
+
+def _candidate(row: Any, score: float) -> Candidate:
+    return Candidate(
+        kind="episode",
+        id=row.id,
+        text=row.text,
+        occurred_at=row.occurred_at,
+        score=float(score),
+        source_episode_ids=(row.id,),
+        speaker=row.speaker,
+    )
+
+
+async def tune_vector_scan(session: AsyncSession, ef_search: int) -> None:
+    """HNSW with filters: let pgvector 0.8 keep scanning until enough rows pass."""
+    await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+
+
+class SqlEpisodes:
+    def __init__(self, session: AsyncSession, *, ef_search: int = 100) -> None:
+        self._s = session
+        self._ef_search = ef_search
+
+    async def add_many(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        items: Sequence[NewEpisode],
+        vectors: Sequence[Sequence[float]],
+        now: datetime,
+    ) -> list[Episode]:
+        rows = [
+            {
+                "id": uuid4(),
+                "tenant_id": tenant,
+                "user_id": scope.user_id,
+                "agent_id": scope.agent_id,
+                "session_id": scope.session_id,
+                "role": item.role,
+                "speaker": item.speaker,
+                "text": item.text,
+                "occurred_at": item.occurred_at or now,
+                "metadata": dict(item.metadata),
+                "embedding": list(vector),
+            }
+            for item, vector in zip(items, vectors, strict=True)
+        ]
+        table = table_of(EpisodeRow)
+        result = await self._s.execute(insert(table).returning(*table.c), rows)
+        by_id = {row.id: row for row in result}
+        return [_episode(by_id[row["id"]]) for row in rows]
+
+    async def get(self, tenant: UUID, episode_id: UUID) -> Episode | None:
+        row = (
+            await self._s.execute(
+                select(*_COLUMNS).where(EpisodeRow.tenant_id == tenant, EpisodeRow.id == episode_id)
+            )
+        ).one_or_none()
+        return _episode(row) if row else None
+
+    async def page(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        cursor: str | None,
+        limit: int,
+        descending: bool = False,
+    ) -> EpisodePage:
+        clauses = scope_filters(EpisodeRow, tenant, scope)
+        if since is not None:
+            clauses.append(EpisodeRow.occurred_at >= since)
+        if until is not None:
+            clauses.append(EpisodeRow.occurred_at < until)
+        key = tuple_(EpisodeRow.occurred_at, EpisodeRow.seq)
+        if cursor:
+            moment, seq = decode_cursor(cursor)
+            after = tuple_(moment, int(seq))
+            clauses.append(key < after if descending else key > after)
+        order = (
+            (EpisodeRow.occurred_at.desc(), EpisodeRow.seq.desc())
+            if descending
+            else (EpisodeRow.occurred_at, EpisodeRow.seq)
+        )
+        stmt = select(*_COLUMNS).where(*clauses).order_by(*order).limit(limit + 1)
+        rows = (await self._s.execute(stmt)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].occurred_at, rows[-1].seq) if more else None
+        return EpisodePage(items=[_episode(r) for r in rows], next_cursor=next_cursor)
+
+    async def delete(self, tenant: UUID, episode_id: UUID) -> bool:
+        result = await self._s.execute(
+            delete(EpisodeRow)
+            .where(EpisodeRow.tenant_id == tenant, EpisodeRow.id == episode_id)
+            .returning(EpisodeRow.id)
+        )
+        return result.first() is not None
+
+    def _time_filters(self, query: SearchQuery) -> list[Any]:
+        clauses = []
+        if query.since is not None:
+            clauses.append(EpisodeRow.occurred_at >= query.since)
+        if query.until is not None:
+            clauses.append(EpisodeRow.occurred_at < query.until)
+        return clauses
+
+    async def vector_search(
+        self, tenant: UUID, query: SearchQuery, vector: Sequence[float], k: int
+    ) -> list[Candidate]:
+        await tune_vector_scan(self._s, max(self._ef_search, k))
+        distance = EpisodeRow.embedding.cosine_distance(list(vector))
+        stmt = (
+            select(*_COLUMNS, distance.label("distance"))
+            .where(*scope_filters(EpisodeRow, tenant, query.scope), *self._time_filters(query))
+            .order_by(distance)
+            .limit(k)
+        )
+        rows = (await self._s.execute(stmt)).all()
+        hits = [_candidate(r, 1.0 - float(r.distance)) for r in rows]
+        return sorted(hits, key=lambda c: -c.score)
+
+    async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
+        tsq = any_terms_tsquery(query.text)
+        score = func.ts_rank_cd(EpisodeRow.tsv, tsq)
+        stmt = (
+            select(*_COLUMNS, score.label("rank"))
+            .where(
+                *scope_filters(EpisodeRow, tenant, query.scope),
+                *self._time_filters(query),
+                EpisodeRow.tsv.op("@@")(tsq),
+            )
+            .order_by(score.desc(), EpisodeRow.seq)
+            .limit(k)
+        )
+        rows = (await self._s.execute(stmt)).all()
+        return [_candidate(r, float(r.rank)) for r in rows]

@@ -1,0 +1,46 @@
+"""Shared SQL pieces: scope filters, keyset cursors, full-text queries."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, cast, func, literal_column
+from sqlalchemy.dialects.postgresql import TSQUERY
+
+from memory_service.domain.errors import InvalidInput
+from memory_service.domain.models import Scope
+
+
+def scope_filters(table: Any, tenant: Any, scope: Scope) -> list[ColumnElement[bool]]:
+    """``tenant_id = :tenant`` plus one equality per scope part that is given."""
+    clauses: list[ColumnElement[bool]] = [table.tenant_id == tenant]
+    for name in ("user_id", "agent_id", "session_id"):
+        value = getattr(scope, name)
+        if value is not None:
+            clauses.append(getattr(table, name) == value)
+    return clauses
+
+
+def any_terms_tsquery(text: str) -> ColumnElement[Any]:
+    """A tsquery matching any of the query's terms (plainto_tsquery ANDs them)."""
+    plain = cast(
+        func.plainto_tsquery(literal_column("'english'::regconfig"), cast(text, Text)), Text
+    )
+    return cast(func.replace(plain, " & ", " | "), TSQUERY)
+
+
+def encode_cursor(moment: datetime, tiebreak: int | str) -> str:
+    raw = json.dumps([moment.isoformat(), tiebreak]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, tiebreak = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(moment), tiebreak
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput({"cursor": "malformed cursor"}) from exc

@@ -1,0 +1,246 @@
+"""Memories (consolidated facts) and their history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.db.episodes import tune_vector_scan
+from memory_service.db.filters import (
+    any_terms_tsquery,
+    decode_cursor,
+    encode_cursor,
+    scope_filters,
+)
+from memory_service.db.models import MemoryHistoryRow, MemoryRow, table_of
+from memory_service.domain.errors import NotFound
+from memory_service.domain.models import (
+    Candidate,
+    Memory,
+    MemoryChange,
+    NewMemory,
+    Scope,
+    SearchQuery,
+)
+
+_COLUMNS = (
+    MemoryRow.id,
+    MemoryRow.user_id,
+    MemoryRow.agent_id,
+    MemoryRow.session_id,
+    MemoryRow.text,
+    MemoryRow.metadata_.label("metadata"),
+    MemoryRow.source_episode_ids,
+    MemoryRow.valid_from,
+    MemoryRow.valid_to,
+    MemoryRow.status,
+    MemoryRow.utility,
+    MemoryRow.created_at,
+    MemoryRow.updated_at,
+)
+
+
+def _memory(row: Any) -> Memory:
+    return Memory(
+        id=row.id,
+        scope=Scope(row.user_id, row.agent_id, row.session_id),
+        text=row.text,
+        metadata=row.metadata,
+        source_episode_ids=tuple(row.source_episode_ids),
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        status=row.status,
+        utility=row.utility,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _candidate(row: Any, score: float) -> Candidate:
+    return Candidate(
+        kind="memory",
+        id=row.id,
+        text=row.text,
+        occurred_at=row.valid_from or row.created_at,
+        score=float(score),
+        source_episode_ids=tuple(row.source_episode_ids),
+    )
+
+
+def _change(row: Any) -> MemoryChange:
+    return MemoryChange(
+        id=row.id,
+        memory_id=row.memory_id,
+        op=row.op,
+        old_text=row.old_text,
+        new_text=row.new_text,
+        cause=row.cause,
+        created_at=row.created_at,
+    )
+
+
+class SqlMemories:
+    def __init__(self, session: AsyncSession, *, ef_search: int = 100) -> None:
+        self._s = session
+        self._ef_search = ef_search
+
+    async def add(self, tenant: UUID, new: NewMemory, vector: Sequence[float]) -> Memory:
+        values = {
+            "id": uuid4(),
+            "tenant_id": tenant,
+            "user_id": new.scope.user_id,
+            "agent_id": new.scope.agent_id,
+            "session_id": new.scope.session_id,
+            "text": new.text,
+            "metadata": dict(new.metadata),
+            "source_episode_ids": list(new.source_episode_ids),
+            "valid_from": new.valid_from,
+            "valid_to": new.valid_to,
+            "embedding": list(vector),
+        }
+        table = table_of(MemoryRow)
+        row = (await self._s.execute(insert(table).values(values).returning(*table.c))).one()
+        return _memory(row)
+
+    async def get(
+        self, tenant: UUID, memory_id: UUID, *, for_update: bool = False
+    ) -> Memory | None:
+        stmt = select(*_COLUMNS).where(MemoryRow.tenant_id == tenant, MemoryRow.id == memory_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = (await self._s.execute(stmt)).one_or_none()
+        return _memory(row) if row else None
+
+    async def page(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        *,
+        include_inactive: bool,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Memory], str | None]:
+        clauses = scope_filters(MemoryRow, tenant, scope)
+        if not include_inactive:
+            clauses.append(MemoryRow.status == "active")
+        key = tuple_(MemoryRow.created_at, MemoryRow.id)
+        if cursor:
+            moment, memory_id = decode_cursor(cursor)
+            clauses.append(key > tuple_(moment, UUID(str(memory_id))))
+        stmt = (
+            select(*_COLUMNS)
+            .where(*clauses)
+            .order_by(MemoryRow.created_at, MemoryRow.id)
+            .limit(limit + 1)
+        )
+        rows = (await self._s.execute(stmt)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at, str(rows[-1].id)) if more else None
+        return [_memory(r) for r in rows], next_cursor
+
+    async def update(
+        self,
+        tenant: UUID,
+        memory_id: UUID,
+        *,
+        text: str | None = None,
+        vector: Sequence[float] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        valid_to: datetime | None = None,
+        status: str | None = None,
+    ) -> Memory:
+        values: dict[str, Any] = {"updated_at": func.now()}
+        if text is not None:
+            values["text"] = text
+        if vector is not None:
+            values["embedding"] = list(vector)
+        if metadata is not None:
+            values["metadata"] = dict(metadata)
+        if valid_to is not None:
+            values["valid_to"] = valid_to
+        if status is not None:
+            values["status"] = status
+        table = table_of(MemoryRow)
+        stmt = (
+            update(table)
+            .where(table.c.tenant_id == tenant, table.c.id == memory_id)
+            .values(values)
+            .returning(*table.c)
+        )
+        row = (await self._s.execute(stmt)).one_or_none()
+        if row is None:
+            raise NotFound(f"memory {memory_id} not found")
+        return _memory(row)
+
+    async def add_history(
+        self,
+        tenant: UUID,
+        memory_id: UUID,
+        *,
+        op: str,
+        old_text: str | None,
+        new_text: str | None,
+        cause: str,
+    ) -> MemoryChange:
+        table = table_of(MemoryHistoryRow)
+        values = {
+            "id": uuid4(),
+            "tenant_id": tenant,
+            "memory_id": memory_id,
+            "op": op,
+            "old_text": old_text,
+            "new_text": new_text,
+            "cause": cause,
+        }
+        row = (await self._s.execute(insert(table).values(values).returning(*table.c))).one()
+        return _change(row)
+
+    async def history(self, tenant: UUID, memory_id: UUID) -> list[MemoryChange]:
+        stmt = (
+            select(MemoryHistoryRow)
+            .where(MemoryHistoryRow.tenant_id == tenant, MemoryHistoryRow.memory_id == memory_id)
+            .order_by(MemoryHistoryRow.seq)
+        )
+        return [_change(r) for r in (await self._s.execute(stmt)).scalars()]
+
+    def _filters(self, tenant: UUID, query: SearchQuery) -> list[Any]:
+        clauses = [*scope_filters(MemoryRow, tenant, query.scope), MemoryRow.status == "active"]
+        if query.since is not None:
+            clauses.append(func.coalesce(MemoryRow.valid_from, MemoryRow.created_at) >= query.since)
+        if query.until is not None:
+            clauses.append(func.coalesce(MemoryRow.valid_from, MemoryRow.created_at) < query.until)
+        return clauses
+
+    async def vector_search(
+        self, tenant: UUID, query: SearchQuery, vector: Sequence[float], k: int
+    ) -> list[Candidate]:
+        await tune_vector_scan(self._s, max(self._ef_search, k))
+        distance = MemoryRow.embedding.cosine_distance(list(vector))
+        stmt = (
+            select(*_COLUMNS, distance.label("distance"))
+            .where(*self._filters(tenant, query))
+            .order_by(distance)
+            .limit(k)
+        )
+        rows = (await self._s.execute(stmt)).all()
+        return sorted(
+            (_candidate(r, 1.0 - float(r.distance)) for r in rows), key=lambda c: -c.score
+        )
+
+    async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
+        tsq = any_terms_tsquery(query.text)
+        score = func.ts_rank_cd(MemoryRow.tsv, tsq)
+        stmt = (
+            select(*_COLUMNS, score.label("rank"))
+            .where(*self._filters(tenant, query), MemoryRow.tsv.op("@@")(tsq))
+            .order_by(score.desc(), MemoryRow.created_at)
+            .limit(k)
+        )
+        rows = (await self._s.execute(stmt)).all()
+        return [_candidate(r, float(r.rank)) for r in rows]

@@ -1,0 +1,151 @@
+"""Jobs (the outbox), idempotency keys, the retrieval log and forgetting a user."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.db.models import (
+    EntityRow,
+    EpisodeRow,
+    IdempotencyRow,
+    JobRow,
+    MemoryRow,
+    RetrievalRow,
+    table_of,
+)
+from memory_service.domain.models import Job, Scope, SearchQuery
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        payload=row.payload,
+        state=row.state,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlJobs:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, tenant: UUID, scope: Scope, kind: str, payload: Mapping[str, Any]) -> Job:
+        table = table_of(JobRow)
+        values = {
+            "id": uuid4(),
+            "tenant_id": tenant,
+            "user_id": scope.user_id,
+            "agent_id": scope.agent_id,
+            "session_id": scope.session_id,
+            "kind": kind,
+            "payload": dict(payload),
+        }
+        row = (await self._s.execute(insert(table).values(values).returning(*table.c))).one()
+        return _job(row)
+
+    async def get(self, tenant: UUID, job_id: UUID) -> Job | None:
+        stmt = select(JobRow).where(JobRow.tenant_id == tenant, JobRow.id == job_id)
+        row = (await self._s.execute(stmt)).scalar_one_or_none()
+        return _job(row) if row else None
+
+
+class SqlIdempotency:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def claim(
+        self, tenant: UUID, key: str, request_hash: str, user_id: str | None
+    ) -> tuple[str, Mapping[str, Any]] | None:
+        # A concurrent claim of the same key blocks on the primary key until the
+        # first transaction ends, then sees its row: exactly one request wins.
+        stmt = (
+            pg_insert(IdempotencyRow)
+            .values(
+                tenant_id=tenant, key=key, request_hash=request_hash, response={}, user_id=user_id
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+            .returning(IdempotencyRow.key)
+        )
+        if (await self._s.execute(stmt)).first() is not None:
+            return None
+        row = (
+            await self._s.execute(
+                select(IdempotencyRow.request_hash, IdempotencyRow.response).where(
+                    IdempotencyRow.tenant_id == tenant, IdempotencyRow.key == key
+                )
+            )
+        ).one()
+        return row.request_hash, row.response
+
+    async def store(self, tenant: UUID, key: str, response: Mapping[str, Any]) -> None:
+        await self._s.execute(
+            update(IdempotencyRow)
+            .where(IdempotencyRow.tenant_id == tenant, IdempotencyRow.key == key)
+            .values(response=dict(response))
+        )
+
+
+class SqlRetrievalLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def record(
+        self,
+        tenant: UUID,
+        query: SearchQuery,
+        *,
+        request: Mapping[str, Any],
+        stages: Mapping[str, Any],
+        route: str,
+        results: Sequence[Mapping[str, Any]],
+    ) -> UUID:
+        retrieval_id = uuid4()
+        await self._s.execute(
+            insert(RetrievalRow).values(
+                id=retrieval_id,
+                tenant_id=tenant,
+                user_id=query.scope.user_id,
+                agent_id=query.scope.agent_id,
+                session_id=query.scope.session_id,
+                query=query.text,
+                request=dict(request),
+                stages=dict(stages),
+                route=route,
+                results=[dict(r) for r in results],
+            )
+        )
+        return retrieval_id
+
+
+class SqlScopes:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def forget_user(self, tenant: UUID, user_id: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        # Memories first: their history and memberships go with them (ON DELETE CASCADE).
+        for name, table in (
+            ("memories", MemoryRow),
+            ("episodes", EpisodeRow),
+            ("entities", EntityRow),
+            ("retrievals", RetrievalRow),
+            ("jobs", JobRow),
+            ("idempotency_keys", IdempotencyRow),
+        ):
+            result = await self._s.execute(
+                delete(table)
+                .where(table.tenant_id == tenant, table.user_id == user_id)
+                .returning(table.tenant_id)
+            )
+            counts[name] = len(result.all())
+        return counts

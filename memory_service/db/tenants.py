@@ -1,0 +1,89 @@
+"""Tenants and their API keys (only hashes are stored)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.db.models import ApiKeyRow, Tenant
+from memory_service.domain.models import ApiKey
+
+
+def _key(row: Any) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        tenant_name=row.tenant_name,
+        name=row.name,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+_KEY_COLUMNS = (
+    ApiKeyRow.id,
+    ApiKeyRow.tenant_id,
+    Tenant.name.label("tenant_name"),
+    ApiKeyRow.name,
+    ApiKeyRow.prefix,
+    ApiKeyRow.created_at,
+    ApiKeyRow.revoked_at,
+)
+
+
+class SqlTenants:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def create_tenant(self, name: str) -> UUID:
+        tenant_id = uuid4()
+        await self._s.execute(insert(Tenant).values(id=tenant_id, name=name))
+        return tenant_id
+
+    async def tenant_by_name(self, name: str) -> UUID | None:
+        return (
+            await self._s.execute(select(Tenant.id).where(Tenant.name == name))
+        ).scalar_one_or_none()
+
+    async def any_tenant(self) -> bool:
+        return bool((await self._s.execute(select(exists().select_from(Tenant)))).scalar())
+
+    async def create_key(self, tenant: UUID, name: str, prefix: str, key_hash: str) -> ApiKey:
+        key_id = uuid4()
+        await self._s.execute(
+            insert(ApiKeyRow).values(
+                id=key_id, tenant_id=tenant, name=name, prefix=prefix, key_hash=key_hash
+            )
+        )
+        found = await self._select(ApiKeyRow.id == key_id)
+        assert found is not None
+        return found[0]
+
+    async def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        found = await self._select(ApiKeyRow.key_hash == key_hash)
+        return found[0] if found else None
+
+    async def list_keys(self) -> list[ApiKey]:
+        return await self._select()
+
+    async def revoke_key(self, key_id: UUID) -> bool:
+        result = await self._s.execute(
+            update(ApiKeyRow)
+            .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+            .returning(ApiKeyRow.id)
+        )
+        return result.first() is not None
+
+    async def _select(self, *where: Any) -> list[ApiKey]:
+        stmt = (
+            select(*_KEY_COLUMNS)
+            .join(Tenant, Tenant.id == ApiKeyRow.tenant_id)
+            .where(*where)
+            .order_by(ApiKeyRow.created_at)
+        )
+        return [_key(r) for r in (await self._s.execute(stmt)).all()]

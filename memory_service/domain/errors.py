@@ -1,0 +1,37 @@
+"""Errors of the core. The API maps each class to one status code; no HTTP here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MemoryServiceError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    def __init__(self, detail: Any = None) -> None:
+        super().__init__(detail)
+        self.detail = detail if detail is not None else self.__class__.__name__
+
+
+class NotFound(MemoryServiceError):
+    """The thing asked for does not exist in the caller's tenant."""
+
+
+class Conflict(MemoryServiceError):
+    """The request contradicts the current state (reused idempotency key, ...)."""
+
+
+class InvalidInput(MemoryServiceError):
+    """The caller sent something the service will not store or answer."""
+
+
+class Unauthorized(MemoryServiceError):
+    """Missing, unknown or revoked API key."""
+
+
+class UpstreamUnavailable(MemoryServiceError):
+    """A dependency (database, LLM, broker) failed in a way worth retrying."""
+
+
+class ConfigurationError(MemoryServiceError):
+    """The service was configured in a way it cannot run with."""

@@ -1,0 +1,161 @@
+"""The model's entities as frozen dataclasses. Times are timezone-aware UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+MemoryStatus = Literal["active", "superseded", "deleted"]
+HistoryOp = Literal["ADD", "UPDATE", "DELETE"]
+JobState = Literal["queued", "running", "done", "failed"]
+HitKind = Literal["episode", "memory"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Who a record belongs to inside a tenant; any part may be absent."""
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    session_id: str | None = None
+
+    def is_empty(self) -> bool:
+        return self.user_id is None and self.agent_id is None and self.session_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEpisode:
+    role: str
+    text: str
+    speaker: str | None = None
+    occurred_at: datetime | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    id: UUID
+    scope: Scope
+    role: str
+    speaker: str | None
+    text: str
+    occurred_at: datetime
+    created_at: datetime
+    metadata: Mapping[str, Any]
+    utility: float
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodePage:
+    items: Sequence[Episode]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewMemory:
+    text: str
+    scope: Scope
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    source_episode_ids: Sequence[UUID] = ()
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    id: UUID
+    scope: Scope
+    text: str
+    metadata: Mapping[str, Any]
+    source_episode_ids: Sequence[UUID]
+    valid_from: datetime | None
+    valid_to: datetime | None
+    status: MemoryStatus
+    utility: float
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryChange:
+    """One row of a memory's history."""
+
+    id: UUID
+    memory_id: UUID
+    op: HistoryOp
+    old_text: str | None
+    new_text: str | None
+    cause: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: UUID
+    kind: str
+    payload: Mapping[str, Any]
+    state: JobState
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: UUID
+    tenant_id: UUID
+    tenant_name: str
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    text: str
+    scope: Scope
+    limit: int = 10
+    since: datetime | None = None
+    until: datetime | None = None
+    kinds: tuple[HitKind, ...] = ("episode", "memory")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One item a retriever proposes, with its rank-giving score.
+
+    ``score`` is the retriever's own score (cosine similarity in [-1, 1] for
+    vector retrieval, ts_rank_cd for full text); higher is better.
+    """
+
+    kind: HitKind
+    id: UUID
+    text: str
+    occurred_at: datetime | None
+    score: float
+    source_episode_ids: Sequence[UUID] = ()
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    kind: HitKind
+    id: UUID
+    text: str
+    occurred_at: datetime | None
+    score: float
+    scores: Mapping[str, float]
+    source_episode_ids: Sequence[UUID] = ()
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    retrieval_id: UUID
+    hits: Sequence[SearchHit]
+    timings_ms: Mapping[str, float]

@@ -1,0 +1,195 @@
+"""Protocols the core depends on; ``db`` and ``adapters`` implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from memory_service.domain.models import (
+    ApiKey,
+    Candidate,
+    Episode,
+    EpisodePage,
+    Job,
+    Memory,
+    MemoryChange,
+    NewEpisode,
+    NewMemory,
+    Scope,
+    SearchQuery,
+)
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors of width ``dim``."""
+
+    dim: int
+    name: str
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class CandidateSource(Protocol):
+    """One tier that can propose candidates for a query."""
+
+    async def vector_search(
+        self, tenant: UUID, query: SearchQuery, vector: Sequence[float], k: int
+    ) -> list[Candidate]:
+        """Nearest by cosine; ``Candidate.score`` is the cosine similarity."""
+        ...
+
+    async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
+        """Full-text matches; ``Candidate.score`` is ts_rank_cd, higher is better."""
+        ...
+
+
+class EpisodeRepository(CandidateSource, Protocol):
+    async def add_many(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        items: Sequence[NewEpisode],
+        vectors: Sequence[Sequence[float]],
+        now: datetime,
+    ) -> list[Episode]: ...
+
+    async def get(self, tenant: UUID, episode_id: UUID) -> Episode | None: ...
+
+    async def page(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        cursor: str | None,
+        limit: int,
+        descending: bool = False,
+    ) -> EpisodePage: ...
+
+    async def delete(self, tenant: UUID, episode_id: UUID) -> bool: ...
+
+
+class MemoryRepository(CandidateSource, Protocol):
+    async def add(self, tenant: UUID, new: NewMemory, vector: Sequence[float]) -> Memory: ...
+
+    async def get(
+        self, tenant: UUID, memory_id: UUID, *, for_update: bool = False
+    ) -> Memory | None: ...
+
+    async def page(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        *,
+        include_inactive: bool,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Memory], str | None]: ...
+
+    async def update(
+        self,
+        tenant: UUID,
+        memory_id: UUID,
+        *,
+        text: str | None = None,
+        vector: Sequence[float] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        valid_to: datetime | None = None,
+        status: str | None = None,
+    ) -> Memory: ...
+
+    async def add_history(
+        self,
+        tenant: UUID,
+        memory_id: UUID,
+        *,
+        op: str,
+        old_text: str | None,
+        new_text: str | None,
+        cause: str,
+    ) -> MemoryChange: ...
+
+    async def history(self, tenant: UUID, memory_id: UUID) -> list[MemoryChange]: ...
+
+
+class JobRepository(Protocol):
+    async def add(
+        self, tenant: UUID, scope: Scope, kind: str, payload: Mapping[str, Any]
+    ) -> Job: ...
+
+    async def get(self, tenant: UUID, job_id: UUID) -> Job | None: ...
+
+
+class IdempotencyRepository(Protocol):
+    async def claim(
+        self, tenant: UUID, key: str, request_hash: str, user_id: str | None
+    ) -> tuple[str, Mapping[str, Any]] | None:
+        """Reserve ``key``; return ``(request_hash, response)`` when it was used before."""
+        ...
+
+    async def store(self, tenant: UUID, key: str, response: Mapping[str, Any]) -> None: ...
+
+
+class RetrievalLog(Protocol):
+    async def record(
+        self,
+        tenant: UUID,
+        query: SearchQuery,
+        *,
+        request: Mapping[str, Any],
+        stages: Mapping[str, Any],
+        route: str,
+        results: Sequence[Mapping[str, Any]],
+    ) -> UUID: ...
+
+
+class ScopeRepository(Protocol):
+    async def forget_user(self, tenant: UUID, user_id: str) -> dict[str, int]:
+        """Delete everything of ``user_id``; return counts per table."""
+        ...
+
+
+class TenantRepository(Protocol):
+    async def create_tenant(self, name: str) -> UUID: ...
+
+    async def tenant_by_name(self, name: str) -> UUID | None: ...
+
+    async def any_tenant(self) -> bool: ...
+
+    async def create_key(self, tenant: UUID, name: str, prefix: str, key_hash: str) -> ApiKey: ...
+
+    async def key_by_hash(self, key_hash: str) -> ApiKey | None: ...
+
+    async def list_keys(self) -> list[ApiKey]: ...
+
+    async def revoke_key(self, key_id: UUID) -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    """Repositories over one transaction. The entrypoint commits; nothing below it does."""
+
+    @property
+    def episodes(self) -> EpisodeRepository: ...
+
+    @property
+    def memories(self) -> MemoryRepository: ...
+
+    @property
+    def jobs(self) -> JobRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def retrievals(self) -> RetrievalLog: ...
+
+    @property
+    def scopes(self) -> ScopeRepository: ...
+
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    async def flush(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Use cases: they orchestrate ports, own side effects, and never commit."""

@@ -1,0 +1,1 @@
+"""Policies decide which candidates survive, and in what order."""

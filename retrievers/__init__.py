@@ -1,0 +1,1 @@
+"""Retrievers decide which candidates exist: vector, full text, and their fusion."""

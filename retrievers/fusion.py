@@ -1,0 +1,42 @@
+"""Reciprocal rank fusion (Cormack et al., 2009) as a pure function."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from memory_service.domain.models import Candidate
+
+
+@dataclass(slots=True)
+class Fused:
+    """A candidate with its fused score and what each list said of it."""
+
+    candidate: Candidate
+    score: float = 0.0
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+def reciprocal_rank_fusion(lists: Mapping[str, Sequence[Candidate]], *, k: int = 60) -> list[Fused]:
+    """Fuse ranked lists: ``score = sum over lists of 1 / (k + rank)``, rank from 1.
+
+    Each list's own score and rank are kept in ``parts`` under ``name`` and
+    ``name_rank``. Ties are broken by the best single rank, then by list order,
+    so the result is deterministic.
+    """
+    fused: dict[tuple[str, UUID], Fused] = {}
+    best_rank: dict[tuple[str, UUID], int] = {}
+    for name, ranked in lists.items():
+        for rank, cand in enumerate(ranked, start=1):
+            key = (cand.kind, cand.id)
+            entry = fused.setdefault(key, Fused(candidate=cand))
+            if f"{name}_rank" in entry.parts:
+                continue  # a list naming the same item twice counts it once
+            entry.score += 1.0 / (k + rank)
+            entry.parts[name] = cand.score
+            entry.parts[f"{name}_rank"] = float(rank)
+            best_rank[key] = min(best_rank.get(key, rank), rank)
+    order = list(fused)
+    order.sort(key=lambda key: (-fused[key].score, best_rank[key]))
+    return [fused[key] for key in order]

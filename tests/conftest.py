@@ -1,0 +1,114 @@
+"""Fixtures: one embedded PostgreSQL + pgvector for the session, a clean database per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+
+from memory_service.adapters.local_embedder import LocalEmbedder
+from memory_service.bootstrap import Components, migrate
+from memory_service.config import Settings
+from memory_service.db.embedded import asyncpg_url, start_embedded
+from memory_service.db.session import make_engine, make_sessionmaker
+from memory_service.services import tenants
+from memory_service.testing import HashEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DB = "memory_test"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """The embedded server the service itself uses, in a data folder of the tests."""
+    pgdata = Path(os.environ.get("MEMORY_TEST_PGDATA", ROOT / ".memory-data-test" / "pg"))
+    server, _ = start_embedded(pgdata.resolve())
+    yield server
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: Any) -> str:
+    """A fresh database, migrated to head once for the whole session."""
+    pg_server.psql(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE);")
+    pg_server.psql(f"CREATE DATABASE {TEST_DB};")
+    url = asyncpg_url(pg_server.get_uri(), TEST_DB)
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, data_dir=ROOT / ".memory-data-test")
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> LocalEmbedder:
+    return LocalEmbedder(device="cpu")
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[Any]:
+    eng = make_engine(database_url, pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def components(
+    settings: Settings, engine: Any, database_url: str, embedder: Any
+) -> AsyncIterator[Components]:
+    """Components over the test database; every tenant table is emptied afterwards."""
+    yield Components(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        embedder=embedder,
+        database_url=database_url,
+    )
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE tenants CASCADE"))
+
+
+async def new_key(components: Components, tenant: str) -> str:
+    async with components.uow() as uow:
+        return (await tenants.issue_key(uow, tenant, "test")).secret
+
+
+@pytest.fixture
+async def app(components: Components) -> Any:
+    from memory_service.api.app import create_app
+
+    return create_app(components=components)
+
+
+@pytest.fixture
+async def client(app: Any, components: Components) -> AsyncIterator[AsyncClient]:
+    """An API client authenticated as tenant ``alpha``."""
+    key = await new_key(components, "alpha")
+    transport = ASGITransport(app=app)
+    async with AsyncClient(
+        transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {key}"}
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def other_client(app: Any, components: Components) -> AsyncIterator[AsyncClient]:
+    """An API client authenticated as tenant ``beta``."""
+    key = await new_key(components, "beta")
+    async with AsyncClient(
+        transport=ASGITransport(app=app),
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {key}"},
+    ) as c:
+        yield c
