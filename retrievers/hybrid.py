@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from memory_service.domain.models import Candidate, SearchQuery
+from memory_service.domain.models import Candidate, HitKind, SearchQuery
 from memory_service.ports import CandidateSource
 from policies.recipes import RecallConfig
 from retrievers.fusion import Fused, reciprocal_rank_fusion
+
+KIND_OF_TIER: dict[str, HitKind] = {"episodes": "episode", "memories": "memory"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +30,7 @@ class HybridRetriever:
         timings: dict[str, float] = {}
         for source in self.config.sources:
             tier_name, method = source.split(".")
-            if tier_name.removesuffix("s") not in query.kinds:
+            if KIND_OF_TIER[tier_name] not in query.kinds:
                 continue
             tier = self.tiers[tier_name]
             started = time.perf_counter()

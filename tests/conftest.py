@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,11 @@ TEST_DB = "memory_test"
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[Any]:
+def pg_server() -> Any:
     """The embedded server the service itself uses, in a data folder of the tests."""
     pgdata = Path(os.environ.get("MEMORY_TEST_PGDATA", ROOT / ".memory-data-test" / "pg"))
     server, _ = start_embedded(pgdata.resolve())
-    yield server
+    return server
 
 
 @pytest.fixture(scope="session")

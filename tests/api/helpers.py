@@ -1,0 +1,26 @@
+"""Small request helpers shared by the API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from httpx import AsyncClient
+
+
+async def add_messages(client: AsyncClient, texts: list[str], **fields: Any) -> list[str]:
+    scope = {k: v for k, v in fields.items() if k in ("user_id", "agent_id", "session_id")}
+    times = fields.get("times")
+    messages = [
+        {"content": t, **({"occurred_at": times[i]} if times else {})} for i, t in enumerate(texts)
+    ]
+    r = await client.post("/v1/messages", json={**scope, "messages": messages})
+    assert r.status_code == 201, r.text
+    ids: list[str] = r.json()["episode_ids"]
+    return ids
+
+
+async def add_memory(client: AsyncClient, text: str, **fields: Any) -> dict[str, Any]:
+    r = await client.post("/v1/memories", json={"text": text, **fields})
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body

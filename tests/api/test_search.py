@@ -1,0 +1,112 @@
+"""POST /v1/search: hybrid retrieval over episodes and memories."""
+
+from __future__ import annotations
+
+from httpx import AsyncClient
+from sqlalchemy import select
+
+from memory_service.bootstrap import Components
+from memory_service.db.models import RetrievalRow
+from tests.api.helpers import add_memory, add_messages
+
+TEXTS = [
+    "My sister Maria is getting married in June",
+    "I bought a new road bike yesterday",
+    "The quarterly report is due on Friday",
+    "We should try the new ramen place downtown",
+]
+
+
+async def test_finds_episodes_and_memories_with_part_scores(client: AsyncClient) -> None:
+    ids = await add_messages(client, TEXTS, user_id="u")
+    fact = await add_memory(client, "Maria's wedding is in June", user_id="u")
+    r = await client.post("/v1/search", json={"user_id": "u", "query": "Maria wedding", "limit": 3})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["route"] == "fast"
+    got = {(h["kind"], h["id"]) for h in body["results"]}
+    assert ("episode", ids[0]) in got
+    assert ("memory", fact["id"]) in got
+    top = body["results"][0]
+    assert top["scores"]["rrf"] == top["score"]
+    assert {"episodes.vector", "episodes.text", "memories.vector", "memories.text"} & set(
+        top["scores"]
+    )
+    assert len(body["results"]) <= 3
+    assert body["timings_ms"]["total"] > 0
+
+
+async def test_full_text_finds_rare_words(client: AsyncClient) -> None:
+    await add_messages(client, [*TEXTS, "Flight code is XK42QZ to Oslo"], user_id="u")
+    r = await client.post("/v1/search", json={"user_id": "u", "query": "XK42QZ", "limit": 1})
+    assert r.json()["results"][0]["text"] == "Flight code is XK42QZ to Oslo"
+    assert "episodes.text" in r.json()["results"][0]["scores"]
+
+
+async def test_scope_kinds_and_time_filters(client: AsyncClient) -> None:
+    times = ["2024-01-01T00:00:00Z", "2024-06-01T00:00:00Z"]
+    await add_messages(
+        client, ["bike ride in January", "bike ride in June"], user_id="u", times=times
+    )
+    await add_messages(client, ["bike ride of someone else"], user_id="other")
+    await add_memory(client, "u rides a bike", user_id="u")
+    r = await client.post(
+        "/v1/search", json={"user_id": "u", "query": "bike ride", "kinds": ["episode"]}
+    )
+    texts = [h["text"] for h in r.json()["results"]]
+    assert sorted(texts) == ["bike ride in January", "bike ride in June"]
+    r = await client.post(
+        "/v1/search",
+        json={"user_id": "u", "query": "bike ride", "kinds": ["episode"], "since": "2024-03-01"},
+    )
+    assert [h["text"] for h in r.json()["results"]] == ["bike ride in June"]
+    r = await client.post("/v1/search", json={"user_id": "u", "query": "bike", "kinds": ["memory"]})
+    assert [h["text"] for h in r.json()["results"]] == ["u rides a bike"]
+
+
+async def test_presets_select_lists(client: AsyncClient) -> None:
+    await add_messages(client, TEXTS, user_id="u")
+    r = await client.post(
+        "/v1/search", json={"user_id": "u", "query": "ramen", "preset": "episodes-vector"}
+    )
+    assert all(
+        set(h["scores"]) == {"rrf", "episodes.vector", "episodes.vector_rank"}
+        for h in r.json()["results"]
+    )
+    r = await client.post("/v1/search", json={"user_id": "u", "query": "ramen", "preset": "nope"})
+    assert r.status_code == 422
+
+
+async def test_each_search_is_logged(client: AsyncClient, components: Components) -> None:
+    await add_messages(client, TEXTS, user_id="u")
+    r = await client.post("/v1/search", json={"user_id": "u", "query": "bike"})
+    retrieval_id = r.json()["retrieval_id"]
+    async with components.uow() as uow:
+        row = (
+            await uow.session.execute(select(RetrievalRow).where(RetrievalRow.id == retrieval_id))
+        ).scalar_one()
+    assert row.query == "bike"
+    assert row.route == "fast"
+    assert [x["id"] for x in row.results] == [h["id"] for h in r.json()["results"]]
+
+
+async def test_rejects_bad_queries(client: AsyncClient) -> None:
+    for body in [
+        {"query": "no scope"},
+        {"user_id": "u", "query": ""},
+        {"user_id": "u", "query": "   "},
+        {"user_id": "u", "query": "x", "limit": 0},
+        {"user_id": "u", "query": "x", "limit": 1000},
+        {"user_id": "u", "query": "x", "since": "2024-02-01", "until": "2024-01-01"},
+        {"user_id": "u", "query": "x", "kinds": []},
+        {"user_id": "u", "query": "x", "kinds": ["fact"]},
+    ]:
+        r = await client.post("/v1/search", json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["error"] == "InvalidInput"
+
+
+async def test_stopword_only_query_still_answers(client: AsyncClient) -> None:
+    await add_messages(client, TEXTS, user_id="u")
+    r = await client.post("/v1/search", json={"user_id": "u", "query": "the and of"})
+    assert r.status_code == 200

@@ -1,0 +1,70 @@
+"""Cursors, time normalisation, the hash embedder, settings."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from memory_service.api.schemas import as_utc
+from memory_service.config import Settings
+from memory_service.db.embedded import asyncpg_url
+from memory_service.db.filters import decode_cursor, encode_cursor
+from memory_service.domain.errors import InvalidInput
+from memory_service.testing import HashEmbedder
+
+
+def test_cursor_round_trip() -> None:
+    moment = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    assert decode_cursor(encode_cursor(moment, 42)) == (moment, 42)
+
+
+@pytest.mark.parametrize("bad", ["", "!!!", "bm90IGpzb24", "WzFd"])
+def test_bad_cursor_is_invalid_input(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        decode_cursor(bad)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (datetime(2024, 1, 1, 10), datetime(2024, 1, 1, 10, tzinfo=UTC)),
+        (
+            datetime(2024, 1, 1, 10, tzinfo=timezone(timedelta(hours=2))),
+            datetime(2024, 1, 1, 8, tzinfo=UTC),
+        ),
+        (None, None),
+    ],
+)
+def test_as_utc(given: datetime | None, expected: datetime | None) -> None:
+    assert as_utc(given) == expected
+
+
+def test_hash_embedder_is_deterministic_and_normalised() -> None:
+    emb = HashEmbedder()
+    a, b, c = emb.embed_sync(["red apple pie", "red apple pie", "quantum flux"])
+    assert a == b
+    assert math.isclose(sum(x * x for x in a), 1.0)
+    assert sum(x * y for x, y in zip(a, c, strict=True)) < sum(
+        x * y for x, y in zip(a, b, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@h:5432/db", "postgresql+asyncpg://u:p@h:5432/db"),
+        ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("", None),
+    ],
+)
+def test_database_url_uses_asyncpg(given: str, expected: str | None) -> None:
+    assert Settings(database_url=given).database_url == expected
+
+
+def test_embedded_uri_becomes_asyncpg_url() -> None:
+    uri = "postgresql://postgres:@/postgres?host=/data/pg"
+    assert asyncpg_url(uri) == "postgresql+asyncpg://postgres@/postgres?host=/data/pg"
+    assert asyncpg_url(uri, "other").endswith("/other?host=/data/pg")
