@@ -10,6 +10,8 @@ from uuid import UUID
 from memory_service.domain.models import (
     ApiKey,
     Candidate,
+    ChatMessage,
+    Completion,
     Episode,
     EpisodePage,
     Job,
@@ -29,6 +31,21 @@ class Embedder(Protocol):
     name: str
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class LLM(Protocol):
+    """A chat model. Deterministic settings by default (temperature 0)."""
+
+    model: str
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> Completion: ...
 
 
 class CandidateSource(Protocol):

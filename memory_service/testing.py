@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from memory_service.domain.models import ChatMessage, Completion
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -37,3 +40,49 @@ class HashEmbedder:
             vec[slot] += 1.0 if digest[4] & 1 else -1.0
         norm = math.sqrt(sum(x * x for x in vec)) or 1.0
         return [x / norm for x in vec]
+
+
+Reply = str | Callable[[str], str]
+
+
+def first_context_line(prompt: str) -> str:
+    """Default scripted reply: the first non-empty line after a "Context:" header."""
+    _, _, after = prompt.partition("Context:")
+    for line in after.splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return "Not mentioned in the conversation"
+
+
+@dataclass
+class ScriptedLLM:
+    """A deterministic LLM behind the same port: the first rule whose pattern matches
+    the last user message decides the reply. It records every call."""
+
+    rules: Sequence[tuple[str, Reply]] = ()
+    default: Reply = first_context_line
+    model: str = "scripted"
+    calls: list[list[ChatMessage]] = field(default_factory=list)
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> Completion:
+        self.calls.append(list(messages))
+        prompt = messages[-1].content if messages else ""
+        reply = self.default
+        for pattern, candidate in self.rules:
+            if re.search(pattern, prompt, flags=re.IGNORECASE | re.DOTALL):
+                reply = candidate
+                break
+        text = reply(prompt) if callable(reply) else reply
+        return Completion(
+            text=text,
+            input_tokens=sum(len(m.content.split()) for m in messages),
+            output_tokens=len(text.split()),
+            model=self.model,
+        )

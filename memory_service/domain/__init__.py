@@ -12,6 +12,8 @@ from memory_service.domain.errors import (
 from memory_service.domain.models import (
     ApiKey,
     Candidate,
+    ChatMessage,
+    Completion,
     Episode,
     EpisodePage,
     Job,
@@ -28,6 +30,8 @@ from memory_service.domain.models import (
 __all__ = [
     "ApiKey",
     "Candidate",
+    "ChatMessage",
+    "Completion",
     "ConfigurationError",
     "Conflict",
     "Episode",

@@ -159,3 +159,19 @@ class SearchResult:
     retrieval_id: UUID
     hits: Sequence[SearchHit]
     timings_ms: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One LLM answer and what it cost, in tokens as the provider counted them."""
+
+    text: str
+    input_tokens: int
+    output_tokens: int
+    model: str

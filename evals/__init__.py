@@ -1,0 +1,1 @@
+"""Offline evaluation of the memory service on LoCoMo and LongMemEval."""

@@ -1,0 +1,1 @@
+"""Loaders for the benchmark datasets (LoCoMo, LongMemEval) into frozen dataclasses."""

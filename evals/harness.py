@@ -1,0 +1,87 @@
+"""The service, in process, for evaluations: a fresh tenant per run, scopes per sample."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import delete
+
+from memory_service.bootstrap import Components
+from memory_service.db.models import Tenant
+from memory_service.domain.models import NewEpisode, Scope
+from memory_service.services import ingest
+
+BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTurn:
+    """One raw turn as the dataset gives it; ``label`` is its evidence id."""
+
+    label: str
+    session: str
+    speaker: str
+    role: str
+    text: str
+    occurred_at: datetime
+
+
+@dataclass
+class ScopeRun:
+    """One sample ingested into its own scope, and how to read its episodes back."""
+
+    tenant: UUID
+    scope: Scope
+    turns: Sequence[SourceTurn]
+    label_of: dict[UUID, str] = field(default_factory=dict)
+    session_of: dict[str, str] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def eval_tenant(components: Components, run_id: str) -> AsyncIterator[UUID]:
+    """A tenant that lives for one run and is dropped (with all it holds) after it."""
+    async with components.uow() as uow:
+        tenant = await uow.tenants.create_tenant(f"eval-{run_id}")
+    try:
+        yield tenant
+    finally:
+        async with components.uow() as uow:
+            await uow.session.execute(delete(Tenant).where(Tenant.id == tenant))
+
+
+async def ingest_turns(
+    components: Components, tenant: UUID, scope_id: str, turns: Sequence[SourceTurn]
+) -> ScopeRun:
+    """Store ``turns`` through the service's own write path, in batches."""
+    run = ScopeRun(tenant=tenant, scope=Scope(user_id=scope_id), turns=turns)
+    for start in range(0, len(turns), BATCH):
+        chunk = turns[start : start + BATCH]
+        messages = [
+            NewEpisode(
+                role=t.role,
+                text=t.text,
+                speaker=t.speaker,
+                occurred_at=t.occurred_at,
+                metadata={"label": t.label, "session": t.session},
+            )
+            for t in chunk
+        ]
+        async with components.uow() as uow:
+            result = await ingest.add_messages(
+                uow, components.embedder, tenant, run.scope, messages, now=datetime.now(UTC)
+            )
+        for episode_id, turn in zip(result.episode_ids, chunk, strict=True):
+            run.label_of[episode_id] = turn.label
+    run.session_of = {t.label: t.session for t in turns}
+    return run
+
+
+def render(turn_time: datetime | None, speaker: str | None, text: str) -> str:
+    """How an item appears in a prompt (and is counted in tokens)."""
+    when = turn_time.strftime("%Y-%m-%d %H:%M") if turn_time else "undated"
+    who = f"{speaker}: " if speaker else ""
+    return f"[{when}] {who}{text}"

@@ -1,0 +1,135 @@
+"""Retrieval pipelines under one interface: the service's presets and the baselines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from evals.harness import ScopeRun, SourceTurn, render
+from evals.metrics import count_tokens
+from memory_service.bootstrap import Components
+from memory_service.domain.models import SearchQuery
+from memory_service.services import recall
+from policies.recipes import PRESETS
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One retrieved item: its text as shown to a model, and the evidence it covers."""
+
+    text: str
+    covers: frozenset[str]
+    tokens: int
+    kind: str
+    score: float
+
+
+class Pipeline(Protocol):
+    name: str
+
+    async def retrieve(self, run: ScopeRun, question: str, k: int) -> list[Item]: ...
+
+
+def turn_item(turn: SourceTurn, score: float = 0.0) -> Item:
+    text = render(turn.occurred_at, turn.speaker, turn.text)
+    return Item(text, frozenset({turn.label}), count_tokens(text), "episode", score)
+
+
+@dataclass
+class ServicePipeline:
+    """A named preset of the service's own recall path (what /v1/search serves)."""
+
+    components: Components
+    preset: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.preset
+        self._config = PRESETS[self.preset]
+
+    async def retrieve(self, run: ScopeRun, question: str, k: int) -> list[Item]:
+        query = SearchQuery(text=question, scope=run.scope, limit=k)
+        async with self.components.uow() as uow:
+            result = await recall.search(
+                uow, self.components.embedder, run.tenant, query, self._config, log=False
+            )
+        items = []
+        for hit in result.hits:
+            covers = frozenset(run.label_of[e] for e in hit.source_episode_ids if e in run.label_of)
+            text = render(hit.occurred_at, hit.speaker, hit.text)
+            items.append(Item(text, covers, count_tokens(text), hit.kind, hit.score))
+        return items
+
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass
+class BM25Pipeline:
+    """BM25 (bm25s, Lucene variant) over the raw turns of the scope, in process."""
+
+    name: str = "bm25-turns"
+    _indexes: dict[str, Any] = field(default_factory=dict)
+
+    def _index(self, run: ScopeRun) -> Any:
+        key = f"{run.tenant}:{run.scope.user_id}"
+        if key not in self._indexes:
+            import bm25s
+
+            retriever = bm25s.BM25()
+            corpus = bm25s.tokenize(
+                [t.text for t in run.turns], stopwords="en", show_progress=False
+            )
+            retriever.index(corpus, show_progress=False)
+            self._indexes[key] = retriever
+        return self._indexes[key]
+
+    async def retrieve(self, run: ScopeRun, question: str, k: int) -> list[Item]:
+        import bm25s
+
+        if not _WORD.search(question) or not run.turns:
+            return []
+        k = min(k, len(run.turns))
+        tokens = bm25s.tokenize([question], stopwords="en", return_ids=False, show_progress=False)
+        if not tokens[0]:
+            return []
+        docs, scores = self._index(run).retrieve(tokens, k=k, show_progress=False)
+        return [
+            turn_item(run.turns[int(i)], float(s))
+            for i, s in zip(docs[0], scores[0], strict=True)
+            if float(s) > 0
+        ]
+
+
+@dataclass
+class FullContextPipeline:
+    """Every turn of the scope, in time order: the upper bound on evidence, at full cost."""
+
+    name: str = "full-context"
+
+    async def retrieve(self, run: ScopeRun, question: str, k: int) -> list[Item]:
+        return [turn_item(t) for t in sorted(run.turns, key=_time)]
+
+
+def _time(turn: SourceTurn) -> datetime:
+    return turn.occurred_at
+
+
+BASELINES = ("full-context", "rag-turns", "bm25-turns")
+
+
+def build_pipeline(name: str, components: Components) -> Pipeline:
+    """``rag-turns`` is plain top-k vector search over raw turns (the service's
+    ``episodes-vector`` preset); any preset name runs that preset."""
+    if name == "full-context":
+        return FullContextPipeline()
+    if name == "bm25-turns":
+        return BM25Pipeline()
+    if name == "rag-turns":
+        return ServicePipeline(components, "episodes-vector", name="rag-turns")
+    if name in PRESETS:
+        return ServicePipeline(components, name)
+    known = ", ".join([*BASELINES, *sorted(PRESETS)])
+    raise ValueError(f"unknown pipeline {name!r}; known: {known}")

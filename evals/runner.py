@@ -1,0 +1,220 @@
+"""``memory-eval``: LoCoMo and LongMemEval runs, and the performance benchmark.
+
+Runs drive the service's own code in process (the same ingest and recall services
+the API serves), write results.jsonl as they go, and finish with summary.json,
+report.md and PNG plots; Ctrl-C leaves a valid partial report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from evals.datasets.locomo import CATEGORY_NAMES
+from evals.locomo_eval import LocomoConfig, run_locomo
+from evals.longmemeval_eval import LongMemEvalConfig, run_longmemeval
+from evals.output import RunOutput
+from evals.qa import build_llm, prompt_template
+from memory_service.bootstrap import Components, build_components
+from memory_service.config import Settings
+
+DEFAULT_LOCOMO = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
+)
+RETRIEVAL_PIPELINES = "rag-turns,bm25-turns,hybrid"
+QA_PIPELINES = "full-context,rag-turns,bm25-turns,hybrid"
+
+
+def _ints(text: str) -> list[int]:
+    values = sorted({int(x) for x in text.split(",") if x.strip()})
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError("give positive integers, e.g. 5,10,25")
+    return values
+
+
+def _names(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=["retrieval", "qa"], default="retrieval")
+    p.add_argument("--k", type=_ints, default=[5, 10, 25], help="comma-separated k values")
+    p.add_argument("--pipeline", type=_names, default=None, help="comma-separated pipelines")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--llm", default=None, help="litellm model for answers, or 'scripted'")
+    p.add_argument("--judge", default=None, help="litellm model for the judge, or 'scripted'")
+    p.add_argument("--judge-seeds", type=int, default=1)
+    p.add_argument("--qa-k", type=int, default=10, help="items in the answer prompt")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--embedder", choices=["local", "hash"], default=None)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="memory-eval", description=__doc__)
+    sub = p.add_subparsers(dest="dataset", required=True)
+    locomo = sub.add_parser("locomo", help="LoCoMo (locomo10.json or the development split)")
+    locomo.add_argument("--data", type=Path, default=DEFAULT_LOCOMO)
+    locomo.add_argument("--conversations", type=_names, default=None)
+    locomo.add_argument("--max-questions", type=int, default=None, help="per conversation")
+    _common(locomo)
+    lme = sub.add_parser("longmemeval", help="LongMemEval (_s, _m or _oracle JSON)")
+    lme.add_argument("--data", type=Path, required=True)
+    lme.add_argument("--max-items", type=int, default=None)
+    _common(lme)
+    bench = sub.add_parser("bench", help="store benchmark: ingestion and search latency")
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    return p
+
+
+def config_record(args: argparse.Namespace, components: Components) -> dict[str, Any]:
+    record = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    record["embedder"] = components.embedder.name
+    record["database"] = "external" if components.settings.database_url else "embedded"
+    return record
+
+
+async def run(args: argparse.Namespace, components: Components) -> dict[str, Any]:
+    """One evaluation run with the given components; returns the summary."""
+    random.seed(args.seed)
+    if args.mode == "qa" and not args.llm:
+        raise SystemExit("--mode qa needs --llm (a litellm model name, or 'scripted')")
+    default = QA_PIPELINES if args.mode == "qa" else RETRIEVAL_PIPELINES
+    args.pipeline = args.pipeline or _names(default)
+    if args.mode == "retrieval" and "full-context" in args.pipeline:
+        args.pipeline.remove("full-context")  # not a ranking: it only makes sense for QA
+    out = RunOutput(args.out or Path("evals/out") / args.dataset, config_record(args, components))
+    llm, judge_llm = build_llm(args.llm), build_llm(args.judge)
+    partial = True
+    facts: dict[str, Any] = {}
+    with _progress() as progress:
+        task = progress.add_task("questions", total=None)
+
+        def tick(label: str) -> None:
+            progress.update(task, advance=1, description=label)
+
+        try:
+            facts = await _dispatch(args, components, llm, judge_llm, out.write, tick)
+            partial = False
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            progress.console.print("[yellow]interrupted: writing a partial report")
+        finally:
+            summary = _finish(args, out, facts, partial)
+    return summary
+
+
+async def _dispatch(
+    args: argparse.Namespace,
+    components: Components,
+    llm: Any,
+    judge_llm: Any,
+    sink: Callable[[dict[str, Any]], None],
+    tick: Callable[[str], None],
+) -> dict[str, Any]:
+    if args.dataset == "locomo":
+        cfg = LocomoConfig(
+            data=args.data,
+            conversations=args.conversations,
+            mode=args.mode,
+            ks=args.k,
+            pipelines=args.pipeline,
+            qa_k=args.qa_k,
+            seed=args.seed,
+            judge_seeds=args.judge_seeds,
+            max_questions=args.max_questions,
+        )
+        return await run_locomo(cfg, components, llm, judge_llm, sink, tick)
+    lme = LongMemEvalConfig(
+        data=args.data,
+        mode=args.mode,
+        ks=args.k,
+        pipelines=args.pipeline,
+        qa_k=args.qa_k,
+        seed=args.seed,
+        max_items=args.max_items,
+    )
+    return await run_longmemeval(lme, components, llm, judge_llm, sink, tick)
+
+
+def _finish(
+    args: argparse.Namespace, out: RunOutput, facts: dict[str, Any], partial: bool
+) -> dict[str, Any]:
+    if args.dataset == "locomo":
+        titles = {str(k): f"{k} {v}" for k, v in CATEGORY_NAMES.items()}
+        prompts = {"answer": prompt_template("locomo_answer")}
+        if args.judge:
+            prompts["judge"] = prompt_template("locomo_judge")
+        return out.finish(
+            dataset="LoCoMo",
+            group_key="category",
+            titles=titles,
+            ks=args.k,
+            facts=facts,
+            partial=partial,
+            exclude="5",
+            prompts=prompts,
+        )
+    return out.finish(
+        dataset="LongMemEval",
+        group_key="question_type",
+        titles={},
+        ks=args.k,
+        facts=facts,
+        partial=partial,
+        prompts={"answer": prompt_template("longmemeval_answer")},
+        metric="session_recall_all",
+    )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+        disable=not sys.stderr.isatty() and os.environ.get("MEMORY_EVAL_PROGRESS") != "1",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.dataset == "bench":
+        from evals import bench_store
+
+        bench_store.main(args.args)
+        return 0
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    settings = Settings()
+    if args.embedder:
+        settings = settings.model_copy(update={"embedder": args.embedder})
+    components = build_components(settings)
+
+    async def go() -> dict[str, Any]:
+        try:
+            return await run(args, components)
+        finally:
+            await components.dispose()
+
+    try:
+        summary = asyncio.run(go())
+    except KeyboardInterrupt:
+        return 130
+    print(
+        f"wrote {args.out or Path('evals/out') / args.dataset}: "
+        f"{'partial' if summary['partial'] else 'complete'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
