@@ -79,7 +79,9 @@ class RunOutput:
                 summary["pipelines"], ks, metric, self.out / "recall_at_k.png", titles
             )
             plots.latency_histogram(records, self.out / "latency.png")
-        (self.out / "report.md").write_text(render_report(summary, ks, titles, prompts or {}, metric))
+        (self.out / "report.md").write_text(
+            render_report(summary, ks, titles, prompts or {}, metric)
+        )
         return summary
 
 
