@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from alembic import command
 from alembic.config import Config
@@ -21,7 +22,8 @@ from memory_service.db.models import EMBEDDING_DIM
 from memory_service.db.session import make_engine, make_sessionmaker, sync_url
 from memory_service.db.uow import SqlUnitOfWork
 from memory_service.domain.errors import ConfigurationError
-from memory_service.ports import Embedder
+from memory_service.ports import LLM, Dispatcher, Embedder
+from memory_service.services.consolidate import Consolidator
 from memory_service.testing import HashEmbedder
 
 log = logging.getLogger(__name__)
@@ -36,16 +38,68 @@ class Components:
     embedder: Embedder
     database_url: str
     embedded_server: Any = None
+    dispatcher: Dispatcher = field(default_factory=lambda: _NoDispatch())
     extras: dict[str, Any] = field(default_factory=dict)
 
     @asynccontextmanager
     async def uow(self) -> AsyncIterator[SqlUnitOfWork]:
-        """One transaction: committed when the block ends, rolled back on error."""
+        """One transaction: committed when the block ends, rolled back on error.
+
+        Jobs added inside it are dispatched only after the commit (the outbox): a
+        worker never sees a job whose data is not there yet.
+        """
         async with self.sessions() as session, session.begin():
-            yield SqlUnitOfWork(session, ef_search=self.settings.hnsw_ef_search)
+            uow = SqlUnitOfWork(session, ef_search=self.settings.hnsw_ef_search)
+            yield uow
+        if uow.jobs.created:
+            await self.dispatcher.dispatch(list(uow.jobs.created))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    async def start_worker(self) -> Any:
+        """With a broker, jobs go to Celery; without one, to an in-process worker
+        started here. Returns the in-process worker (to stop), or None."""
+        if self.settings.broker_url:
+            from workers.celery_app import app
+            from workers.dispatch import CeleryDispatcher
+
+            self.dispatcher = CeleryDispatcher(app)
+            return None
+        from workers.dispatch import InProcessWorker
+
+        worker = InProcessWorker(self, build_consolidator(self.settings, self.embedder))
+        self.dispatcher = worker
+        worker.start()
+        return worker
+
+
+class _NoDispatch:
+    async def dispatch(self, job_ids: Sequence[UUID]) -> None:
+        return None
+
+
+def build_llm(settings: Settings) -> LLM | None:
+    if not settings.llm_model:
+        return None
+    from memory_service.adapters.litellm_llm import LiteLLM
+
+    return LiteLLM(settings.llm_model, api_base=settings.llm_api_base)
+
+
+def build_consolidator(
+    settings: Settings, embedder: Embedder, llm: LLM | None = None
+) -> Consolidator:
+    """The LLM extractor and decider when a model is configured, else the local ones."""
+    llm = llm or build_llm(settings)
+    if llm is not None:
+        from memory_service.adapters.llm_extractor import LLMDecider, LLMExtractor
+
+        return Consolidator(embedder, LLMExtractor(llm), LLMDecider(llm))
+    from memory_service.adapters.local_extractor import LocalExtractor
+    from policies.update_rule import SimilarityDecider
+
+    return Consolidator(embedder, LocalExtractor(), SimilarityDecider())
 
 
 def resolve_database_url(settings: Settings) -> tuple[str, Any]:

@@ -56,6 +56,25 @@ def _where(settings: Settings) -> str:
     return "external" if settings.database_url else f"embedded in {settings.embedded_pgdata}"
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.broker_url:
+        print(
+            "error: set MEMORY_BROKER_URL (e.g. redis://127.0.0.1:6379/0); without a broker "
+            "`memory-service serve` runs jobs in process",
+            file=sys.stderr,
+        )
+        return 2
+    from workers.celery_app import app
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    argv = ["worker", "--loglevel", args.loglevel, "-Q", "memory", "--pool", args.pool]
+    argv += ["--concurrency", str(args.concurrency), "--without-gossip", "--without-mingle"]
+    if not args.no_beat:
+        argv += ["-B", "-s", str(settings.data_dir / "celerybeat-schedule")]
+    app.worker_main(argv)
+    return 0
+
+
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
     url, _server = resolve_database_url(settings)
     migrate(url)
@@ -100,6 +119,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     sub.add_parser("migrate", help="upgrade the database schema to head")
+    worker = sub.add_parser("worker", help="run a Celery worker (needs MEMORY_BROKER_URL)")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--pool", default="solo", choices=["solo", "prefork", "threads"])
+    worker.add_argument("--loglevel", default="INFO")
+    worker.add_argument("--no-beat", action="store_true", help="do not run the sweeper here")
     keys = sub.add_parser("keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a key (and its tenant if new)")
@@ -120,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_serve(args, settings)
         if args.command == "migrate":
             return cmd_migrate(args, settings)
+        if args.command == "worker":
+            return cmd_worker(args, settings)
         return asyncio.run(_keys(args, settings))
     except (MemoryServiceError, ValueError) as exc:
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)

@@ -26,7 +26,18 @@ class Settings(BaseSettings):
     embed_device: str | None = Field(default=None, description="cpu, cuda; None picks.")
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
 
-    llm_model: str | None = None
+    llm_model: str | None = Field(
+        default=None, description="litellm model name; unset means local methods only."
+    )
+    llm_api_base: str | None = None
+
+    broker_url: str | None = Field(
+        default=None, description="redis://...; unset runs jobs in an in-process worker."
+    )
+    job_stale_after_s: float = Field(default=120.0, gt=0)
+    job_sweep_interval_s: float = Field(default=15.0, gt=0)
+    job_max_attempts: int = Field(default=5, ge=1)
+    job_retry_base_s: float = Field(default=2.0, gt=0)
 
     max_batch_messages: int = Field(default=500, ge=1)
     max_text_chars: int = Field(default=32_000, ge=1)

@@ -7,14 +7,23 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from memory_service.domain.consolidation import (
+    Decision,
+    EpisodeText,
+    ExistingMemory,
+    ExtractedFact,
+    Extraction,
+)
 from memory_service.domain.models import (
     ApiKey,
     Candidate,
     ChatMessage,
     Completion,
+    Entity,
     Episode,
     EpisodePage,
     Job,
+    Membership,
     Memory,
     MemoryChange,
     NewEpisode,
@@ -48,6 +57,29 @@ class LLM(Protocol):
     ) -> Completion: ...
 
 
+class Dispatcher(Protocol):
+    """Sends committed jobs to whatever runs them; losing one is allowed (the sweeper
+    finds it in the jobs table), raising is not."""
+
+    async def dispatch(self, job_ids: Sequence[UUID]) -> None: ...
+
+
+class Extractor(Protocol):
+    """Facts and entities from a batch of episodes of one scope."""
+
+    name: str
+
+    async def extract(self, episodes: Sequence[EpisodeText]) -> Extraction: ...
+
+
+class UpdateDecider(Protocol):
+    """Mem0's rule: ADD, UPDATE, DELETE or NOOP for a new fact against similar memories."""
+
+    name: str
+
+    async def decide(self, fact: ExtractedFact, similar: Sequence[ExistingMemory]) -> Decision: ...
+
+
 class CandidateSource(Protocol):
     """One tier that can propose candidates for a query."""
 
@@ -73,6 +105,10 @@ class EpisodeRepository(CandidateSource, Protocol):
     ) -> list[Episode]: ...
 
     async def get(self, tenant: UUID, episode_id: UUID) -> Episode | None: ...
+
+    async def get_many(self, tenant: UUID, episode_ids: Sequence[UUID]) -> list[Episode]:
+        """The episodes that still exist, in time order."""
+        ...
 
     async def page(
         self,
@@ -131,13 +167,71 @@ class MemoryRepository(CandidateSource, Protocol):
 
     async def history(self, tenant: UUID, memory_id: UUID) -> list[MemoryChange]: ...
 
+    async def add_sources(
+        self, tenant: UUID, memory_id: UUID, episode_ids: Sequence[UUID]
+    ) -> None: ...
+
 
 class JobRepository(Protocol):
+    """Job rows; ``created`` is the outbox of jobs added in this unit of work."""
+
+    created: list[UUID]
+
     async def add(
         self, tenant: UUID, scope: Scope, kind: str, payload: Mapping[str, Any]
     ) -> Job: ...
 
     async def get(self, tenant: UUID, job_id: UUID) -> Job | None: ...
+
+    async def start(self, job_id: UUID, *, stale_after_s: float) -> Job | None: ...
+
+    async def lock(self, job_id: UUID) -> Job | None: ...
+
+    async def lock_scope(self, tenant: UUID, scope: Scope) -> None: ...
+
+    async def finish(self, job_id: UUID) -> None: ...
+
+    async def fail(self, job_id: UUID, error: str, *, retry_in_s: float | None) -> None: ...
+
+    async def runnable(self, *, stale_after_s: float, limit: int) -> list[UUID]: ...
+
+    async def stale(self, *, older_than_s: float, limit: int) -> list[UUID]: ...
+
+    async def counts(self) -> dict[str, int]: ...
+
+
+class EntityRepository(Protocol):
+    async def by_names(self, tenant: UUID, scope: Scope, names: Sequence[str]) -> list[Entity]: ...
+
+    async def nearest(
+        self, tenant: UUID, scope: Scope, vector: Sequence[float], k: int
+    ) -> list[tuple[Entity, float]]: ...
+
+    async def add(
+        self, tenant: UUID, scope: Scope, name: str, type_: str, vector: Sequence[float]
+    ) -> Entity: ...
+
+    async def add_alias(self, entity_id: UUID, alias: str) -> None: ...
+
+    async def link(
+        self,
+        tenant: UUID,
+        entity_id: UUID,
+        *,
+        memory_id: UUID | None = None,
+        episode_id: UUID | None = None,
+        role: str = "mention",
+    ) -> None: ...
+
+    async def merge(self, keep: Entity, drop: Entity) -> None: ...
+
+    async def graph(self, tenant: UUID, scope: Scope) -> tuple[list[Entity], list[Membership]]: ...
+
+    async def members_of(self, tenant: UUID, entity_ids: Sequence[UUID]) -> list[Membership]: ...
+
+    async def of_edges(
+        self, tenant: UUID, *, memory_ids: Sequence[UUID] = (), episode_ids: Sequence[UUID] = ()
+    ) -> list[Membership]: ...
 
 
 class IdempotencyRepository(Protocol):
@@ -208,5 +302,8 @@ class UnitOfWork(Protocol):
 
     @property
     def tenants(self) -> TenantRepository: ...
+
+    @property
+    def entities(self) -> EntityRepository: ...
 
     async def flush(self) -> None: ...

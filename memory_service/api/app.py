@@ -10,30 +10,44 @@ from fastapi import FastAPI
 from memory_service import __version__
 from memory_service.api import errors
 from memory_service.api.metrics import BodyLimitMiddleware, MetricsMiddleware, RequestMetrics
-from memory_service.api.routers import episodes, health, jobs, memories, messages, search, users
+from memory_service.api.routers import (
+    episodes,
+    graph,
+    health,
+    jobs,
+    memories,
+    messages,
+    search,
+    users,
+)
 from memory_service.bootstrap import Components, build_components
 from memory_service.config import Settings
 
 
 def create_app(
-    settings: Settings | None = None, *, components: Components | None = None
+    settings: Settings | None = None,
+    *,
+    components: Components | None = None,
+    background: bool = True,
 ) -> FastAPI:
     """Build the app. Given ``components``, the caller owns them; else they are
-    built at startup from ``settings`` and disposed at shutdown."""
+    built at startup from ``settings`` and disposed at shutdown. ``background``
+    runs the consolidation worker in process when no broker is configured."""
     settings = components.settings if components else (settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if components is not None:
-            app.state.components = components
-            yield
-            return
-        built = build_components(settings)
-        app.state.components = built
+        owned = components is None
+        parts = components or build_components(settings)
+        app.state.components = parts
+        worker = await parts.start_worker() if background else None
         try:
             yield
         finally:
-            await built.dispose()
+            if worker is not None:
+                await worker.stop()
+            if owned:
+                await parts.dispose()
 
     app = FastAPI(
         title="memory-service",
@@ -45,7 +59,7 @@ def create_app(
         app.state.components = components
     app.state.metrics = RequestMetrics()
     errors.install(app)
-    for module in (health, messages, episodes, memories, search, users, jobs):
+    for module in (health, messages, episodes, memories, search, users, jobs, graph):
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -116,6 +116,14 @@ class SqlEpisodes:
         ).one_or_none()
         return _episode(row) if row else None
 
+    async def get_many(self, tenant: UUID, episode_ids: Sequence[UUID]) -> list[Episode]:
+        stmt = (
+            select(*_COLUMNS)
+            .where(EpisodeRow.tenant_id == tenant, EpisodeRow.id.in_(list(episode_ids)))
+            .order_by(EpisodeRow.occurred_at, EpisodeRow.seq)
+        )
+        return [_episode(r) for r in (await self._s.execute(stmt)).all()]
+
     async def page(
         self,
         tenant: UUID,

@@ -178,6 +178,22 @@ class SqlMemories:
             raise NotFound(f"memory {memory_id} not found")
         return _memory(row)
 
+    async def add_sources(self, tenant: UUID, memory_id: UUID, episode_ids: Sequence[UUID]) -> None:
+        """Union ``episode_ids`` into the memory's provenance (order kept, no repeats)."""
+        table = table_of(MemoryRow)
+        merged = func.array(
+            select(
+                func.distinct(
+                    func.unnest(func.array_cat(table.c.source_episode_ids, list(episode_ids)))
+                )
+            ).scalar_subquery()
+        )
+        await self._s.execute(
+            update(table)
+            .where(table.c.tenant_id == tenant, table.c.id == memory_id)
+            .values(source_episode_ids=merged, updated_at=func.now())
+        )
+
     async def add_history(
         self,
         tenant: UUID,

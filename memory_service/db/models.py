@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
@@ -39,6 +40,11 @@ NAMING = {
 }
 
 TSV = "to_tsvector('english'::regconfig, coalesce(text, ''::text))"
+EPISODE_TSV = (
+    "to_tsvector('english'::regconfig, "
+    "(coalesce(speaker, ''::character varying)::text || ' '::text) || coalesce(text, ''::text))"
+)
+"""Episodes are found by who said them as well as by what was said."""
 
 
 class Base(DeclarativeBase):
@@ -112,7 +118,7 @@ class EpisodeRow(Base):
         "metadata", JSONB, nullable=False, server_default="{}"
     )
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=False)
-    tsv: Mapped[Any] = mapped_column(TSVECTOR, Computed(TSV, persisted=True))
+    tsv: Mapped[Any] = mapped_column(TSVECTOR, Computed(EPISODE_TSV, persisted=True))
     utility: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")
     __table_args__ = (
         Index("ix_episodes_tenant_time", "tenant_id", "occurred_at", "seq"),
@@ -218,8 +224,22 @@ class HyperedgeMemberRow(Base):
     __table_args__ = (
         CheckConstraint("(memory_id IS NULL) <> (episode_id IS NULL)", name="one_edge"),
         Index("ix_hyperedge_members_entity", "tenant_id", "entity_id"),
-        Index("ix_hyperedge_members_memory", "memory_id"),
-        Index("ix_hyperedge_members_episode", "episode_id"),
+        Index(
+            "uq_hyperedge_members_memory",
+            "memory_id",
+            "entity_id",
+            "role",
+            unique=True,
+            postgresql_where=text("memory_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_hyperedge_members_episode",
+            "episode_id",
+            "entity_id",
+            "role",
+            unique=True,
+            postgresql_where=text("episode_id IS NOT NULL"),
+        ),
     )
 
 

@@ -17,46 +17,8 @@ from memory_service.db.models import (
     JobRow,
     MemoryRow,
     RetrievalRow,
-    table_of,
 )
-from memory_service.domain.models import Job, Scope, SearchQuery
-
-
-def _job(row: Any) -> Job:
-    return Job(
-        id=row.id,
-        kind=row.kind,
-        payload=row.payload,
-        state=row.state,
-        attempts=row.attempts,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-class SqlJobs:
-    def __init__(self, session: AsyncSession) -> None:
-        self._s = session
-
-    async def add(self, tenant: UUID, scope: Scope, kind: str, payload: Mapping[str, Any]) -> Job:
-        table = table_of(JobRow)
-        values = {
-            "id": uuid4(),
-            "tenant_id": tenant,
-            "user_id": scope.user_id,
-            "agent_id": scope.agent_id,
-            "session_id": scope.session_id,
-            "kind": kind,
-            "payload": dict(payload),
-        }
-        row = (await self._s.execute(insert(table).values(values).returning(*table.c))).one()
-        return _job(row)
-
-    async def get(self, tenant: UUID, job_id: UUID) -> Job | None:
-        stmt = select(JobRow).where(JobRow.tenant_id == tenant, JobRow.id == job_id)
-        row = (await self._s.execute(stmt)).scalar_one_or_none()
-        return _job(row) if row else None
+from memory_service.domain.models import SearchQuery
 
 
 class SqlIdempotency:

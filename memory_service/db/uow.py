@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.db.entities import SqlEntities
 from memory_service.db.episodes import SqlEpisodes
+from memory_service.db.jobs import SqlJobs
 from memory_service.db.memories import SqlMemories
-from memory_service.db.records import SqlIdempotency, SqlJobs, SqlRetrievalLog, SqlScopes
+from memory_service.db.records import SqlIdempotency, SqlRetrievalLog, SqlScopes
 from memory_service.db.tenants import SqlTenants
 
 
@@ -22,6 +24,7 @@ class SqlUnitOfWork:
         self.retrievals = SqlRetrievalLog(session)
         self.scopes = SqlScopes(session)
         self.tenants = SqlTenants(session)
+        self.entities = SqlEntities(session)
 
     async def flush(self) -> None:
         await self.session.flush()

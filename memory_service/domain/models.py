@@ -34,6 +34,10 @@ class NewEpisode:
     occurred_at: datetime | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
+    def embedding_text(self) -> str:
+        """What is embedded: the speaker's name belongs to what was said."""
+        return f"{self.speaker}: {self.text}" if self.speaker else self.text
+
 
 @dataclass(frozen=True, slots=True)
 class Episode:
@@ -95,6 +99,8 @@ class MemoryChange:
 @dataclass(frozen=True, slots=True)
 class Job:
     id: UUID
+    tenant_id: UUID
+    scope: Scope
     kind: str
     payload: Mapping[str, Any]
     state: JobState
@@ -102,6 +108,25 @@ class Job:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    id: UUID
+    scope: Scope
+    name: str
+    type: str
+    aliases: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """One entity's place in one hyperedge (a memory or an episode)."""
+
+    entity_id: UUID
+    edge_kind: HitKind
+    edge_id: UUID
+    role: str
 
 
 @dataclass(frozen=True, slots=True)

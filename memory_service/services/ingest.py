@@ -15,6 +15,7 @@ from memory_service.domain.models import NewEpisode, Scope
 from memory_service.ports import Embedder, UnitOfWork
 
 CONSOLIDATE = "consolidate"
+"""The kind of the job every write queues."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ async def add_messages(
         prior = await uow.idempotency.claim(tenant, idempotency_key, request_hash, scope.user_id)
         if prior is not None:
             return _replay(prior, request_hash)
-    vectors = await embedder.embed([m.text for m in messages])
+    vectors = await embedder.embed([m.embedding_text() for m in messages])
     episodes = await uow.episodes.add_many(tenant, scope, messages, vectors, now)
     ids = [e.id for e in episodes]
     job = await uow.jobs.add(tenant, scope, CONSOLIDATE, {"episode_ids": [str(i) for i in ids]})

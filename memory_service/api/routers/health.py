@@ -34,7 +34,11 @@ async def readyz(components: ComponentsDep) -> Response:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, components: ComponentsDep) -> Response:
+    """Prometheus text: request counts and latencies, and jobs by state."""
+    async with components.uow() as uow:
+        for state, count in (await uow.jobs.counts()).items():
+            request.app.state.metrics.jobs.labels(state).set(count)
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

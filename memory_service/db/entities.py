@@ -1,0 +1,183 @@
+"""Entities (hypergraph vertices) and their memberships in hyperedges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.db.filters import scope_filters
+from memory_service.db.models import EntityRow, HyperedgeMemberRow, table_of
+from memory_service.domain.models import Entity, Membership, Scope
+
+
+def _entity(row: Any) -> Entity:
+    return Entity(
+        id=row.id,
+        scope=Scope(row.user_id, row.agent_id, row.session_id),
+        name=row.name,
+        type=row.type,
+        aliases=tuple(row.aliases),
+    )
+
+
+def _membership(row: Any) -> Membership:
+    if row.memory_id is not None:
+        return Membership(row.entity_id, "memory", row.memory_id, row.role)
+    return Membership(row.entity_id, "episode", row.episode_id, row.role)
+
+
+class SqlEntities:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    def _live(self, tenant: UUID, scope: Scope) -> list[Any]:
+        return [*scope_filters(EntityRow, tenant, scope), EntityRow.merged_into.is_(None)]
+
+    async def by_names(self, tenant: UUID, scope: Scope, names: Sequence[str]) -> list[Entity]:
+        """Live entities whose name or an alias equals one of ``names`` (any case)."""
+        lowered = sorted({n.lower() for n in names})
+        if not lowered:
+            return []
+        stmt = select(EntityRow).where(
+            *self._live(tenant, scope),
+            or_(func.lower(EntityRow.name).in_(lowered), EntityRow.aliases.overlap(lowered)),
+        )
+        return [_entity(r) for r in (await self._s.execute(stmt)).scalars()]
+
+    async def nearest(
+        self, tenant: UUID, scope: Scope, vector: Sequence[float], k: int
+    ) -> list[tuple[Entity, float]]:
+        distance = EntityRow.embedding.cosine_distance(list(vector))
+        stmt = (
+            select(EntityRow, distance.label("distance"))
+            .where(*self._live(tenant, scope), EntityRow.embedding.is_not(None))
+            .order_by(distance)
+            .limit(k)
+        )
+        rows = (await self._s.execute(stmt)).all()
+        return [(_entity(row[0]), 1.0 - float(row.distance)) for row in rows]
+
+    async def add(
+        self, tenant: UUID, scope: Scope, name: str, type_: str, vector: Sequence[float]
+    ) -> Entity:
+        table = table_of(EntityRow)
+        values = {
+            "id": uuid4(),
+            "tenant_id": tenant,
+            "user_id": scope.user_id,
+            "agent_id": scope.agent_id,
+            "session_id": scope.session_id,
+            "name": name,
+            "type": type_,
+            "aliases": [name.lower()],
+            "embedding": list(vector),
+        }
+        row = (await self._s.execute(insert(table).values(values).returning(*table.c))).one()
+        return _entity(row)
+
+    async def add_alias(self, entity_id: UUID, alias: str) -> None:
+        await self._s.execute(
+            update(EntityRow)
+            .where(EntityRow.id == entity_id, ~EntityRow.aliases.contains([alias.lower()]))
+            .values(aliases=func.array_append(EntityRow.aliases, alias.lower()))
+        )
+
+    async def link(
+        self,
+        tenant: UUID,
+        entity_id: UUID,
+        *,
+        memory_id: UUID | None = None,
+        episode_id: UUID | None = None,
+        role: str = "mention",
+    ) -> None:
+        """Make ``entity_id`` a member of the hyperedge; linking twice changes nothing."""
+        where = "memory_id IS NOT NULL" if memory_id is not None else "episode_id IS NOT NULL"
+        key = ["memory_id" if memory_id is not None else "episode_id", "entity_id", "role"]
+        stmt = (
+            pg_insert(HyperedgeMemberRow)
+            .values(
+                id=uuid4(),
+                tenant_id=tenant,
+                entity_id=entity_id,
+                memory_id=memory_id,
+                episode_id=episode_id,
+                role=role,
+            )
+            .on_conflict_do_nothing(index_elements=key, index_where=text(where))
+        )
+        await self._s.execute(stmt)
+
+    async def merge(self, keep: Entity, drop: Entity) -> None:
+        """Fold ``drop`` into ``keep``: memberships move, aliases join, ``drop`` points
+        at ``keep`` (kept, not erased, so old references still resolve)."""
+        members = (
+            await self._s.execute(
+                select(HyperedgeMemberRow).where(HyperedgeMemberRow.entity_id == drop.id)
+            )
+        ).scalars()
+        for m in list(members):
+            await self.link(
+                m.tenant_id, keep.id, memory_id=m.memory_id, episode_id=m.episode_id, role=m.role
+            )
+        await self._s.execute(
+            delete(HyperedgeMemberRow).where(HyperedgeMemberRow.entity_id == drop.id)
+        )
+        for alias in {drop.name, *drop.aliases}:
+            await self.add_alias(keep.id, alias)
+        await self._s.execute(
+            update(EntityRow).where(EntityRow.id == drop.id).values(merged_into=keep.id)
+        )
+
+    async def graph(self, tenant: UUID, scope: Scope) -> tuple[list[Entity], list[Membership]]:
+        """The scope's live entities and every membership that touches them."""
+        entities = [
+            _entity(r)
+            for r in (
+                await self._s.execute(
+                    select(EntityRow)
+                    .where(*self._live(tenant, scope))
+                    .order_by(EntityRow.created_at)
+                )
+            ).scalars()
+        ]
+        ids = [e.id for e in entities]
+        if not ids:
+            return [], []
+        rows = (
+            await self._s.execute(
+                select(HyperedgeMemberRow)
+                .where(HyperedgeMemberRow.entity_id.in_(ids))
+                .order_by(HyperedgeMemberRow.created_at)
+            )
+        ).scalars()
+        return entities, [_membership(r) for r in rows]
+
+    async def members_of(self, tenant: UUID, entity_ids: Sequence[UUID]) -> list[Membership]:
+        if not entity_ids:
+            return []
+        stmt = select(HyperedgeMemberRow).where(
+            HyperedgeMemberRow.tenant_id == tenant,
+            HyperedgeMemberRow.entity_id.in_(list(entity_ids)),
+        )
+        return [_membership(r) for r in (await self._s.execute(stmt)).scalars()]
+
+    async def of_edges(
+        self, tenant: UUID, *, memory_ids: Sequence[UUID] = (), episode_ids: Sequence[UUID] = ()
+    ) -> list[Membership]:
+        clauses = []
+        if memory_ids:
+            clauses.append(HyperedgeMemberRow.memory_id.in_(list(memory_ids)))
+        if episode_ids:
+            clauses.append(HyperedgeMemberRow.episode_id.in_(list(episode_ids)))
+        if not clauses:
+            return []
+        stmt = select(HyperedgeMemberRow).where(
+            HyperedgeMemberRow.tenant_id == tenant, or_(*clauses)
+        )
+        return [_membership(r) for r in (await self._s.execute(stmt)).scalars()]

@@ -1,0 +1,47 @@
+"""Celery tasks: thin shims over ``workers.jobs`` and the jobs table."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from memory_service.bootstrap import Components
+from memory_service.services.consolidate import Consolidator
+from workers import runtime
+from workers.celery_app import app
+from workers.dispatch import RUN_JOB
+from workers.jobs import Outcome, run_job
+
+log = logging.getLogger(__name__)
+
+
+@app.task(name=RUN_JOB, acks_late=True, reject_on_worker_lost=True)
+def run_job_task(job_id: str) -> str:
+    """Run one job; a transient failure is queued again in the table and re-sent later."""
+    target = UUID(job_id)
+
+    async def go(components: Components, consolidator: Consolidator) -> Outcome:
+        return await run_job(components, consolidator, target)
+
+    outcome = runtime.run(go)
+    if outcome.retry_in_s is not None:
+        run_job_task.apply_async((job_id,), countdown=outcome.retry_in_s)
+    return outcome.state
+
+
+@app.task(name="memory.sweep")
+def sweep() -> int:
+    """Re-send jobs whose message was lost (broker restart) or whose worker died."""
+
+    async def stale(components: Components, _: Consolidator) -> list[UUID]:
+        async with components.uow() as uow:
+            return await uow.jobs.stale(
+                older_than_s=components.settings.job_stale_after_s, limit=500
+            )
+
+    job_ids = runtime.run(stale)
+    for job_id in job_ids:
+        run_job_task.delay(str(job_id))
+    if job_ids:
+        log.info("sweeper re-sent %d jobs", len(job_ids))
+    return len(job_ids)
