@@ -15,7 +15,11 @@ from workers import runtime
 
 
 def make_app(settings: Settings) -> Celery:
-    app = Celery("memory_service", broker=settings.broker_url or "redis://127.0.0.1:6379/0")
+    app = Celery(
+        "memory_service",
+        broker=settings.broker_url or "redis://127.0.0.1:6379/0",
+        include=["workers.tasks"],
+    )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -28,7 +32,6 @@ def make_app(settings: Settings) -> Celery:
             "sweep-stale-jobs": {"task": "memory.sweep", "schedule": settings.job_sweep_interval_s}
         },
     )
-    app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
     return app
 
 

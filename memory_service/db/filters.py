@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, func, literal_column
+from sqlalchemy import ColumnElement, Text, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from memory_service.domain.errors import InvalidInput

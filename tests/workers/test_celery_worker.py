@@ -1,0 +1,277 @@
+"""A real Celery worker on a real Redis: jobs survive SIGKILL, broker restarts and poison."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import func, select, text
+
+from memory_service.api.app import create_app
+from memory_service.bootstrap import Components
+from memory_service.db.models import EpisodeRow, JobRow, MemoryRow
+from tests.conftest import ROOT, new_key
+from workers.celery_app import make_app
+from workers.dispatch import CeleryDispatcher
+
+pytestmark = pytest.mark.integration
+REDIS = shutil.which("redis-server")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A private Redis on a loopback port that keeps nothing on disk."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert REDIS is not None
+        self.proc = subprocess.Popen(
+            [
+                REDIS,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("redis did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+class Worker:
+    def __init__(self, database_url: str, broker_url: str, log: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
+        env.update(
+            MEMORY_DATABASE_URL=database_url,
+            MEMORY_BROKER_URL=broker_url,
+            MEMORY_JOB_STALE_AFTER_S="4",
+            MEMORY_JOB_SWEEP_INTERVAL_S="1",
+            MEMORY_DATA_DIR=str(log.parent),
+        )
+        self.log = log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "memory_service.cli", "worker", "--loglevel", "INFO"],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("a"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while "ready." not in log.read_text():
+            assert self.proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "worker did not start"
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    if REDIS is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def logdir() -> Iterator[Path]:
+    path = ROOT / ".memory-data-test" / f"worker-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+async def api(components: Components, redis: RedisServer) -> AsyncIterator[AsyncClient]:
+    """The API, dispatching jobs to Celery through ``redis``."""
+    celery = make_app(components.settings.model_copy(update={"broker_url": redis.url}))
+    parts = replace(components, dispatcher=CeleryDispatcher(celery))
+    key = await new_key(parts, "celery")
+    app = create_app(components=parts, background=False)
+    async with AsyncClient(
+        transport=ASGITransport(app=app),
+        base_url="http://t",
+        headers={"Authorization": f"Bearer {key}"},
+    ) as client:
+        yield client
+
+
+def turns(n: int, who: str = "Caroline") -> list[dict[str, Any]]:
+    topics = ["painting", "hiking in Oregon", "adoption agencies", "a pottery class", "Boston"]
+    return [
+        {
+            "speaker": who,
+            "content": f"I talked with Melanie about {topics[i % 5]} on day {i}.",
+            "occurred_at": f"2023-05-{1 + i % 28:02d}T10:00:00Z",
+        }
+        for i in range(n)
+    ]
+
+
+async def wait_for(
+    client: AsyncClient, job_id: str, states: set[str], timeout: float = 120
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = (await client.get(f"/v1/jobs/{job_id}")).json()
+        if job["state"] in states:
+            return job
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"job {job_id} never reached {states}: {job}")
+
+
+async def scalar(components: Components, sql: Any) -> Any:
+    async with components.uow() as uow:
+        return (await uow.session.execute(sql)).scalar()
+
+
+def settings_url(components: Components) -> str:
+    return components.database_url
+
+
+async def test_messages_in_facts_out(
+    api: AsyncClient, components: Components, redis: RedisServer, logdir: Path
+) -> None:
+    worker = Worker(components.database_url, redis.url, logdir / "worker.log")
+    try:
+        r = await api.post("/v1/messages", json={"user_id": "u", "messages": turns(5)})
+        job = await wait_for(api, r.json()["job_id"], {"done", "failed"})
+        assert job["state"] == "done", job
+        graph = (await api.get("/v1/graph/export", params={"user_id": "u"})).json()
+        assert {"Caroline", "Melanie"} <= {e["name"] for e in graph["entities"]}
+        assert await scalar(components, select(func.count()).select_from(MemoryRow)) > 0
+    finally:
+        worker.stop()
+
+
+async def test_sigkill_mid_job_loses_nothing_and_repeats_nothing(
+    api: AsyncClient, components: Components, redis: RedisServer, logdir: Path
+) -> None:
+    worker = Worker(components.database_url, redis.url, logdir / "w1.log")
+    r = await api.post("/v1/messages", json={"user_id": "big", "messages": turns(400)})
+    job_id = r.json()["job_id"]
+    await wait_for(api, job_id, {"running"}, timeout=60)
+    await asyncio.sleep(0.5)
+    worker.kill()  # mid-job: its transaction dies with it
+    assert (await api.get(f"/v1/jobs/{job_id}")).json()["state"] == "running"
+    assert await scalar(components, select(func.count()).select_from(MemoryRow)) == 0
+    worker = Worker(components.database_url, redis.url, logdir / "w2.log")
+    try:
+        job = await wait_for(api, job_id, {"done", "failed"}, timeout=180)
+    finally:
+        worker.stop()
+    assert job["state"] == "done", job
+    assert job["attempts"] == 2
+    episodes = await scalar(components, select(func.count()).select_from(EpisodeRow))
+    assert episodes == 400
+    dupes = await scalar(
+        components,
+        text(
+            "SELECT count(*) FROM (SELECT text FROM memories GROUP BY text HAVING count(*) > 1) d"
+        ),
+    )
+    assert dupes == 0
+    # Exactly once in effect: a second, clean run of the same input makes as many facts.
+    made = await scalar(components, select(func.count()).select_from(MemoryRow))
+    worker = Worker(components.database_url, redis.url, logdir / "w3.log")
+    try:
+        r = await api.post("/v1/messages", json={"user_id": "ref", "messages": turns(400)})
+        await wait_for(api, r.json()["job_id"], {"done"}, timeout=180)
+    finally:
+        worker.stop()
+    reference = await scalar(
+        components, select(func.count()).select_from(MemoryRow).where(MemoryRow.user_id == "ref")
+    )
+    assert made == reference
+
+
+async def test_redis_restart_loses_no_job(
+    api: AsyncClient, components: Components, redis: RedisServer, logdir: Path
+) -> None:
+    r = await api.post("/v1/messages", json={"user_id": "u", "messages": turns(3)})
+    job_id = r.json()["job_id"]
+    redis.stop()  # the queued message dies with the broker (nothing on disk)
+    redis.start()
+    worker = Worker(components.database_url, redis.url, logdir / "worker.log")
+    try:
+        job = await wait_for(api, job_id, {"done", "failed"}, timeout=60)
+    finally:
+        worker.stop()
+    assert job["state"] == "done", job
+    assert job["attempts"] == 1
+
+
+async def test_poison_job_fails_and_the_others_go_on(
+    api: AsyncClient, components: Components, redis: RedisServer, logdir: Path
+) -> None:
+    good = (await api.post("/v1/messages", json={"user_id": "u", "messages": turns(2)})).json()
+    poison = uuid.uuid4()
+    async with components.uow() as uow:
+        tenant = await scalar(components, select(JobRow.tenant_id).limit(1))
+        await uow.session.execute(
+            JobRow.__table__.insert().values(
+                id=poison, tenant_id=tenant, kind="consolidate", payload={"episode_ids": [1, 2]}
+            )
+        )
+    worker = Worker(components.database_url, redis.url, logdir / "worker.log")
+    try:
+        failed = await wait_for(api, str(poison), {"failed", "done"}, timeout=60)
+        done = await wait_for(api, good["job_id"], {"done", "failed"}, timeout=60)
+    finally:
+        worker.stop()
+    assert failed["state"] == "failed"
+    assert "malformed payload" in failed["last_error"]
+    assert done["state"] == "done"
