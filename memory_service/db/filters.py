@@ -25,11 +25,14 @@ def scope_filters(table: Any, tenant: Any, scope: Scope) -> list[ColumnElement[b
 
 
 def any_terms_tsquery(text: str) -> ColumnElement[Any]:
-    """A tsquery matching any of the query's terms (plainto_tsquery ANDs them)."""
-    plain = cast(
-        func.plainto_tsquery(literal_column("'english'::regconfig"), cast(text, Text)), Text
-    )
-    return cast(func.replace(plain, " & ", " | "), TSQUERY)
+    """A tsquery matching any of the query's terms (plainto_tsquery ANDs them).
+
+    Wrapped in a scalar subquery so PostgreSQL computes it once per statement (an
+    InitPlan) rather than once per row under a generic prepared plan.
+    """
+    english = literal_column("'english'::regconfig")
+    plain = cast(func.plainto_tsquery(english, cast(text, Text)), Text)
+    return select(cast(func.replace(plain, " & ", " | "), TSQUERY)).scalar_subquery()
 
 
 def encode_cursor(moment: datetime, tiebreak: int | str) -> str:

@@ -162,9 +162,9 @@ def turns(n: int, who: str = "Caroline") -> list[dict[str, Any]]:
 
 
 async def wait_for(
-    client: AsyncClient, job_id: str, states: set[str], timeout: float = 120
+    client: AsyncClient, job_id: str, states: set[str], limit_s: float = 120
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         job: dict[str, Any] = (await client.get(f"/v1/jobs/{job_id}")).json()
         if job["state"] in states:
@@ -203,14 +203,14 @@ async def test_sigkill_mid_job_loses_nothing_and_repeats_nothing(
     worker = Worker(components.database_url, redis.url, logdir / "w1.log")
     r = await api.post("/v1/messages", json={"user_id": "big", "messages": turns(400)})
     job_id = r.json()["job_id"]
-    await wait_for(api, job_id, {"running"}, timeout=60)
+    await wait_for(api, job_id, {"running"}, limit_s=60)
     await asyncio.sleep(0.5)
     worker.kill()  # mid-job: its transaction dies with it
     assert (await api.get(f"/v1/jobs/{job_id}")).json()["state"] == "running"
     assert await scalar(components, select(func.count()).select_from(MemoryRow)) == 0
     worker = Worker(components.database_url, redis.url, logdir / "w2.log")
     try:
-        job = await wait_for(api, job_id, {"done", "failed"}, timeout=180)
+        job = await wait_for(api, job_id, {"done", "failed"}, limit_s=180)
     finally:
         worker.stop()
     assert job["state"] == "done", job
@@ -229,7 +229,7 @@ async def test_sigkill_mid_job_loses_nothing_and_repeats_nothing(
     worker = Worker(components.database_url, redis.url, logdir / "w3.log")
     try:
         r = await api.post("/v1/messages", json={"user_id": "ref", "messages": turns(400)})
-        await wait_for(api, r.json()["job_id"], {"done"}, timeout=180)
+        await wait_for(api, r.json()["job_id"], {"done"}, limit_s=180)
     finally:
         worker.stop()
     reference = await scalar(
@@ -247,7 +247,7 @@ async def test_redis_restart_loses_no_job(
     redis.start()
     worker = Worker(components.database_url, redis.url, logdir / "worker.log")
     try:
-        job = await wait_for(api, job_id, {"done", "failed"}, timeout=60)
+        job = await wait_for(api, job_id, {"done", "failed"}, limit_s=60)
     finally:
         worker.stop()
     assert job["state"] == "done", job
@@ -268,8 +268,8 @@ async def test_poison_job_fails_and_the_others_go_on(
         )
     worker = Worker(components.database_url, redis.url, logdir / "worker.log")
     try:
-        failed = await wait_for(api, str(poison), {"failed", "done"}, timeout=60)
-        done = await wait_for(api, good["job_id"], {"done", "failed"}, timeout=60)
+        failed = await wait_for(api, str(poison), {"failed", "done"}, limit_s=60)
+        done = await wait_for(api, good["job_id"], {"done", "failed"}, limit_s=60)
     finally:
         worker.stop()
     assert failed["state"] == "failed"
