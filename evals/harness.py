@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete
@@ -78,6 +80,25 @@ async def ingest_turns(
             run.label_of[episode_id] = turn.label
     run.session_of = {t.label: t.session for t in turns}
     return run
+
+
+async def consolidate_all(components: Components, consolidator: Any) -> dict[str, float]:
+    """Run every queued job now, in process (the same code a worker runs)."""
+    from workers.dispatch import InProcessWorker
+
+    started = time.perf_counter()
+    jobs = await InProcessWorker(components, consolidator).drain()
+    return {"jobs": jobs, "seconds": time.perf_counter() - started}
+
+
+async def scope_counts(components: Components, run: ScopeRun) -> dict[str, int]:
+    """Active facts and live entities the scope holds."""
+    async with components.uow() as uow:
+        memories, _ = await uow.memories.page(
+            run.tenant, run.scope, include_inactive=False, cursor=None, limit=100_000
+        )
+        entities, members = await uow.entities.graph(run.tenant, run.scope)
+    return {"facts": len(memories), "entities": len(entities), "memberships": len(members)}
 
 
 def render(turn_time: datetime | None, speaker: str | None, text: str) -> str:

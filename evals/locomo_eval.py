@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from evals.datasets.locomo import CATEGORY_NAMES, Conversation, Question, load_locomo
-from evals.harness import ScopeRun, SourceTurn, eval_tenant, ingest_turns
+from evals.harness import (
+    ScopeRun,
+    SourceTurn,
+    consolidate_all,
+    eval_tenant,
+    ingest_turns,
+    scope_counts,
+)
 from evals.pipelines import Pipeline, build_pipeline
 from evals.qa import answer, judge
 from evals.records import answer_scores, retrieval_scores
-from memory_service.bootstrap import Components
+from memory_service.bootstrap import Components, build_consolidator
 from memory_service.ports import LLM
 
 
@@ -28,6 +35,7 @@ class LocomoConfig:
     seed: int = 0
     judge_seeds: int = 1
     max_questions: int | None = None
+    consolidate: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,11 +79,25 @@ async def run_locomo(
     )
     facts["skipped_no_evidence"] = 0
     facts["ingest_seconds"] = 0.0
+    consolidator = (
+        build_consolidator(components.settings, components.embedder, llm)
+        if cfg.consolidate
+        else None
+    )
     async with eval_tenant(components, f"locomo-{int(time.time())}") as tenant:
         for conv in conversations:
             started = time.perf_counter()
             run = await ingest_turns(components, tenant, conv.sample_id, source_turns(conv))
             facts["ingest_seconds"] += time.perf_counter() - started
+            if consolidator is not None:
+                done = await consolidate_all(components, consolidator)
+                counts = await scope_counts(components, run)
+                facts.setdefault("consolidation", {})[conv.sample_id] = {
+                    "episodes": len(run.turns),
+                    **counts,
+                    "seconds": round(done["seconds"], 2),
+                    "episodes_per_s": round(len(run.turns) / done["seconds"], 1),
+                }
             questions = conv.questions[: cfg.max_questions] if cfg.max_questions else conv.questions
             for q in questions:
                 if not q.evidence and cfg.mode == "retrieval":

@@ -31,6 +31,7 @@ DEFAULT_LOCOMO = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 )
 RETRIEVAL_PIPELINES = "rag-turns,bm25-turns,hybrid"
+CONSOLIDATED_PIPELINES = "rag-turns,bm25-turns,episodes-hybrid,memories-hybrid,hybrid,hybrid-graph"
 QA_PIPELINES = "full-context,rag-turns,bm25-turns,hybrid"
 
 
@@ -65,6 +66,11 @@ def parser() -> argparse.ArgumentParser:
     locomo.add_argument("--data", type=Path, default=DEFAULT_LOCOMO)
     locomo.add_argument("--conversations", type=_names, default=None)
     locomo.add_argument("--max-questions", type=int, default=None, help="per conversation")
+    locomo.add_argument(
+        "--consolidate",
+        action="store_true",
+        help="run consolidation (facts, entities) after ingesting each conversation",
+    )
     _common(locomo)
     lme = sub.add_parser("longmemeval", help="LongMemEval (_s, _m or _oracle JSON)")
     lme.add_argument("--data", type=Path, required=True)
@@ -88,6 +94,8 @@ async def run(args: argparse.Namespace, components: Components) -> dict[str, Any
     if args.mode == "qa" and not args.llm:
         raise SystemExit("--mode qa needs --llm (a litellm model name, or 'scripted')")
     default = QA_PIPELINES if args.mode == "qa" else RETRIEVAL_PIPELINES
+    if getattr(args, "consolidate", False) and args.mode == "retrieval":
+        default = CONSOLIDATED_PIPELINES
     args.pipeline = args.pipeline or _names(default)
     if args.mode == "retrieval" and "full-context" in args.pipeline:
         args.pipeline.remove("full-context")  # not a ranking: it only makes sense for QA
@@ -130,6 +138,7 @@ async def _dispatch(
             seed=args.seed,
             judge_seeds=args.judge_seeds,
             max_questions=args.max_questions,
+            consolidate=args.consolidate,
         )
         return await run_locomo(cfg, components, llm, judge_llm, sink, tick)
     lme = LongMemEvalConfig(

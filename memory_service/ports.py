@@ -229,6 +229,17 @@ class EntityRepository(Protocol):
 
     async def members_of(self, tenant: UUID, entity_ids: Sequence[UUID]) -> list[Membership]: ...
 
+    async def edges_near(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        entity_ids: Sequence[UUID],
+        vector: Sequence[float],
+        k: int,
+    ) -> list[tuple[Candidate, int]]:
+        """Hyperedges containing any of ``entity_ids``, with how many they join."""
+        ...
+
     async def of_edges(
         self, tenant: UUID, *, memory_ids: Sequence[UUID] = (), episode_ids: Sequence[UUID] = ()
     ) -> list[Membership]: ...

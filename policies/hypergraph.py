@@ -61,7 +61,8 @@ def merge_candidates(
                 continue
             words = normalise(drop.name)
             same = bool(words) and words == keep_words
-            prefix = bool(words) and keep_words[: len(words)] == words
+            shorter, longer = sorted((words, keep_words), key=len)
+            prefix = bool(shorter) and longer[: len(shorter)] == shorter
             connected = comp_of.get(keep.id) == comp_of.get(drop.id)
             if same or (prefix and connected):
                 pairs.append((keep.id, drop.id))

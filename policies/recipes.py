@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Source = Literal["episodes.vector", "episodes.text", "memories.vector", "memories.text"]
+Source = Literal["episodes.vector", "episodes.text", "memories.vector", "memories.text", "graph"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,11 @@ PRESETS: dict[str, RecallConfig] = {
     "hybrid": RecallConfig(
         "hybrid", ("episodes.vector", "episodes.text", "memories.vector", "memories.text")
     ),
+    "hybrid-graph": RecallConfig(
+        "hybrid-graph",
+        ("episodes.vector", "episodes.text", "memories.vector", "memories.text", "graph"),
+    ),
+    "memories-hybrid": RecallConfig("memories-hybrid", ("memories.vector", "memories.text")),
     "episodes-hybrid": RecallConfig("episodes-hybrid", ("episodes.vector", "episodes.text")),
     "episodes-vector": RecallConfig("episodes-vector", ("episodes.vector",)),
     "episodes-text": RecallConfig("episodes-text", ("episodes.text",)),

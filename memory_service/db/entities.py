@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db.filters import scope_filters
-from memory_service.db.models import EntityRow, HyperedgeMemberRow, table_of
-from memory_service.domain.models import Entity, Membership, Scope
+from memory_service.db.models import EntityRow, EpisodeRow, HyperedgeMemberRow, MemoryRow, table_of
+from memory_service.domain.models import Candidate, Entity, Membership, Scope
 
 
 def _entity(row: Any) -> Entity:
@@ -158,6 +158,16 @@ class SqlEntities:
         ).scalars()
         return entities, [_membership(r) for r in rows]
 
+    async def edges_near(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        entity_ids: Sequence[UUID],
+        vector: Sequence[float],
+        k: int,
+    ) -> list[tuple[Candidate, int]]:
+        return await edges_of_entities(self._s, tenant, scope, entity_ids, vector, k)
+
     async def members_of(self, tenant: UUID, entity_ids: Sequence[UUID]) -> list[Membership]:
         if not entity_ids:
             return []
@@ -181,3 +191,64 @@ class SqlEntities:
             HyperedgeMemberRow.tenant_id == tenant, or_(*clauses)
         )
         return [_membership(r) for r in (await self._s.execute(stmt)).scalars()]
+
+
+async def edges_of_entities(
+    session: AsyncSession,
+    tenant: UUID,
+    scope: Scope,
+    entity_ids: Sequence[UUID],
+    vector: Sequence[float],
+    k: int,
+) -> list[tuple[Candidate, int]]:
+    """Hyperedges (active memories, episodes) with at least one of ``entity_ids``, each
+    with how many of them it joins; most joined first, then most similar to ``vector``."""
+    if not entity_ids:
+        return []
+    found: list[tuple[Candidate, int]] = []
+    for table, edge_col, kind in (
+        (MemoryRow, HyperedgeMemberRow.memory_id, "memory"),
+        (EpisodeRow, HyperedgeMemberRow.episode_id, "episode"),
+    ):
+        joined = func.count(func.distinct(HyperedgeMemberRow.entity_id)).label("joined")
+        similarity = (1 - table.embedding.cosine_distance(list(vector))).label("similarity")
+        when = (
+            func.coalesce(MemoryRow.valid_from, MemoryRow.created_at)
+            if table is MemoryRow
+            else EpisodeRow.occurred_at
+        )
+        speaker = EpisodeRow.speaker if table is EpisodeRow else literal(None)
+        sources = MemoryRow.source_episode_ids if table is MemoryRow else literal(None)
+        stmt = (
+            select(
+                table.id,
+                table.text,
+                when.label("at"),
+                speaker.label("speaker"),
+                sources.label("sources"),
+                joined,
+                similarity,
+            )
+            .join(HyperedgeMemberRow, edge_col == table.id)
+            .where(
+                *scope_filters(table, tenant, scope),
+                HyperedgeMemberRow.entity_id.in_(list(entity_ids)),
+                *([MemoryRow.status == "active"] if table is MemoryRow else []),
+            )
+            .group_by(table.id)
+            .order_by(joined.desc(), similarity.desc())
+            .limit(k)
+        )
+        for row in (await session.execute(stmt)).all():
+            cand = Candidate(
+                kind=kind,  # type: ignore[arg-type]
+                id=row.id,
+                text=row.text,
+                occurred_at=row.at,
+                score=float(row.similarity),
+                source_episode_ids=tuple(row.sources) if kind == "memory" else (row.id,),
+                speaker=row.speaker,
+            )
+            found.append((cand, int(row.joined)))
+    found.sort(key=lambda pair: (-pair[1], -pair[0].score))
+    return found[:k]

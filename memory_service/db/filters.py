@@ -30,7 +30,7 @@ def any_terms_tsquery(text: str) -> ColumnElement[Any]:
     Wrapped in a scalar subquery so PostgreSQL computes it once per statement (an
     InitPlan) rather than once per row under a generic prepared plan.
     """
-    english = literal_column("'english'::regconfig")
+    english: ColumnElement[Any] = literal_column("'english'::regconfig")
     plain = cast(func.plainto_tsquery(english, cast(text, Text)), Text)
     return select(cast(func.replace(plain, " & ", " | "), TSQUERY)).scalar_subquery()
 

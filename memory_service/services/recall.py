@@ -10,7 +10,7 @@ from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import SearchHit, SearchQuery, SearchResult
 from memory_service.ports import Embedder, UnitOfWork
 from policies.recipes import RecallConfig
-from retrievers.hybrid import HybridRetriever
+from retrievers.hybrid import HybridRetriever, list_functions
 
 
 async def search(
@@ -31,7 +31,7 @@ async def search(
     started = time.perf_counter()
     [vector] = await embedder.embed([query.text])
     timings["embed"] = (time.perf_counter() - started) * 1000
-    retriever = HybridRetriever({"episodes": uow.episodes, "memories": uow.memories}, config)
+    retriever = HybridRetriever(list_functions(uow), config)
     fused, list_timings = await retriever.retrieve(tenant, query, vector)
     timings.update(list_timings)
     hits = [

@@ -205,3 +205,24 @@ async def test_llm_path_with_a_scripted_llm(client: AsyncClient, components: Com
             )
         ).all()
     assert dict(states) == {"active": 1, "superseded": 1}
+
+
+async def test_hypergraph_list_finds_facts_joining_the_named_entities(
+    client: AsyncClient, worker: InProcessWorker
+) -> None:
+    await post(client, TURNS)
+    await worker.drain()
+    r = await client.post(
+        "/v1/search",
+        json={
+            "user_id": "u",
+            "query": "What are Caroline and Melanie researching together?",
+            "preset": "hybrid-graph",
+            "kinds": ["memory"],
+        },
+    )
+    hits = r.json()["results"]
+    graph_hits = [h for h in hits if "graph" in h["scores"]]
+    assert graph_hits, hits
+    best = min(graph_hits, key=lambda h: h["scores"]["graph_rank"])
+    assert "adoption" in best["text"]
