@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +79,7 @@ class BM25Pipeline:
         if key not in self._indexes:
             import bm25s
 
+            logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index at DEBUG
             retriever = bm25s.BM25()
             corpus = bm25s.tokenize(
                 [t.text for t in run.turns], stopwords="en", show_progress=False

@@ -202,7 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench_store.main(args.args)
         return 0
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     settings = Settings()
     if args.embedder:
         settings = settings.model_copy(update={"embedder": args.embedder})

@@ -28,6 +28,7 @@ from memory_service.domain.models import (
     MemoryChange,
     NewEpisode,
     NewMemory,
+    RetrievalRecord,
     Scope,
     SearchQuery,
 )
@@ -106,6 +107,14 @@ class EpisodeRepository(CandidateSource, Protocol):
 
     async def get(self, tenant: UUID, episode_id: UUID) -> Episode | None: ...
 
+    async def scan(
+        self, tenant: UUID, scope: Scope, vector: Sequence[float], *, limit: int
+    ) -> list[tuple[Episode, float]]: ...
+
+    async def similarities(
+        self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]
+    ) -> dict[UUID, tuple[float, float]]: ...
+
     async def get_many(self, tenant: UUID, episode_ids: Sequence[UUID]) -> list[Episode]:
         """The episodes that still exist, in time order."""
         ...
@@ -166,6 +175,10 @@ class MemoryRepository(CandidateSource, Protocol):
     ) -> MemoryChange: ...
 
     async def history(self, tenant: UUID, memory_id: UUID) -> list[MemoryChange]: ...
+
+    async def similarities(
+        self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]
+    ) -> dict[UUID, tuple[float, float]]: ...
 
     async def add_sources(
         self, tenant: UUID, memory_id: UUID, episode_ids: Sequence[UUID]
@@ -229,6 +242,8 @@ class EntityRepository(Protocol):
 
     async def members_of(self, tenant: UUID, entity_ids: Sequence[UUID]) -> list[Membership]: ...
 
+    async def names(self, tenant: UUID, entity_ids: Sequence[UUID]) -> dict[UUID, str]: ...
+
     async def edges_near(
         self,
         tenant: UUID,
@@ -266,6 +281,23 @@ class RetrievalLog(Protocol):
         route: str,
         results: Sequence[Mapping[str, Any]],
     ) -> UUID: ...
+
+
+class FeedbackRepository(Protocol):
+    async def retrieval(self, tenant: UUID, retrieval_id: UUID) -> RetrievalRecord | None: ...
+
+    async def add(
+        self,
+        tenant: UUID,
+        feedback_id: UUID,
+        retrieval_id: UUID,
+        reward: float,
+        item_ids: Sequence[UUID],
+    ) -> bool: ...
+
+    async def update_utilities(
+        self, tenant: UUID, items: Sequence[tuple[str, UUID]], reward: float, alpha: float
+    ) -> dict[UUID, float]: ...
 
 
 class ScopeRepository(Protocol):
@@ -316,5 +348,8 @@ class UnitOfWork(Protocol):
 
     @property
     def entities(self) -> EntityRepository: ...
+
+    @property
+    def feedback(self) -> FeedbackRepository: ...
 
     async def flush(self) -> None: ...

@@ -12,6 +12,7 @@ from memory_service.api import errors
 from memory_service.api.metrics import BodyLimitMiddleware, MetricsMiddleware, RequestMetrics
 from memory_service.api.routers import (
     episodes,
+    feedback,
     graph,
     health,
     jobs,
@@ -59,7 +60,8 @@ def create_app(
         app.state.components = components
     app.state.metrics = RequestMetrics()
     errors.install(app)
-    for module in (health, messages, episodes, memories, search, users, jobs, graph):
+    routers = (health, messages, episodes, memories, search, feedback, users, jobs, graph)
+    for module in routers:
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

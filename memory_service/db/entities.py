@@ -168,6 +168,14 @@ class SqlEntities:
     ) -> list[tuple[Candidate, int]]:
         return await edges_of_entities(self._s, tenant, scope, entity_ids, vector, k)
 
+    async def names(self, tenant: UUID, entity_ids: Sequence[UUID]) -> dict[UUID, str]:
+        if not entity_ids:
+            return {}
+        stmt = select(EntityRow.id, EntityRow.name).where(
+            EntityRow.tenant_id == tenant, EntityRow.id.in_(list(entity_ids))
+        )
+        return {row.id: row.name for row in (await self._s.execute(stmt)).all()}
+
     async def members_of(self, tenant: UUID, entity_ids: Sequence[UUID]) -> list[Membership]:
         if not entity_ids:
             return []

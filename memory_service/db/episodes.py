@@ -124,6 +124,34 @@ class SqlEpisodes:
         )
         return [_episode(r) for r in (await self._s.execute(stmt)).all()]
 
+    async def scan(
+        self, tenant: UUID, scope: Scope, vector: Sequence[float], *, limit: int
+    ) -> list[tuple[Episode, float]]:
+        """Every episode of the scope in time order (at most ``limit``) with its exact
+        cosine similarity to ``vector``: a sequential scan, no index, no approximation."""
+        similarity = (1 - EpisodeRow.embedding.cosine_distance(list(vector))).label("similarity")
+        stmt = (
+            select(*_COLUMNS, similarity)
+            .where(*scope_filters(EpisodeRow, tenant, scope))
+            .order_by(EpisodeRow.occurred_at, EpisodeRow.seq)
+            .limit(limit)
+        )
+        rows = (await self._s.execute(stmt)).all()
+        return [(_episode(r), float(r.similarity)) for r in rows]
+
+    async def similarities(
+        self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]
+    ) -> dict[UUID, tuple[float, float]]:
+        """Exact cosine similarity to ``vector`` and utility Q of each episode in ``ids``."""
+        if not ids:
+            return {}
+        similarity = (1 - EpisodeRow.embedding.cosine_distance(list(vector))).label("similarity")
+        stmt = select(EpisodeRow.id, similarity, EpisodeRow.utility).where(
+            EpisodeRow.tenant_id == tenant, EpisodeRow.id.in_(list(ids))
+        )
+        rows = (await self._s.execute(stmt)).all()
+        return {r.id: (float(r.similarity), float(r.utility)) for r in rows}
+
     async def page(
         self,
         tenant: UUID,

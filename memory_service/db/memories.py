@@ -194,6 +194,19 @@ class SqlMemories:
             .values(source_episode_ids=merged, updated_at=func.now())
         )
 
+    async def similarities(
+        self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]
+    ) -> dict[UUID, tuple[float, float]]:
+        """Exact cosine similarity to ``vector`` and utility Q of each memory in ``ids``."""
+        if not ids:
+            return {}
+        similarity = (1 - MemoryRow.embedding.cosine_distance(list(vector))).label("similarity")
+        stmt = select(MemoryRow.id, similarity, MemoryRow.utility).where(
+            MemoryRow.tenant_id == tenant, MemoryRow.id.in_(list(ids))
+        )
+        rows = (await self._s.execute(stmt)).all()
+        return {r.id: (float(r.similarity), float(r.utility)) for r in rows}
+
     async def add_history(
         self,
         tenant: UUID,

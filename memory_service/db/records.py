@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.db.models import (
     EntityRow,
     EpisodeRow,
+    FeedbackRow,
     IdempotencyRow,
     JobRow,
     MemoryRow,
     RetrievalRow,
 )
-from memory_service.domain.models import SearchQuery
+from memory_service.domain.models import RetrievalRecord, SearchQuery
 
 
 class SqlIdempotency:
@@ -111,3 +112,62 @@ class SqlScopes:
             )
             counts[name] = len(result.all())
         return counts
+
+
+class SqlFeedback:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def retrieval(self, tenant: UUID, retrieval_id: UUID) -> RetrievalRecord | None:
+        row = (
+            await self._s.execute(
+                select(RetrievalRow).where(
+                    RetrievalRow.tenant_id == tenant, RetrievalRow.id == retrieval_id
+                )
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        items = tuple((str(r["kind"]), UUID(str(r["id"]))) for r in row.results)
+        return RetrievalRecord(id=row.id, query=row.query, route=row.route, items=items)
+
+    async def add(
+        self,
+        tenant: UUID,
+        feedback_id: UUID,
+        retrieval_id: UUID,
+        reward: float,
+        item_ids: Sequence[UUID],
+    ) -> bool:
+        """Record feedback once per id; False when this id was recorded before."""
+        stmt = (
+            pg_insert(FeedbackRow)
+            .values(
+                id=feedback_id,
+                tenant_id=tenant,
+                retrieval_id=retrieval_id,
+                reward=reward,
+                item_ids=list(item_ids),
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(FeedbackRow.id)
+        )
+        return (await self._s.execute(stmt)).first() is not None
+
+    async def update_utilities(
+        self, tenant: UUID, items: Sequence[tuple[str, UUID]], reward: float, alpha: float
+    ) -> dict[UUID, float]:
+        """``Q <- Q + alpha (reward - Q)`` for each item, in SQL (no lost updates)."""
+        updated: dict[UUID, float] = {}
+        for kind, table in (("memory", MemoryRow), ("episode", EpisodeRow)):
+            ids = [i for k, i in items if k == kind]
+            if not ids:
+                continue
+            stmt = (
+                update(table)
+                .where(table.tenant_id == tenant, table.id.in_(ids))
+                .values(utility=table.utility + alpha * (reward - table.utility))
+                .returning(table.id, table.utility)
+            )
+            updated.update({row.id: float(row.utility) for row in await self._s.execute(stmt)})
+        return updated

@@ -8,7 +8,7 @@ from memory_service.db.entities import SqlEntities
 from memory_service.db.episodes import SqlEpisodes
 from memory_service.db.jobs import SqlJobs
 from memory_service.db.memories import SqlMemories
-from memory_service.db.records import SqlIdempotency, SqlRetrievalLog, SqlScopes
+from memory_service.db.records import SqlFeedback, SqlIdempotency, SqlRetrievalLog, SqlScopes
 from memory_service.db.tenants import SqlTenants
 
 
@@ -25,6 +25,7 @@ class SqlUnitOfWork:
         self.scopes = SqlScopes(session)
         self.tenants = SqlTenants(session)
         self.entities = SqlEntities(session)
+        self.feedback = SqlFeedback(session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -11,7 +11,8 @@ from uuid import UUID
 MemoryStatus = Literal["active", "superseded", "deleted"]
 HistoryOp = Literal["ADD", "UPDATE", "DELETE"]
 JobState = Literal["queued", "running", "done", "failed"]
-HitKind = Literal["episode", "memory"]
+HitKind = Literal["episode", "memory", "fact"]
+"""``fact``: extracted at query time by deliberation; not stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,3 +201,13 @@ class Completion:
     input_tokens: int
     output_tokens: int
     model: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalRecord:
+    """What one logged search returned, in rank order, as (kind, id) pairs."""
+
+    id: UUID
+    query: str
+    route: str
+    items: tuple[tuple[str, UUID], ...]

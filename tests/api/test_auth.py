@@ -21,6 +21,8 @@ ENDPOINTS = [
     ("DELETE", "/v1/memories/00000000-0000-0000-0000-000000000001"),
     ("GET", "/v1/memories/00000000-0000-0000-0000-000000000001/history"),
     ("POST", "/v1/search"),
+    ("POST", "/v1/feedback"),
+    ("GET", "/v1/graph/export"),
     ("DELETE", "/v1/users/u"),
     ("GET", "/v1/jobs/00000000-0000-0000-0000-000000000001"),
 ]

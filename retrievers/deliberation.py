@@ -1,0 +1,244 @@
+"""Full Deliberation (D-Mem's System 2): read every raw episode of the scope.
+
+With an LLM, chunks of messages (with a few preceding ones as context) are read in
+parallel and the facts relevant to the query are extracted with a 0-10 score; without
+one, every episode is scored exhaustively (exact cosine with its neighbours, fused
+with BM25). Both are bounded by a token and a time budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID, uuid5
+
+from pydantic import BaseModel, Field, ValidationError
+
+from memory_service.domain.models import Candidate, ChatMessage, Episode
+from memory_service.ports import LLM
+from retrievers.fusion import reciprocal_rank_fusion
+
+FACTS = UUID("6f1a8e52-3c1b-4f0e-9a55-2d8f0d5b7c11")
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """At most ``max_tokens`` of episode text read, and ``max_seconds`` spent."""
+
+    max_tokens: int = 250_000
+    max_seconds: float = 60.0
+    chunk: int = 60
+    context: int = 4
+
+
+@dataclass
+class Deliberation:
+    candidates: list[Candidate]
+    chunks_total: int = 0
+    chunks_read: int = 0
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    truncated: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def approx_tokens(text: str) -> int:
+    """A cheap token estimate (four characters a token) for budgeting, not billing."""
+    return max(1, len(text) // 4)
+
+
+def render(episode: Episode, number: int | None = None) -> str:
+    tag = f"[{number}] " if number is not None else ""
+    who = f"{episode.speaker}: " if episode.speaker else ""
+    return f"{tag}[{episode.occurred_at:%Y-%m-%d %H:%M}] {who}{episode.text}"
+
+
+def local_deliberation(
+    scanned: Sequence[tuple[Episode, float]], query: str, k: int, budget: Budget
+) -> Deliberation:
+    """Exhaustive local scoring: each episode's exact cosine, raised by its best
+    neighbour's (a turn is often answered by the next), fused by RRF with BM25."""
+    started = time.perf_counter()
+    kept: list[tuple[Episode, float]] = []
+    spent = 0
+    for episode, similarity in scanned:
+        spent += approx_tokens(episode.text)
+        if spent > budget.max_tokens or time.perf_counter() - started > budget.max_seconds:
+            break
+        kept.append((episode, similarity))
+    sims = [s for _, s in kept]
+    smoothed = [
+        0.75 * s
+        + 0.25 * max(sims[i - 1] if i else -1.0, sims[i + 1] if i + 1 < len(sims) else -1.0)
+        for i, s in enumerate(sims)
+    ]
+    dense = sorted(range(len(kept)), key=lambda i: -smoothed[i])[: k * 4]
+    lexical = _bm25(kept, query, k * 4)
+    lists = {
+        "dense": [_candidate(kept[i][0], smoothed[i]) for i in dense],
+        "bm25": [_candidate(kept[i][0], score) for i, score in lexical],
+    }
+    fused = reciprocal_rank_fusion(lists)
+    return Deliberation(
+        candidates=[f.candidate for f in fused[:k]],
+        chunks_total=1,
+        chunks_read=1,
+        truncated=len(kept) < len(scanned),
+    )
+
+
+def _bm25(kept: Sequence[tuple[Episode, float]], query: str, k: int) -> list[tuple[int, float]]:
+    import bm25s
+
+    texts = [f"{e.speaker or ''} {e.text}" for e, _ in kept]
+    tokens = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)
+    if not texts or not tokens[0]:
+        return []
+    index = bm25s.BM25()
+    index.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    docs, scores = index.retrieve(tokens, k=min(k, len(texts)), show_progress=False)
+    return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if float(s) > 0]
+
+
+def _candidate(episode: Episode, score: float) -> Candidate:
+    return Candidate(
+        kind="episode",
+        id=episode.id,
+        text=episode.text,
+        occurred_at=episode.occurred_at,
+        score=score,
+        source_episode_ids=(episode.id,),
+        speaker=episode.speaker,
+    )
+
+
+PROMPT = """You read part of a long conversation to find everything relevant to a question.
+Messages are numbered; those marked (context) only give context for the others.
+
+{messages}
+
+Question: {question}
+
+List every fact in the numbered messages (not the context ones) that helps answer the
+question, as a JSON object: {{"facts": [{{"fact": "<self-contained statement, with who and
+an absolute date when the message implies one>", "speaker": "<name>", "time": "<date or
+empty>", "score": <0-10 relevance to the question>, "messages": [<numbers>]}}]}}.
+Reply with {{"facts": []}} when nothing is relevant. JSON only."""
+
+
+class _Fact(BaseModel):
+    fact: str = Field(min_length=1)
+    speaker: str = ""
+    time: str = ""
+    score: float = Field(ge=0, le=10)
+    messages: list[int] = Field(default_factory=list)
+
+
+class _Reply(BaseModel):
+    facts: list[_Fact]
+
+
+@dataclass
+class LLMDeliberation:
+    """Reads chunks of the scope's episodes with an LLM, in parallel, within the budget."""
+
+    llm: LLM
+    keep_score: float = 6.0
+    concurrency: int = 4
+
+    async def deliberate(
+        self, episodes: Sequence[Episode], query: str, k: int, budget: Budget
+    ) -> Deliberation:
+        started = time.perf_counter()
+        chunks = [
+            (episodes[max(0, i - budget.context) : i], episodes[i : i + budget.chunk])
+            for i in range(0, len(episodes), budget.chunk)
+        ]
+        result = Deliberation(candidates=[], chunks_total=len(chunks))
+        planned, spent = [], 0
+        for context, body in chunks:
+            cost = sum(approx_tokens(e.text) for e in (*context, *body))
+            if spent + cost > budget.max_tokens:
+                result.truncated = True
+                break
+            spent += cost
+            planned.append((context, body))
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def read(context: Sequence[Episode], body: Sequence[Episode]) -> list[Candidate]:
+            async with gate:
+                if time.perf_counter() - started > budget.max_seconds:
+                    result.truncated = True
+                    return []
+                return await self._read(context, body, query, result)
+
+        found = await asyncio.gather(*(read(c, b) for c, b in planned))
+        result.candidates = _dedupe([c for chunk in found for c in chunk])[:k]
+        return result
+
+    async def _read(
+        self,
+        context: Sequence[Episode],
+        body: Sequence[Episode],
+        query: str,
+        result: Deliberation,
+    ) -> list[Candidate]:
+        lines = [f"(context) {render(e)}" for e in context]
+        lines += [render(e, n) for n, e in enumerate(body, start=1)]
+        prompt = PROMPT.format(messages="\n".join(lines), question=query)
+        result.chunks_read += 1
+        out = await self.llm.complete([ChatMessage("user", prompt)], max_tokens=1024)
+        result.llm_calls += 1
+        result.input_tokens += out.input_tokens
+        result.output_tokens += out.output_tokens
+        try:
+            reply = _Reply.model_validate(json.loads(_json_object(out.text)))
+        except (ValueError, ValidationError) as exc:
+            result.errors.append(f"unreadable reply: {str(exc)[:200]}")
+            return []
+        found = []
+        for fact in reply.facts:
+            if fact.score < self.keep_score:
+                continue
+            sources = [body[n - 1] for n in fact.messages if 1 <= n <= len(body)]
+            if not sources:
+                continue
+            found.append(
+                Candidate(
+                    kind="fact",
+                    id=uuid5(FACTS, fact.fact),
+                    text=fact.fact,
+                    occurred_at=sources[0].occurred_at,
+                    score=fact.score / 10,
+                    source_episode_ids=tuple(e.id for e in sources),
+                    speaker=fact.speaker or sources[0].speaker,
+                )
+            )
+        return found
+
+
+def _json_object(text: str) -> str:
+    fenced = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, re.DOTALL)
+    if fenced:
+        return fenced.group(1)
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("no JSON object in the reply")
+    return text[start : end + 1]
+
+
+def _dedupe(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Best score first; a fact whose normalised text was seen already is dropped."""
+    seen: set[str] = set()
+    out = []
+    for cand in sorted(candidates, key=lambda c: -c.score):
+        key = " ".join(re.findall(r"\w+", cand.text.lower()))
+        if key not in seen:
+            seen.add(key)
+            out.append(cand)
+    return out
