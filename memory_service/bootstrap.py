@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,10 @@ from memory_service.db.uow import SqlUnitOfWork
 from memory_service.domain.errors import ConfigurationError
 from memory_service.ports import LLM, Dispatcher, Embedder
 from memory_service.services.consolidate import Consolidator
+from memory_service.services.recall import Mode, RecallOptions
 from memory_service.testing import HashEmbedder
+from policies.gate import GateConfig
+from retrievers.deliberation import Budget
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -39,6 +43,7 @@ class Components:
     database_url: str
     embedded_server: Any = None
     dispatcher: Dispatcher = field(default_factory=lambda: _NoDispatch())
+    llm: LLM | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @asynccontextmanager
@@ -56,6 +61,28 @@ class Components:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    def recall_options(
+        self,
+        *,
+        mode: Mode = "auto",
+        now: datetime | None = None,
+        max_tokens: int | None = None,
+        max_seconds: float | None = None,
+    ) -> RecallOptions:
+        """Per-request recall knobs, with the gate's thresholds from the settings."""
+        s = self.settings
+        gate = GateConfig(
+            relevance=s.gate_relevance,
+            coverage=s.gate_coverage,
+            temporal_fit=s.gate_temporal_fit,
+            consistency=s.gate_consistency,
+        )
+        budget = Budget(
+            max_tokens=max_tokens or s.deliberation_max_tokens,
+            max_seconds=max_seconds or s.deliberation_max_seconds,
+        )
+        return RecallOptions(mode=mode, now=now, llm=self.llm, gate=gate, budget=budget)
 
     async def start_worker(self) -> Any:
         """With a broker, jobs go to Celery; without one, to an in-process worker
@@ -156,6 +183,7 @@ def build_components(
         engine=engine,
         sessions=make_sessionmaker(engine),
         embedder=embedder or build_embedder(settings),
+        llm=build_llm(settings),
         database_url=url,
         embedded_server=server,
     )

@@ -44,8 +44,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_limit: int = Field(default=100, ge=1)
 
-    rrf_k: int = Field(default=60, ge=1)
-    search_pool: int = Field(default=50, ge=1, le=1000)
+    default_preset: str = Field(
+        default="hybrid", description="preset used when a search names none"
+    )
+    gate_relevance: float = Field(default=0.45, ge=0, le=1)
+    gate_coverage: float = Field(default=0.5, ge=0, le=1)
+    gate_temporal_fit: float = Field(default=0.5, ge=0, le=1)
+    gate_consistency: float = Field(default=0.5, ge=0, le=1)
+    deliberation_max_tokens: int = Field(default=250_000, ge=1000)
+    deliberation_max_seconds: float = Field(default=60.0, gt=0)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
 
     log_level: str = "INFO"

@@ -278,6 +278,7 @@ class RetrievalLog(Protocol):
         *,
         request: Mapping[str, Any],
         stages: Mapping[str, Any],
+        gate: Mapping[str, Any] | None = None,
         route: str,
         results: Sequence[Mapping[str, Any]],
     ) -> UUID: ...

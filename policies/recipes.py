@@ -13,13 +13,21 @@ class RecallConfig:
     """Which ranked lists to fuse, and how.
 
     ``pool`` is how many candidates each list proposes before fusion;
-    ``rrf_k`` is the reciprocal-rank-fusion constant.
+    ``rrf_k`` is the reciprocal-rank-fusion constant. ``reranker="memrl"`` orders
+    the fused pool by ``(1-lam) z(sim) + lam z(Q)`` above the similarity ``floor``;
+    ``gate`` routes to Full Deliberation when the fast result fails the quality
+    gate; ``time_filter`` restricts the lists to a period the query names.
     """
 
     name: str
     sources: tuple[Source, ...]
     rrf_k: int = 60
     pool: int = 50
+    reranker: Literal["rrf", "memrl"] = "rrf"
+    lam: float = 0.5
+    floor: float = 0.2
+    gate: bool = False
+    time_filter: bool = False
 
 
 PRESETS: dict[str, RecallConfig] = {
@@ -29,6 +37,17 @@ PRESETS: dict[str, RecallConfig] = {
     "hybrid-graph": RecallConfig(
         "hybrid-graph",
         ("episodes.vector", "episodes.text", "memories.vector", "memories.text", "graph"),
+    ),
+    "fast": RecallConfig(
+        "fast",
+        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        reranker="memrl",
+    ),
+    "gated": RecallConfig(
+        "gated",
+        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        reranker="memrl",
+        gate=True,
     ),
     "memories-hybrid": RecallConfig("memories-hybrid", ("memories.vector", "memories.text")),
     "episodes-hybrid": RecallConfig("episodes-hybrid", ("episodes.vector", "episodes.text")),

@@ -11,6 +11,7 @@ from memory_service import __version__
 from memory_service.api import errors
 from memory_service.api.metrics import BodyLimitMiddleware, MetricsMiddleware, RequestMetrics
 from memory_service.api.routers import (
+    answer,
     episodes,
     feedback,
     graph,
@@ -60,7 +61,7 @@ def create_app(
         app.state.components = components
     app.state.metrics = RequestMetrics()
     errors.install(app)
-    routers = (health, messages, episodes, memories, search, feedback, users, jobs, graph)
+    routers = (health, messages, episodes, memories, search, answer, feedback, users, jobs, graph)
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -38,7 +38,10 @@ def _non_blank(value: str) -> str:
     return value
 
 
-def _all_kinds() -> list[HitKind]:
+StoredKind = Literal["episode", "memory"]
+
+
+def _all_kinds() -> list[StoredKind]:
     return ["episode", "memory"]
 
 
@@ -210,15 +213,21 @@ class SearchIn(ScopeFields):
     limit: int = Field(default=10, ge=1)
     since: datetime | None = None
     until: datetime | None = None
-    kinds: list[HitKind] = Field(default_factory=_all_kinds, min_length=1)
+    kinds: list[StoredKind] = Field(default_factory=_all_kinds, min_length=1)
     preset: str | None = None
+    mode: Literal["auto", "fast", "deliberate"] = Field(
+        default="auto", description="force the fast route or Full Deliberation"
+    )
+    now: datetime | None = Field(default=None, description="resolve 'last week' against this")
+    budget_tokens: int | None = Field(default=None, ge=1000, le=10_000_000)
+    budget_seconds: float | None = Field(default=None, gt=0, le=600)
 
     _blank = field_validator("query")(_non_blank)
-    _utc = field_validator("since", "until")(as_utc)
+    _utc = field_validator("since", "until", "now")(as_utc)
 
 
 class SearchHitOut(BaseModel):
-    kind: Literal["episode", "memory"]
+    kind: HitKind
     id: UUID
     text: str
     occurred_at: datetime | None
@@ -243,9 +252,13 @@ class SearchHitOut(BaseModel):
 
 class SearchOut(BaseModel):
     retrieval_id: UUID
-    route: str = "fast"
+    route: Literal["fast", "deliberate"] = "fast"
+    gate: dict[str, Any] | None = Field(
+        default=None, description="the quality gate's scores in [0, 1], overall and reasons"
+    )
     results: list[SearchHitOut]
     timings_ms: dict[str, float]
+    cost: dict[str, float] = Field(default_factory=dict)
 
 
 class ForgetOut(BaseModel):

@@ -69,6 +69,7 @@ class SqlRetrievalLog:
         *,
         request: Mapping[str, Any],
         stages: Mapping[str, Any],
+        gate: Mapping[str, Any] | None = None,
         route: str,
         results: Sequence[Mapping[str, Any]],
     ) -> UUID:
@@ -83,6 +84,7 @@ class SqlRetrievalLog:
                 query=query.text,
                 request=dict(request),
                 stages=dict(stages),
+                gate=dict(gate) if gate is not None else None,
                 route=route,
                 results=[dict(r) for r in results],
             )

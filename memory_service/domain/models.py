@@ -185,6 +185,10 @@ class SearchResult:
     retrieval_id: UUID
     hits: Sequence[SearchHit]
     timings_ms: Mapping[str, float]
+    route: str = "fast"
+    gate: Mapping[str, Any] | None = None
+    """The gate's scores (each in [0, 1]), overall score and reasons, when it ran."""
+    cost: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

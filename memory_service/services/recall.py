@@ -1,16 +1,44 @@
-"""Read path: hybrid retrieval over the scope, logged under a retrieval id."""
+"""Read path: fast retrieval, MemRL reranking, the quality gate, and Full Deliberation.
+
+System 1 fuses the preset's lists (RRF) and, with the ``memrl`` reranker, orders the
+pool by similarity and learned utility. The gate scores that result; when it fails
+(or ``mode="deliberate"``), System 2 reads the raw history. Every search is logged.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
 from uuid import UUID
 
 from memory_service.domain.errors import InvalidInput
-from memory_service.domain.models import SearchHit, SearchQuery, SearchResult
-from memory_service.ports import Embedder, UnitOfWork
+from memory_service.domain.models import Candidate, SearchHit, SearchQuery, SearchResult
+from memory_service.ports import LLM, Embedder, UnitOfWork
+from memory_service.services.deliberate import deliberate
+from memory_service.services.gating import gate_input
+from policies.gate import GateConfig, assess
+from policies.memrl import RerankConfig, Scored, rerank
 from policies.recipes import RecallConfig
+from policies.time_refs import time_ranges
+from retrievers.deliberation import Budget
+from retrievers.fusion import Fused
 from retrievers.hybrid import HybridRetriever, list_functions
+
+Mode = Literal["auto", "fast", "deliberate"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecallOptions:
+    """Per-request knobs: the route, the request's ``now``, and System 2's budget."""
+
+    mode: Mode = "auto"
+    now: datetime | None = None
+    llm: LLM | None = None
+    gate: GateConfig = field(default_factory=GateConfig)
+    budget: Budget = field(default_factory=Budget)
 
 
 async def search(
@@ -20,54 +48,146 @@ async def search(
     query: SearchQuery,
     config: RecallConfig,
     *,
+    options: RecallOptions | None = None,
     log: bool = True,
 ) -> SearchResult:
-    """The best ``query.limit`` hits of the scope, each with the scores of every part."""
-    if not query.text.strip():
-        raise InvalidInput({"query": "query must not be empty"})
-    if query.scope.is_empty():
-        raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
+    """The best ``query.limit`` items of the scope, with the route taken and its cost."""
+    _validate(query)
+    opts = options or RecallOptions()
+    now = opts.now or datetime.now(UTC)
     timings: dict[str, float] = {}
+    cost: dict[str, float] = {"llm_calls": 0, "input_tokens": 0, "output_tokens": 0}
     started = time.perf_counter()
     [vector] = await embedder.embed([query.text])
-    timings["embed"] = (time.perf_counter() - started) * 1000
-    retriever = HybridRetriever(list_functions(uow), config)
-    fused, list_timings = await retriever.retrieve(tenant, query, vector)
+    timings["embed"] = _ms(started)
+    fused, list_timings = await HybridRetriever(list_functions(uow), config).retrieve(
+        tenant, _time_filtered(query, config, now), vector
+    )
     timings.update(list_timings)
-    hits = [
-        SearchHit(
-            kind=f.candidate.kind,
-            id=f.candidate.id,
-            text=f.candidate.text,
-            occurred_at=f.candidate.occurred_at,
-            score=f.score,
-            scores={"rrf": f.score, **f.parts},
-            source_episode_ids=f.candidate.source_episode_ids,
-            speaker=f.candidate.speaker,
+    started = time.perf_counter()
+    hits, similarity = await _rank(uow, tenant, fused, vector, query.limit, config)
+    timings["rerank"] = _ms(started)
+    gate: dict[str, Any] | None = None
+    route = "deliberate" if opts.mode == "deliberate" else "fast"
+    if config.gate or opts.mode != "auto":
+        started = time.perf_counter()
+        features = await gate_input(uow, tenant, query, hits, similarity, now)
+        verdict = assess(features, opts.gate, mode=opts.mode)
+        gate = {"scores": verdict.scores, "overall": verdict.overall, "reasons": verdict.reasons}
+        route = verdict.route
+        timings["gate"] = _ms(started)
+    if route == "deliberate":
+        started = time.perf_counter()
+        found = await deliberate(uow, tenant, query, vector, llm=opts.llm, budget=opts.budget)
+        hits = [_hit(c, {"deliberation": c.score}) for c in found.candidates]
+        cost.update(
+            llm_calls=found.llm_calls,
+            input_tokens=found.input_tokens,
+            output_tokens=found.output_tokens,
+            chunks_read=found.chunks_read,
+            chunks_total=found.chunks_total,
         )
-        for f in fused[: query.limit]
-    ]
+        timings["deliberation"] = _ms(started)
     retrieval_id = UUID(int=0)
     if log:
         started = time.perf_counter()
         retrieval_id = await uow.retrievals.record(
             tenant,
             query,
-            request=_request_record(query, config),
-            stages={"timings_ms": timings, "candidates": len(fused)},
-            route="fast",
+            request=_request_record(query, config, opts),
+            stages={"timings_ms": timings, "candidates": len(fused), "cost": cost},
+            gate=gate,
+            route=route,
             results=[{"kind": h.kind, "id": str(h.id), "score": h.score} for h in hits],
         )
-        timings["log"] = (time.perf_counter() - started) * 1000
+        timings["log"] = _ms(started)
     timings["total"] = sum(timings.values())
-    return SearchResult(retrieval_id=retrieval_id, hits=hits, timings_ms=timings)
+    return SearchResult(
+        retrieval_id=retrieval_id, hits=hits, timings_ms=timings, route=route, gate=gate, cost=cost
+    )
 
 
-def _request_record(query: SearchQuery, config: RecallConfig) -> dict[str, Any]:
+def _validate(query: SearchQuery) -> None:
+    if not query.text.strip():
+        raise InvalidInput({"query": "query must not be empty"})
+    if query.scope.is_empty():
+        raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _time_filtered(query: SearchQuery, config: RecallConfig, now: datetime) -> SearchQuery:
+    """Restrict the lists to the period the query names, when the preset asks for it
+    and the caller gave no explicit ``since``/``until``."""
+    if not config.time_filter or query.since is not None or query.until is not None:
+        return query
+    ranges = time_ranges(query.text, now)
+    if not ranges:
+        return query
+    return replace(query, since=min(r[0] for r in ranges), until=max(r[1] for r in ranges))
+
+
+def _hit(cand: Candidate, scores: dict[str, float], score: float | None = None) -> SearchHit:
+    return SearchHit(
+        kind=cand.kind,
+        id=cand.id,
+        text=cand.text,
+        occurred_at=cand.occurred_at,
+        score=cand.score if score is None else score,
+        scores=scores,
+        source_episode_ids=cand.source_episode_ids,
+        speaker=cand.speaker,
+    )
+
+
+async def _rank(
+    uow: UnitOfWork,
+    tenant: UUID,
+    fused: Sequence[Fused],
+    vector: Sequence[float],
+    limit: int,
+    config: RecallConfig,
+) -> tuple[list[SearchHit], dict[UUID, float]]:
+    """RRF order, or MemRL's two phases over the pool; plus each item's exact cosine."""
+    sims: dict[UUID, tuple[float, float]] = {}
+    sims |= await uow.episodes.similarities(
+        tenant, [f.candidate.id for f in fused if f.candidate.kind == "episode"], vector
+    )
+    sims |= await uow.memories.similarities(
+        tenant, [f.candidate.id for f in fused if f.candidate.kind == "memory"], vector
+    )
+    similarity = {item_id: sim for item_id, (sim, _) in sims.items()}
+    if config.reranker != "memrl":
+        hits = [_hit(f.candidate, {"rrf": f.score, **f.parts}, f.score) for f in fused[:limit]]
+        return hits, similarity
+    by_id = {f.candidate.id: f for f in fused}
+    pool = [
+        Scored(
+            id=f.candidate.id, similarity=sims[f.candidate.id][0], utility=sims[f.candidate.id][1]
+        )
+        for f in fused
+        if f.candidate.id in sims
+    ]
+    ranked = rerank(pool, limit, RerankConfig(lam=config.lam, floor=config.floor))
+    hits = []
+    for r in ranked:
+        f = by_id[r.id]
+        parts = {"rrf": f.score, **f.parts, "similarity": r.similarity, "utility": r.utility}
+        hits.append(_hit(f.candidate, {**parts, "memrl": r.score}, r.score))
+    return hits, similarity
+
+
+def _request_record(
+    query: SearchQuery, config: RecallConfig, opts: RecallOptions
+) -> dict[str, Any]:
     return {
         "limit": query.limit,
         "since": query.since.isoformat() if query.since else None,
         "until": query.until.isoformat() if query.until else None,
         "kinds": list(query.kinds),
         "preset": config.name,
+        "mode": opts.mode,
+        "now": opts.now.isoformat() if opts.now else None,
     }

@@ -1,0 +1,128 @@
+"""Context blocks: what an agent should paste into its prompt, packed to a token budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from memory_service.domain.models import Scope, SearchHit, SearchQuery
+from memory_service.ports import Embedder, UnitOfWork
+from memory_service.services import recall
+from policies.recipes import RecallConfig
+
+Counter = Callable[[str], int]
+
+
+@dataclass
+class ContextBlock:
+    text: str
+    tokens: int
+    memory_ids: list[UUID] = field(default_factory=list)
+    episode_ids: list[UUID] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+    retrieval_id: UUID | None = None
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d") if moment else "undated"
+
+
+def _line(hit: SearchHit) -> str:
+    if hit.kind == "episode":
+        who = f"{hit.speaker}: " if hit.speaker else ""
+        return f"- [{_when(hit.occurred_at)}] {who}{hit.text}"
+    return f"- {hit.text} (since {_when(hit.occurred_at)})"
+
+
+def pack(
+    facts: Sequence[SearchHit],
+    episodes: Sequence[SearchHit],
+    entities: Sequence[str],
+    budget: int,
+    count: Counter,
+) -> ContextBlock:
+    """Sections in rank order, each line kept only while the whole block fits ``budget``."""
+    block = ContextBlock(text="", tokens=0)
+    parts: list[str] = []
+
+    def fits(candidate: list[str]) -> bool:
+        return count("\n".join(candidate)) <= budget
+
+    for title, hits in (("## Facts", facts), ("## Conversation excerpts", episodes)):
+        section = [title]
+        for hit in hits:
+            if fits([*parts, *section, _line(hit)]):
+                section.append(_line(hit))
+                (block.episode_ids if hit.kind == "episode" else block.memory_ids).append(hit.id)
+        if len(section) > 1:
+            parts += section
+    if entities:
+        line = "## Entities\n" + ", ".join(entities)
+        if fits([*parts, line]):
+            parts.append(line)
+            block.entities = list(entities)
+    block.text = "\n".join(parts)
+    block.tokens = count(block.text) if parts else 0
+    return block
+
+
+async def build_context(
+    uow: UnitOfWork,
+    embedder: Embedder,
+    tenant: UUID,
+    scope: Scope,
+    *,
+    query: str | None,
+    token_budget: int,
+    config: RecallConfig,
+    count: Counter,
+    now: datetime,
+) -> ContextBlock:
+    """The most useful facts, the relevant episodes with their dates, and the entities
+    involved. Without a query: the facts with the highest utility, then the latest."""
+    if query:
+        query_ = SearchQuery(text=query, scope=scope, limit=50)
+        options = recall.RecallOptions(mode="fast", now=now)
+        result = await recall.search(uow, embedder, tenant, query_, config, options=options)
+        hits = list(result.hits)
+        retrieval_id: UUID | None = result.retrieval_id
+    else:
+        hits = await _useful_facts(uow, tenant, scope)
+        retrieval_id = None
+    facts = [h for h in hits if h.kind != "episode"]
+    episodes = [h for h in hits if h.kind == "episode"]
+    entities = await _entities(uow, tenant, hits)
+    block = pack(facts, episodes, entities, token_budget, count)
+    block.retrieval_id = retrieval_id
+    return block
+
+
+async def _useful_facts(uow: UnitOfWork, tenant: UUID, scope: Scope) -> list[SearchHit]:
+    memories, _ = await uow.memories.page(
+        tenant, scope, include_inactive=False, cursor=None, limit=200
+    )
+    ranked = sorted(memories, key=lambda m: (-m.utility, -m.created_at.timestamp()))
+    return [
+        SearchHit(
+            kind="memory",
+            id=m.id,
+            text=m.text,
+            occurred_at=m.valid_from or m.created_at,
+            score=m.utility,
+            scores={"utility": m.utility},
+            source_episode_ids=m.source_episode_ids,
+        )
+        for m in ranked
+    ]
+
+
+async def _entities(uow: UnitOfWork, tenant: UUID, hits: Sequence[SearchHit]) -> list[str]:
+    members = await uow.entities.of_edges(
+        tenant,
+        memory_ids=[h.id for h in hits if h.kind == "memory"][:20],
+        episode_ids=[h.id for h in hits if h.kind == "episode"][:20],
+    )
+    names = await uow.entities.names(tenant, list(dict.fromkeys(m.entity_id for m in members)))
+    return sorted(set(names.values()), key=str.lower)[:30]

@@ -1,0 +1,31 @@
+"""System 2: Full Deliberation over every raw episode of the scope, within a budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from memory_service.domain.models import SearchQuery
+from memory_service.ports import LLM, UnitOfWork
+from retrievers.deliberation import Budget, Deliberation, LLMDeliberation, local_deliberation
+
+MAX_EPISODES = 200_000
+"""A hard cap on one scan; the token budget normally stops reading long before."""
+
+
+async def deliberate(
+    uow: UnitOfWork,
+    tenant: UUID,
+    query: SearchQuery,
+    vector: Sequence[float],
+    *,
+    llm: LLM | None,
+    budget: Budget,
+) -> Deliberation:
+    """With an LLM, read the scope in chunks and extract query-relevant facts; without
+    one, score every episode exhaustively. Both see the episodes in time order."""
+    scanned = await uow.episodes.scan(tenant, query.scope, vector, limit=MAX_EPISODES)
+    if llm is None:
+        return local_deliberation(scanned, query.text, query.limit, budget)
+    episodes = [episode for episode, _ in scanned]
+    return await LLMDeliberation(llm).deliberate(episodes, query.text, query.limit, budget)
