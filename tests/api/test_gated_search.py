@@ -1,0 +1,150 @@
+"""The gated route, Full Deliberation, answers and context blocks through the API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+
+from memory_service.api.app import create_app
+from memory_service.bootstrap import Components
+from memory_service.testing import ScriptedLLM
+from tests.api.helpers import add_memory, add_messages
+from tests.conftest import new_key
+
+TURNS = [f"small talk number {i} about the weather" for i in range(30)] + [
+    "Caroline: my grandmother gave me a silver necklace in Sweden",
+    "Melanie: that sounds lovely",
+]
+
+
+async def test_search_reports_route_gate_and_cost(client: AsyncClient) -> None:
+    await add_messages(client, TURNS, user_id="u")
+    r = await client.post(
+        "/v1/search", json={"user_id": "u", "query": "silver necklace Sweden", "preset": "gated"}
+    )
+    body = r.json()
+    assert body["route"] in ("fast", "deliberate")
+    assert set(body["gate"]["scores"]) == {"relevance", "coverage", "temporal_fit", "consistency"}
+    assert all(0.0 <= v <= 1.0 for v in body["gate"]["scores"].values())
+    assert "gate" in body["timings_ms"]
+    assert body["cost"]["llm_calls"] == 0
+
+
+async def test_forced_deliberation_reads_every_episode(client: AsyncClient) -> None:
+    await add_messages(client, TURNS, user_id="u")
+    r = await client.post(
+        "/v1/search",
+        json={"user_id": "u", "query": "What did the grandmother give?", "mode": "deliberate"},
+    )
+    body = r.json()
+    assert body["route"] == "deliberate"
+    assert body["gate"]["reasons"][0] == "forced deliberate"
+    assert "necklace" in body["results"][0]["text"]
+    assert "deliberation" in body["results"][0]["scores"]
+    assert body["cost"]["chunks_read"] == 1
+
+
+async def test_weak_fast_result_escalates(client: AsyncClient) -> None:
+    await add_messages(client, ["the sky", "the sea"], user_id="u")
+    r = await client.post(
+        "/v1/search", json={"user_id": "u", "query": "quantum chromodynamics", "preset": "gated"}
+    )
+    body = r.json()
+    assert body["route"] == "deliberate"
+    assert any(
+        reason.startswith(("relevance", "no evidence")) for reason in body["gate"]["reasons"]
+    )
+
+
+def scripted(audit_passes: bool) -> ScriptedLLM:
+    deliberation = json.dumps(
+        {
+            "facts": [
+                {
+                    "fact": "Caroline's grandmother gave her a silver necklace in Sweden",
+                    "speaker": "Caroline",
+                    "time": "",
+                    "score": 9,
+                    "messages": [31],
+                }
+            ]
+        }
+    )
+    audit = json.dumps(
+        {"relevance": True, "faithfulness": True, "completeness": audit_passes, "reason": "."}
+    )
+    return ScriptedLLM(
+        rules=[
+            (r"You audit an answer", audit),
+            (r"find everything relevant", deliberation),
+            (r"Answer the question using only", "a silver necklace"),
+        ]
+    )
+
+
+@pytest.fixture
+async def llm_client(components: Components) -> AsyncIterator[tuple[AsyncClient, ScriptedLLM]]:
+    llm = scripted(audit_passes=False)
+    parts = replace(components, llm=llm)
+    key = await new_key(parts, "llm")
+    app = create_app(components=parts, background=False)
+    async with AsyncClient(
+        transport=ASGITransport(app=app),
+        base_url="http://t",
+        headers={"Authorization": f"Bearer {key}"},
+    ) as c:
+        yield c, llm
+
+
+async def test_answer_needs_an_llm(client: AsyncClient) -> None:
+    r = await client.post("/v1/answer", json={"user_id": "u", "question": "What necklace?"})
+    assert r.status_code == 409
+    assert "MEMORY_LLM_MODEL" in r.json()["detail"]
+
+
+async def test_failed_audit_falls_back_to_deliberation(
+    llm_client: tuple[AsyncClient, ScriptedLLM],
+) -> None:
+    client, llm = llm_client
+    llm.calls.clear()
+    await add_messages(client, TURNS, user_id="u")
+    r = await client.post(
+        "/v1/answer", json={"user_id": "u", "question": "What did Caroline's grandmother give her?"}
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert body["answer"] == "a silver necklace"
+    assert [a["route"] for a in body["attempts"]] == ["fast", "deliberate"]
+    assert body["route"] == "deliberate"
+    assert body["evidence"][0]["kind"] == "fact"
+    assert "silver necklace" in body["evidence"][0]["text"]
+    assert body["cost"]["llm_calls"] == 5  # answer+audit twice, one deliberation chunk
+    assert len(llm.calls) == 5
+    assert body["audit"]["completeness"] is False
+
+
+async def test_context_block_fits_the_budget(client: AsyncClient) -> None:
+    await add_messages(client, TURNS, user_id="u")
+    fact = await add_memory(client, "Caroline owns a silver necklace from Sweden", user_id="u")
+    r = await client.post(
+        "/v1/context", json={"user_id": "u", "query": "silver necklace", "token_budget": 60}
+    )
+    body = r.json()
+    assert r.status_code == 200, r.text
+    assert body["tokens"] <= 60
+    assert body["context"].startswith("## Facts")
+    assert fact["id"] in body["memory_ids"]
+    assert body["retrieval_id"]
+    big = await client.post(
+        "/v1/context", json={"user_id": "u", "query": "silver necklace", "token_budget": 2000}
+    )
+    assert len(big.json()["episode_ids"]) > len(body["episode_ids"])
+    no_query = await client.post("/v1/context", json={"user_id": "u", "token_budget": 200})
+    assert no_query.json()["memory_ids"] == [fact["id"]]
+    bad = await client.post("/v1/context", json={"user_id": "u", "token_budget": 5})
+    assert bad.status_code == 422
