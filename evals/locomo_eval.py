@@ -17,7 +17,7 @@ from evals.harness import (
     ingest_turns,
     scope_counts,
 )
-from evals.pipelines import Pipeline, build_pipeline
+from evals.pipelines import Pipeline, build_pipeline, route_fields
 from evals.qa import answer, judge
 from evals.records import answer_scores, retrieval_scores
 from memory_service.bootstrap import Components, build_consolidator
@@ -121,7 +121,8 @@ async def _one(
 ) -> dict[str, Any]:
     k = max(*cfg.ks, cfg.qa_k) if cfg.mode == "qa" else max(cfg.ks)
     started = time.perf_counter()
-    items = await pipeline.retrieve(run, q.question, k)
+    found = await pipeline.retrieve(run, q.question, k)
+    items = found.items
     record: dict[str, Any] = {
         "pipeline": pipeline.name,
         "conversation": conv.sample_id,
@@ -134,7 +135,7 @@ async def _one(
         "retrieved": [sorted(i.covers) for i in items[: max(cfg.ks)]],
         "retrieved_kinds": [i.kind for i in items[: max(cfg.ks)]],
         "retrieval_ms": (time.perf_counter() - started) * 1000,
-        "route": "fast",
+        **route_fields(found),
     }
     if q.evidence:
         record["scores"] = retrieval_scores(items, q.evidence, cfg.ks)

@@ -19,7 +19,7 @@ from evals.datasets.longmemeval import (
     load_longmemeval,
 )
 from evals.harness import ScopeRun, SourceTurn, eval_tenant, ingest_turns
-from evals.pipelines import Item, Pipeline, build_pipeline
+from evals.pipelines import Item, Pipeline, build_pipeline, route_fields
 from evals.qa import prompt_template
 from memory_service.bootstrap import Components
 from memory_service.domain.models import ChatMessage
@@ -109,7 +109,8 @@ async def _one(
     judge_llm: LLM | None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    found = await pipeline.retrieve(run, item.question, max(*cfg.ks, cfg.qa_k))
+    retrieved = await pipeline.retrieve(run, item.question, max(*cfg.ks, cfg.qa_k))
+    found = retrieved.items
     record: dict[str, Any] = {
         "pipeline": pipeline.name,
         "question_id": item.question_id,
@@ -118,7 +119,7 @@ async def _one(
         "question": item.question,
         "gold": item.answer,
         "retrieval_ms": (time.perf_counter() - started) * 1000,
-        "route": "fast",
+        **route_fields(retrieved),
     }
     if not item.is_abstention:
         record["scores"] = retrieval_scores(found, run, item, cfg.ks)

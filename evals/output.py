@@ -131,7 +131,14 @@ def _overview(pipelines: Mapping[str, Any], key: str, ks: Sequence[int]) -> str:
         cols += [f"{level}_recall_all@{k}" for k in ks] + [f"{level}_ndcg_any@{ks[-1]}"]
     cols += ["recall@500tok", "recall@1000tok", "recall@2000tok", f"tokens@{ks[0]}"]
     cols += ["f1", "set_f1", "bleu1", "judge_accuracy", "input_tokens_per_query"]
-    cols += ["latency_ms_p50", "latency_ms_p95", "n"]
+    cols += [
+        "deliberate_share",
+        "gate_auc",
+        "similarity_auc",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "n",
+    ]
     present = [c for c in cols if any(p[key].get(c) is not None for p in pipelines.values())]
     rows = [[name, *[p[key].get(c) for c in present]] for name, p in pipelines.items()]
     return table(["pipeline", *present], rows)

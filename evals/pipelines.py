@@ -13,6 +13,7 @@ from evals.metrics import count_tokens
 from memory_service.bootstrap import Components
 from memory_service.domain.models import SearchQuery
 from memory_service.services import recall
+from memory_service.services.recall import Mode
 from policies.recipes import PRESETS
 
 
@@ -25,12 +26,28 @@ class Item:
     tokens: int
     kind: str
     score: float
+    similarity: float | None = None
+
+
+@dataclass
+class Retrieved:
+    """A pipeline's answer to one question: the items, and how it got them."""
+
+    items: list[Item]
+    route: str = "fast"
+    gate: dict[str, Any] | None = None
+    cost: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def best_similarity(self) -> float | None:
+        sims = [i.similarity for i in self.items if i.similarity is not None]
+        return max(sims) if sims else None
 
 
 class Pipeline(Protocol):
     name: str
 
-    async def retrieve(self, run: ScopeRun, question: str, k: int) -> list[Item]: ...
+    async def retrieve(self, run: ScopeRun, question: str, k: int) -> Retrieved: ...
 
 
 def turn_item(turn: SourceTurn, score: float = 0.0) -> Item:
@@ -40,28 +57,43 @@ def turn_item(turn: SourceTurn, score: float = 0.0) -> Item:
 
 @dataclass
 class ServicePipeline:
-    """A named preset of the service's own recall path (what /v1/search serves)."""
+    """A named preset of the service's own recall path (what /v1/search serves).
+
+    ``mode="fast"`` also runs the gate on the fast result (without acting on it), so
+    the runner can measure how well the gate's score predicts that result's quality.
+    """
 
     components: Components
     preset: str
     name: str = ""
+    mode: Mode = "auto"
+    now: datetime | None = None
 
     def __post_init__(self) -> None:
         self.name = self.name or self.preset
         self._config = PRESETS[self.preset]
 
-    async def retrieve(self, run: ScopeRun, question: str, k: int) -> list[Item]:
+    async def retrieve(self, run: ScopeRun, question: str, k: int) -> Retrieved:
         query = SearchQuery(text=question, scope=run.scope, limit=k)
+        options = self.components.recall_options(mode=self.mode, now=self.now)
         async with self.components.uow() as uow:
             result = await recall.search(
-                uow, self.components.embedder, run.tenant, query, self._config, log=False
+                uow,
+                self.components.embedder,
+                run.tenant,
+                query,
+                self._config,
+                options=options,
+                log=False,
             )
         items = []
         for hit in result.hits:
             covers = frozenset(run.label_of[e] for e in hit.source_episode_ids if e in run.label_of)
             text = render(hit.occurred_at, hit.speaker, hit.text)
-            items.append(Item(text, covers, count_tokens(text), hit.kind, hit.score))
-        return items
+            sim = hit.scores.get("similarity")
+            items.append(Item(text, covers, count_tokens(text), hit.kind, hit.score, sim))
+        gate = dict(result.gate) if result.gate else None
+        return Retrieved(items, result.route, gate, dict(result.cost))
 
 
 _WORD = re.compile(r"\w+")
@@ -88,7 +120,10 @@ class BM25Pipeline:
             self._indexes[key] = retriever
         return self._indexes[key]
 
-    async def retrieve(self, run: ScopeRun, question: str, k: int) -> list[Item]:
+    async def retrieve(self, run: ScopeRun, question: str, k: int) -> Retrieved:
+        return Retrieved(self._retrieve(run, question, k))
+
+    def _retrieve(self, run: ScopeRun, question: str, k: int) -> list[Item]:
         import bm25s
 
         if not _WORD.search(question) or not run.turns:
@@ -111,8 +146,8 @@ class FullContextPipeline:
 
     name: str = "full-context"
 
-    async def retrieve(self, run: ScopeRun, question: str, k: int) -> list[Item]:
-        return [turn_item(t) for t in sorted(run.turns, key=_time)]
+    async def retrieve(self, run: ScopeRun, question: str, k: int) -> Retrieved:
+        return Retrieved([turn_item(t) for t in sorted(run.turns, key=_time)])
 
 
 def _time(turn: SourceTurn) -> datetime:
@@ -131,7 +166,19 @@ def build_pipeline(name: str, components: Components) -> Pipeline:
         return BM25Pipeline()
     if name == "rag-turns":
         return ServicePipeline(components, "episodes-vector", name="rag-turns")
+    if name == "fast":
+        return ServicePipeline(components, "fast", mode="fast")
     if name in PRESETS:
         return ServicePipeline(components, name)
     known = ", ".join([*BASELINES, *sorted(PRESETS)])
     raise ValueError(f"unknown pipeline {name!r}; known: {known}")
+
+
+def route_fields(found: Retrieved) -> dict[str, Any]:
+    """What a results.jsonl line says about the route: gate scores, best similarity, cost."""
+    fields: dict[str, Any] = {"route": found.route, "cost": found.cost}
+    if found.gate is not None:
+        fields["gate_overall"] = found.gate["overall"]
+        fields["gate_scores"] = found.gate["scores"]
+    fields["best_similarity"] = found.best_similarity
+    return fields

@@ -25,6 +25,10 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     scored = [r["scores"] for r in records if "scores" in r]
     for key in sorted({k for s in scored for k in s}):
         out[key] = _mean(s[key] for s in scored if key in s)
+    routes = [r.get("route", "fast") for r in records]
+    if routes:
+        out["deliberate_share"] = sum(route == "deliberate" for route in routes) / len(routes)
+    out.update(gate_auc(records))
     latencies = [float(r["latency_ms"]) for r in records]
     if latencies:
         out["latency_ms_p50"] = metrics.percentile(latencies, 50)
@@ -38,6 +42,36 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         out["context_tokens_per_query"] = _mean(r["context_tokens"] for r in answered)
         out["llm_calls_per_query"] = _mean(r["llm_calls"] for r in answered)
         out.update(_judge(answered))
+    return out
+
+
+def gate_label(record: Mapping[str, Any]) -> bool | None:
+    """Whether the fast result already held all the evidence (at k=10, else the largest k)."""
+    scores = record.get("scores") or {}
+    keys = sorted((k for k in scores if k.startswith("all@")), key=lambda k: int(k[4:]))
+    if not keys:
+        return None
+    key = "all@10" if "all@10" in scores else keys[-1]
+    return bool(scores[key] >= 1.0)
+
+
+def gate_auc(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """ROC AUC of the gate's overall score, and of the best similarity alone (the
+    single-threshold baseline), at telling fast results that hold all evidence apart."""
+    from policies.gate import roc_auc
+
+    rows = [
+        (r["gate_overall"], r.get("best_similarity"), gate_label(r))
+        for r in records
+        if r.get("gate_overall") is not None and gate_label(r) is not None
+    ]
+    labels = [bool(y) for _, _, y in rows]
+    if not rows or all(labels) or not any(labels):
+        return {}
+    out: dict[str, Any] = {"gate_auc": roc_auc([g for g, _, _ in rows], labels)}
+    sims = [s for _, s, _ in rows if s is not None]
+    if len(sims) == len(rows):
+        out["similarity_auc"] = roc_auc([float(s) for s in sims], labels)
     return out
 
 

@@ -78,6 +78,8 @@ def parser() -> argparse.ArgumentParser:
     _common(lme)
     bench = sub.add_parser("bench", help="store benchmark: ingestion and search latency")
     bench.add_argument("args", nargs=argparse.REMAINDER)
+    calibrate = sub.add_parser("calibrate", help="gate thresholds from a run's results.jsonl")
+    calibrate.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
@@ -201,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         bench_store.main(args.args)
         return 0
+    if args.dataset == "calibrate":
+        from evals import calibrate
+
+        return calibrate.main(args.args)
     logging.basicConfig(level=logging.WARNING)
     settings = Settings()
     if args.embedder:

@@ -246,3 +246,31 @@ async def test_dev_split_smoke(components: Components, tmp_path: Path) -> None:
         str(tmp_path / "dev"),
     )
     assert summary["pipelines"]["bm25-turns"]["overall"]["n"] == 5
+
+
+async def test_gated_pipelines_report_routes_and_gate_quality(
+    components: Components, tmp_path: Path
+) -> None:
+    out = tmp_path / "gated"
+    summary = await run(
+        components,
+        "locomo",
+        "--data",
+        str(locomo_file(tmp_path)),
+        "--k",
+        "1,3",
+        "--pipeline",
+        "fast,gated",
+        "--out",
+        str(out),
+    )
+    fast = summary["pipelines"]["fast"]["overall"]
+    gated = summary["pipelines"]["gated"]["overall"]
+    assert fast["deliberate_share"] == 0.0  # mode fast: the gate scores, never routes
+    assert 0.0 <= gated["deliberate_share"] <= 1.0
+    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert all("gate_overall" in r for r in records)
+    from evals.calibrate import calibrate
+
+    thresholds = calibrate(records, "fast")
+    assert set(thresholds) == {"relevance", "coverage", "temporal_fit", "consistency"}
