@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=32_000, ge=1)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_limit: int = Field(default=100, ge=1)
+    max_import_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 
     default_preset: str = Field(
         default="hybrid", description="preset used when a search names none"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -301,6 +301,14 @@ class FeedbackRepository(Protocol):
     ) -> dict[UUID, float]: ...
 
 
+class TransferRepository(Protocol):
+    def export(self, tenant: UUID, scope: Scope) -> AsyncIterator[dict[str, Any]]: ...
+
+    async def load(self, tenant: UUID, kind: str, rows: Sequence[Mapping[str, Any]]) -> int: ...
+
+    async def set_merged(self, tenant: UUID, merged: Mapping[UUID, UUID | None]) -> None: ...
+
+
 class ScopeRepository(Protocol):
     async def forget_user(self, tenant: UUID, user_id: str) -> dict[str, int]:
         """Delete everything of ``user_id``; return counts per table."""
@@ -352,5 +360,8 @@ class UnitOfWork(Protocol):
 
     @property
     def feedback(self) -> FeedbackRepository: ...
+
+    @property
+    def transfer(self) -> TransferRepository: ...
 
     async def flush(self) -> None: ...

@@ -20,6 +20,7 @@ from memory_service.api.routers import (
     memories,
     messages,
     search,
+    transfer,
     users,
 )
 from memory_service.bootstrap import Components, build_components
@@ -61,9 +62,25 @@ def create_app(
         app.state.components = components
     app.state.metrics = RequestMetrics()
     errors.install(app)
-    routers = (health, messages, episodes, memories, search, answer, feedback, users, jobs, graph)
+    routers = (
+        health,
+        messages,
+        episodes,
+        memories,
+        search,
+        answer,
+        feedback,
+        users,
+        jobs,
+        graph,
+        transfer,
+    )
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/v1/import": settings.max_import_bytes},
+    )
     return app

@@ -67,27 +67,31 @@ class BodyLimitMiddleware:
     once and whatever the app answers after that is dropped.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default = max_bytes
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.overrides.get(scope.get("path", ""), self.default)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
             return
         state = {"seen": 0, "started": False, "rejected": False}
 
         async def limited_receive() -> Message:
             message = await receive()
             state["seen"] += len(message.get("body", b""))
-            if state["seen"] > self.max_bytes and not state["rejected"]:
+            if state["seen"] > limit and not state["rejected"]:
                 state["rejected"] = True
                 if not state["started"]:
-                    await self._reject(send)
+                    await self._reject(send, limit)
                 return {"type": "http.disconnect"}
             return message
 
@@ -103,10 +107,10 @@ class BodyLimitMiddleware:
             if not state["rejected"]:
                 raise
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, limit: int) -> None:
         body: dict[str, Any] = {
             "error": "PayloadTooLarge",
-            "detail": f"request body exceeds {self.max_bytes} bytes",
+            "detail": f"request body exceeds {limit} bytes",
         }
         raw = json.dumps(body).encode()
         headers = [

@@ -10,6 +10,7 @@ from memory_service.db.jobs import SqlJobs
 from memory_service.db.memories import SqlMemories
 from memory_service.db.records import SqlFeedback, SqlIdempotency, SqlRetrievalLog, SqlScopes
 from memory_service.db.tenants import SqlTenants
+from memory_service.db.transfer import SqlTransfer
 
 
 class SqlUnitOfWork:
@@ -26,6 +27,7 @@ class SqlUnitOfWork:
         self.tenants = SqlTenants(session)
         self.entities = SqlEntities(session)
         self.feedback = SqlFeedback(session)
+        self.transfer = SqlTransfer(session)
 
     async def flush(self) -> None:
         await self.session.flush()

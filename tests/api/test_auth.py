@@ -23,6 +23,10 @@ ENDPOINTS = [
     ("POST", "/v1/search"),
     ("POST", "/v1/feedback"),
     ("GET", "/v1/graph/export"),
+    ("GET", "/v1/export"),
+    ("POST", "/v1/import"),
+    ("POST", "/v1/answer"),
+    ("POST", "/v1/context"),
     ("DELETE", "/v1/users/u"),
     ("GET", "/v1/jobs/00000000-0000-0000-0000-000000000001"),
 ]
