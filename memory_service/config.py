@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=32_000, ge=1)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_limit: int = Field(default=100, ge=1)
+    rate_limit_per_minute: int = Field(
+        default=6000, ge=0, description="requests a minute per API key; 0 turns limits off"
+    )
+    rate_limit_burst: int = Field(default=300, ge=1)
     max_import_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 
     default_preset: str = Field(

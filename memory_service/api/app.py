@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from memory_service import __version__
 from memory_service.api import errors
 from memory_service.api.metrics import BodyLimitMiddleware, MetricsMiddleware, RequestMetrics
+from memory_service.api.ratelimit import RateLimiter
 from memory_service.api.routers import (
     answer,
     episodes,
@@ -61,6 +62,7 @@ def create_app(
     if components is not None:
         app.state.components = components
     app.state.metrics = RequestMetrics()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     errors.install(app)
     routers = (
         health,

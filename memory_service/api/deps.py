@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from memory_service.bootstrap import Components
 from memory_service.db.uow import SqlUnitOfWork
-from memory_service.domain.errors import Unauthorized
+from memory_service.domain.errors import RateLimited, Unauthorized
 from memory_service.domain.models import ApiKey
 from memory_service.services import tenants
 
@@ -37,13 +37,20 @@ UowDep = Annotated[SqlUnitOfWork, Depends(get_uow)]
 
 
 async def get_api_key(
+    request: Request,
     components: ComponentsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send Authorization: Bearer <API key>")
     async with components.uow() as uow:
-        return await tenants.authenticate(uow, credentials.credentials)
+        key = await tenants.authenticate(uow, credentials.credentials)
+    wait = request.app.state.rate_limiter.acquire(key.id)
+    if wait is not None:
+        raise RateLimited(
+            f"rate limit of this API key exceeded; retry in {wait:.1f} s", retry_after_s=wait
+        )
+    return key
 
 
 async def get_tenant(key: Annotated[ApiKey, Depends(get_api_key)]) -> UUID:

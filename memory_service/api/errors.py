@@ -12,12 +12,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from memory_service.api.ratelimit import retry_after_header
 from memory_service.domain.errors import (
     ConfigurationError,
     Conflict,
     InvalidInput,
     MemoryServiceError,
     NotFound,
+    RateLimited,
     Unauthorized,
     UpstreamUnavailable,
 )
@@ -27,6 +29,7 @@ STATUS: dict[type[MemoryServiceError], int] = {
     Conflict: 409,
     InvalidInput: 422,
     Unauthorized: 401,
+    RateLimited: 429,
     UpstreamUnavailable: 503,
     ConfigurationError: 500,
 }
@@ -60,6 +63,8 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MemoryServiceError)
     status = _status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = retry_after_header(exc.retry_after_s)
     return error_response(status, type(exc).__name__, exc.detail, **headers)
 
 

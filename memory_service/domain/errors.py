@@ -29,6 +29,14 @@ class Unauthorized(MemoryServiceError):
     """Missing, unknown or revoked API key."""
 
 
+class RateLimited(MemoryServiceError):
+    """Too many requests for this key; ``retry_after_s`` says when to try again."""
+
+    def __init__(self, detail: Any = None, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
 class UpstreamUnavailable(MemoryServiceError):
     """A dependency (database, LLM, broker) failed in a way worth retrying."""
 
