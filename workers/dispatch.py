@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from memory_service.services.consolidate import Consolidator
-from workers.jobs import run_job
+from workers.jobs import DB_DOWN, run_job
 
 if TYPE_CHECKING:
     from memory_service.bootstrap import Components
@@ -98,6 +98,11 @@ class InProcessWorker:
     async def _loop(self) -> None:
         while True:
             self._wake.clear()
-            self.completed += await self.drain()
+            try:
+                self.completed += await self.drain()
+            except DB_DOWN as exc:  # keep serving: the jobs wait in the table
+                log.warning("in-process worker: database unavailable (%s)", type(exc).__name__)
+            except Exception:  # entrypoint: this loop must outlive any one failure
+                log.exception("in-process worker: unexpected error; retrying after a pause")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from memory_service.domain.errors import UpstreamUnavailable
 from memory_service.services.consolidate import CONSOLIDATE_KIND, Consolidator, consolidate
 
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 State = Literal["done", "skipped", "retry", "failed"]
+DB_DOWN: tuple[type[Exception], ...] = (OperationalError, InterfaceError, OSError)
+"""Errors that mean the database is unreachable, not that the job is bad."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,11 @@ async def run_job(components: Components, consolidator: Consolidator, job_id: UU
             await uow.jobs.finish(job_id)
         log.info("job %s done: %s", job_id, report)
         return Outcome("done")
+    except DB_DOWN as exc:
+        # The database went away mid-job: nothing was committed, and the job row cannot
+        # be updated now. It stays "running", goes stale, and is picked up again.
+        log.warning("job %s interrupted by the database: %s", job_id, type(exc).__name__)
+        return Outcome("retry", settings.job_stale_after_s)
     except UpstreamUnavailable as exc:
         retry = (
             backoff_s(job.attempts, settings.job_retry_base_s)

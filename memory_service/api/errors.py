@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memory_service.api.ratelimit import retry_after_header
@@ -83,7 +84,18 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, name, exc.detail, **(exc.headers or {}))
 
 
+async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+    # Entrypoint: the database is unreachable (restarting, network): a retryable 503,
+    # never a 500 with a stack trace. Nothing was committed.
+    return error_response(
+        503, "Unavailable", "the database is unavailable; retry shortly", **{"Retry-After": "1"}
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(MemoryServiceError, _domain)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(InterfaceError, _database_down)
+    app.add_exception_handler(OSError, _database_down)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)

@@ -43,6 +43,15 @@ def start_embedded(pgdata: Path) -> tuple[Any, str]:
     return server, asyncpg_url(server.get_uri())
 
 
+def postgres_bin() -> Path:
+    """Where the embedded server's binaries (pg_ctl, psql) are."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
 def asyncpg_url(libpq_uri: str, database: str | None = None) -> str:
     """Turn pgserver's ``postgresql://user:@/db?host=/socket`` into an asyncpg URL."""
     parts = urlsplit(libpq_uri)
