@@ -20,7 +20,7 @@ from memory_service.adapters.local_embedder import LocalEmbedder
 from memory_service.config import Settings
 from memory_service.db.embedded import start_embedded
 from memory_service.db.models import EMBEDDING_DIM
-from memory_service.db.session import make_engine, make_sessionmaker, sync_url
+from memory_service.db.session import enter_tenant, make_engine, make_sessionmaker, sync_url
 from memory_service.db.uow import SqlUnitOfWork
 from memory_service.domain.errors import ConfigurationError
 from memory_service.ports import LLM, Dispatcher, Embedder
@@ -47,13 +47,17 @@ class Components:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @asynccontextmanager
-    async def uow(self) -> AsyncIterator[SqlUnitOfWork]:
+    async def uow(self, tenant: UUID | None = None) -> AsyncIterator[SqlUnitOfWork]:
         """One transaction: committed when the block ends, rolled back on error.
 
-        Jobs added inside it are dispatched only after the commit (the outbox): a
-        worker never sees a job whose data is not there yet.
+        Given a ``tenant``, the transaction runs under row-level security for it (the
+        second wall behind every query's tenant filter). Jobs added inside it are
+        dispatched only after the commit (the outbox): a worker never sees a job whose
+        data is not there yet.
         """
         async with self.sessions() as session, session.begin():
+            if tenant is not None:
+                await enter_tenant(session, tenant)
             uow = SqlUnitOfWork(session, ef_search=self.settings.hnsw_ef_search)
             yield uow
         if uow.jobs.created:

@@ -27,13 +27,13 @@ def get_components(request: Request) -> Components:
 ComponentsDep = Annotated[Components, Depends(get_components)]
 
 
-async def get_uow(components: ComponentsDep) -> AsyncIterator[SqlUnitOfWork]:
-    """One transaction per request: committed after the handler, rolled back on error."""
-    async with components.uow() as uow:
+async def get_uow(
+    components: ComponentsDep, key: Annotated[ApiKey, Depends(get_api_key)]
+) -> AsyncIterator[SqlUnitOfWork]:
+    """One transaction per request, under row-level security for the caller's tenant:
+    committed after the handler, rolled back on error."""
+    async with components.uow(tenant=key.tenant_id) as uow:
         yield uow
-
-
-UowDep = Annotated[SqlUnitOfWork, Depends(get_uow)]
 
 
 async def get_api_key(
@@ -58,6 +58,7 @@ async def get_tenant(key: Annotated[ApiKey, Depends(get_api_key)]) -> UUID:
 
 
 TenantDep = Annotated[UUID, Depends(get_tenant)]
+UowDep = Annotated[SqlUnitOfWork, Depends(get_uow)]
 
 
 def utcnow() -> datetime:

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 
@@ -25,3 +32,21 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 def sync_url(url: str) -> str:
     """The same database through psycopg 3, for Alembic."""
     return url.replace("postgresql+asyncpg://", "postgresql+psycopg://", 1)
+
+
+APP_ROLE = "memory_app"
+
+
+async def enter_tenant(session: AsyncSession, tenant: UUID) -> None:
+    """For this transaction: act as the unprivileged role (when it exists and we may
+    use it), and let row-level security see only ``tenant``'s rows."""
+    usable = await session.execute(
+        text(
+            "SELECT set_config('memory.tenant', :tenant, true), "
+            "CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) "
+            "THEN pg_has_role(current_user, :role, 'MEMBER') ELSE false END"
+        ),
+        {"tenant": str(tenant), "role": APP_ROLE},
+    )
+    if usable.one()[1]:
+        await session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))

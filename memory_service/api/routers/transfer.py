@@ -36,7 +36,7 @@ async def export(
     scope = Scope(user_id, agent_id, session_id)
 
     async def lines() -> AsyncIterator[str]:
-        async with components.uow() as uow:
+        async with components.uow(tenant=tenant) as uow:
             async for line in transfer.export_lines(uow.transfer, tenant, scope):
                 yield line
 
