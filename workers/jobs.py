@@ -44,7 +44,7 @@ async def run_job(components: Components, consolidator: Consolidator, job_id: UU
     if job is None:
         return Outcome("skipped")
     try:
-        async with components.uow() as uow:
+        async with components.uow(tenant=job.tenant_id) as uow:
             current = await uow.jobs.lock(job_id)
             if current is None or current.state != "running" or current.attempts != job.attempts:
                 return Outcome("skipped")  # finished, or taken over by a later attempt
