@@ -50,7 +50,7 @@ class GateConfig:
     consistency: float = 0.5
     audit: float = 0.67
     sim_lo: float = 0.2
-    sim_hi: float = 0.7
+    sim_hi: float = 0.95
     top: int = 5
     weights: Mapping[str, float] = field(
         default_factory=lambda: {

@@ -18,6 +18,8 @@ from policies.gate import (
     temporal_fit,
 )
 
+CFG = GateConfig(sim_lo=0.2, sim_hi=0.7)
+"""A calibration with round numbers for hand computation."""
 MAY = (datetime(2023, 5, 1, tzinfo=UTC), datetime(2023, 6, 1, tzinfo=UTC))
 
 
@@ -40,7 +42,7 @@ def inp(*evidence: Evidence, entities: tuple[str, ...] = (), times: tuple = ()) 
     ],
 )
 def test_relevance(sims: list[float], expected: float) -> None:
-    assert relevance([ev("x", s) for s in sims], GateConfig()) == pytest.approx(expected)
+    assert relevance([ev("x", s) for s in sims], CFG) == pytest.approx(expected)
 
 
 def test_coverage_and_temporal_fit() -> None:
@@ -55,29 +57,29 @@ def test_coverage_and_temporal_fit() -> None:
 
 
 def test_routes_and_reasons() -> None:
-    good = assess(inp(ev("Caroline likes tea", 0.8)), GateConfig())
+    good = assess(inp(ev("Caroline likes tea", 0.8)), CFG)
     assert good.route == "fast"
     assert good.reasons == []
-    weak = assess(inp(ev("x", 0.25)), GateConfig())
+    weak = assess(inp(ev("x", 0.25)), CFG)
     assert weak.route == "deliberate"
     assert weak.reasons[0].startswith("relevance 0.")
-    empty = assess(inp(), GateConfig())
+    empty = assess(inp(), CFG)
     assert empty.route == "deliberate"
     assert empty.reasons[0] == "no evidence"
     conflict = assess(
         inp(ev("a", 0.8, conflicts_with=("b",)), ev("b", 0.8, conflicts_with=("a",))),
-        GateConfig(),
+        CFG,
     )
     assert conflict.scores["consistency"] == 0.0
     assert conflict.route == "deliberate"
 
 
 def test_forced_modes_keep_scores() -> None:
-    forced = assess(inp(ev("x", 0.8)), GateConfig(), mode="deliberate")
+    forced = assess(inp(ev("x", 0.8)), CFG, mode="deliberate")
     assert forced.route == "deliberate"
     assert forced.reasons == ["forced deliberate"]
     assert forced.scores["relevance"] == 1.0
-    audited = assess(inp(ev("x", 0.8)), GateConfig(), audit={"a": True, "b": False, "c": True})
+    audited = assess(inp(ev("x", 0.8)), CFG, audit={"a": True, "b": False, "c": True})
     assert audited.scores["audit"] == pytest.approx(2 / 3)
     assert audited.route == "deliberate"  # 0.667 < 0.67
 
