@@ -9,7 +9,12 @@ from fastapi import FastAPI
 
 from memory_service import __version__
 from memory_service.api import errors
-from memory_service.api.metrics import BodyLimitMiddleware, MetricsMiddleware, RequestMetrics
+from memory_service.api.metrics import (
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    RequestIdMiddleware,
+    RequestMetrics,
+)
 from memory_service.api.ratelimit import RateLimiter
 from memory_service.api.routers import (
     answer,
@@ -80,6 +85,7 @@ def create_app(
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestIdMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -42,3 +42,10 @@ async def test_readyz_fails_when_the_database_is_unreachable(components: object)
     assert r.status_code == 503
     assert r.json()["error"] == "NotReady"
     await dead.dispose()
+
+
+async def test_every_response_has_a_request_id(client: AsyncClient) -> None:
+    r = await client.get("/healthz")
+    assert len(r.headers["x-request-id"]) == 32
+    r = await client.get("/v1/nothing", headers={"x-request-id": "trace-123"})
+    assert r.headers["x-request-id"] == "trace-123"

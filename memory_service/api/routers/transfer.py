@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from memory_service.api.deps import ComponentsDep, TenantDep, UowDep
 from memory_service.api.errors import error_responses
@@ -43,8 +44,18 @@ async def export(
     return StreamingResponse(lines(), media_type=NDJSON)
 
 
-@router.post("/import", responses=error_responses(401, 413, 422))
-async def import_(request: Request, uow: UowDep, tenant: TenantDep) -> dict[str, Any]:
+class ImportCounts(BaseModel):
+    received: int
+    added: int
+    skipped: int
+
+
+class ImportOut(BaseModel):
+    imported: dict[str, ImportCounts]
+
+
+@router.post("/import", response_model=ImportOut, responses=error_responses(401, 413, 422))
+async def import_(request: Request, uow: UowDep, tenant: TenantDep) -> ImportOut:
     """Load an export into this tenant. All lines are validated first; then everything is
     stored in one transaction. Rows already present (same id) are skipped, so importing
     the same stream twice changes nothing."""
@@ -56,4 +67,5 @@ async def import_(request: Request, uow: UowDep, tenant: TenantDep) -> dict[str,
     grouped = transfer.parse_lines(text.splitlines())
     if not any(grouped.values()):
         raise InvalidInput({"body": "no records to import"})
-    return {"imported": await transfer.import_records(uow.transfer, tenant, grouped)}
+    counts = await transfer.import_records(uow.transfer, tenant, grouped)
+    return ImportOut(imported={k: ImportCounts(**v) for k, v in counts.items()})

@@ -1,0 +1,358 @@
+"""``AsyncMemoryClient``: ``MemoryClient`` for asyncio, over the same calls and core."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from memory_client import _routes as routes
+from memory_client._base import Call, ClientCore, RetryPolicy, connection_error
+from memory_client._routes import Id
+from memory_client.models import (
+    AddResult,
+    Answer,
+    Context,
+    EpisodePage,
+    FeedbackResult,
+    ForgetResult,
+    ImportResult,
+    Job,
+    Memory,
+    MemoryChange,
+    MemoryPage,
+    MessagesInput,
+    Order,
+    Records,
+    SearchMode,
+    SearchResult,
+)
+
+T = TypeVar("T")
+
+
+class AsyncMemoryClient:
+    """An asyncio client for memory-service; the methods of ``MemoryClient``, awaited.
+
+    ``base_url`` and ``api_key`` default to the environment variables
+    ``MEMORY_SERVICE_URL`` and ``MEMORY_SERVICE_API_KEY``; ``timeout`` is in seconds.
+    Pass ``transport`` to talk to something other than the network (tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | None = 60.0,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._core = ClientCore(base_url, api_key, timeout=timeout, retry=retry, headers=headers)
+        self._http = httpx.AsyncClient(transport=transport, **self._core.http_options())
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- the driver: send, retry, check ------------------------------------------------
+
+    async def _send(self, call: Call[Any]) -> httpx.Response:
+        request = self._core.build(self._http, call)
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.send(request, stream=call.stream)
+            except httpx.TransportError as exc:
+                delay = self._core.retry_delay(call, attempt, exc)
+                if delay is None:
+                    raise connection_error(exc) from exc
+            else:
+                if not response.is_success:
+                    await response.aread()
+                delay = self._core.retry_delay(call, attempt, response)
+                if delay is None:
+                    return self._core.check(response)
+                await response.aclose()
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _request(self, call: Call[T]) -> T:
+        return call.parse((await self._send(call)).content)
+
+    @asynccontextmanager
+    async def _stream(self, call: Call[Any]) -> AsyncIterator[httpx.Response]:
+        response = await self._send(call)
+        try:
+            yield response
+        except httpx.TransportError as exc:  # the stream broke after it began
+            raise connection_error(exc) from exc
+        finally:
+            await response.aclose()
+
+    # -- memories, the Mem0 way ---------------------------------------------------------
+
+    async def add(
+        self,
+        messages: MessagesInput,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AddResult:
+        """Store turns as episodes and queue their consolidation into memories.
+
+        ``messages``: a string (one user turn), a dict or ``Message``, or a list of them.
+        An Idempotency-Key is generated when none is given, so retries store it once.
+        """
+        return await self._request(
+            routes.add(
+                messages,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                metadata=metadata,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    async def add_memory(
+        self,
+        text: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        source_episode_ids: Sequence[Id] | None = None,
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
+    ) -> Memory:
+        """Store a fact as given, without extraction."""
+        return await self._request(
+            routes.add_memory(
+                text,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                metadata=metadata,
+                source_episode_ids=source_episode_ids,
+                valid_from=valid_from,
+                valid_to=valid_to,
+            )
+        )
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 10,
+        preset: str | None = None,
+        mode: SearchMode = "auto",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Sequence[str] | None = None,
+        now: datetime | None = None,
+    ) -> SearchResult:
+        """Hybrid search over episodes and memories; ``now`` anchors "last week"."""
+        return await self._request(
+            routes.search(
+                query,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                limit=limit,
+                preset=preset,
+                mode=mode,
+                since=since,
+                until=until,
+                kinds=kinds,
+                now=now,
+            )
+        )
+
+    async def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        include_inactive: bool = False,
+    ) -> MemoryPage:
+        """One page of memories; pass ``page.next_cursor`` as ``cursor`` for the next."""
+        return await self._request(
+            routes.get_all(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                limit=limit,
+                cursor=cursor,
+                include_inactive=include_inactive,
+            )
+        )
+
+    async def get(self, memory_id: Id) -> Memory:
+        return await self._request(routes.get(memory_id))
+
+    async def update(
+        self,
+        memory_id: Id,
+        *,
+        text: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        valid_to: datetime | None = None,
+    ) -> Memory:
+        """Change a memory; arguments left as None are not changed."""
+        return await self._request(
+            routes.update(memory_id, text=text, metadata=metadata, valid_to=valid_to)
+        )
+
+    async def delete(self, memory_id: Id) -> Memory:
+        """Retire a memory: it leaves search, its history stays. Returns it retired."""
+        return await self._request(routes.delete(memory_id))
+
+    async def delete_all(self, *, user_id: str) -> ForgetResult:
+        """Forget a user entirely: every episode, memory, entity, log and job."""
+        return await self._request(routes.delete_all(user_id=user_id))
+
+    async def history(self, memory_id: Id) -> list[MemoryChange]:
+        return await self._request(routes.history(memory_id))
+
+    # -- beyond Mem0 --------------------------------------------------------------------
+
+    async def answer(
+        self,
+        question: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 10,
+        preset: str | None = None,
+        now: datetime | None = None,
+    ) -> Answer:
+        """Answer from memory with the server's LLM (``ConflictError`` when it has none)."""
+        return await self._request(
+            routes.answer(
+                question,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                limit=limit,
+                preset=preset,
+                now=now,
+            )
+        )
+
+    async def context(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        query: str | None = None,
+        token_budget: int = 1000,
+        now: datetime | None = None,
+    ) -> Context:
+        """A ready-to-paste context block of at most ``token_budget`` tokens."""
+        return await self._request(
+            routes.context(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                query=query,
+                token_budget=token_budget,
+                now=now,
+            )
+        )
+
+    async def feedback(
+        self,
+        retrieval_id: Id,
+        reward: float,
+        *,
+        memory_ids: Sequence[Id] | None = None,
+        feedback_id: str | None = None,
+    ) -> FeedbackResult:
+        """Reward what a search, context or answer returned: ``reward`` in [-1, 1]."""
+        return await self._request(
+            routes.feedback(retrieval_id, reward, memory_ids=memory_ids, feedback_id=feedback_id)
+        )
+
+    async def episodes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        order: Order = "asc",
+    ) -> EpisodePage:
+        """One page of stored turns, in time order."""
+        return await self._request(
+            routes.episodes(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                since=since,
+                until=until,
+                cursor=cursor,
+                limit=limit,
+                order=order,
+            )
+        )
+
+    async def job(self, job_id: Id) -> Job:
+        return await self._request(routes.job(job_id))
+
+    async def export(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The tenant's (or one scope's) records, one dict per JSON line, as they stream.
+
+        The request is sent when iteration starts.
+        """
+        call = routes.export(user_id=user_id, agent_id=agent_id, session_id=session_id)
+        async with self._stream(call) as response:
+            async for line in response.aiter_lines():
+                if line.strip():
+                    yield call.parse(line)
+
+    async def import_(self, records: Records) -> ImportResult:
+        """Load records (dicts, or a ``.jsonl`` path); rows already present are skipped."""
+        # Reading a file or serialising many records is blocking work: off the loop.
+        return await self._request(await asyncio.to_thread(routes.import_, records))

@@ -1,0 +1,357 @@
+"""``MemoryClient``: the blocking client. Each method builds a ``Call`` and sends it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from memory_client import _routes as routes
+from memory_client._base import Call, ClientCore, RetryPolicy, connection_error
+from memory_client._routes import Id
+from memory_client.models import (
+    AddResult,
+    Answer,
+    Context,
+    EpisodePage,
+    FeedbackResult,
+    ForgetResult,
+    ImportResult,
+    Job,
+    Memory,
+    MemoryChange,
+    MemoryPage,
+    MessagesInput,
+    Order,
+    Records,
+    SearchMode,
+    SearchResult,
+)
+
+T = TypeVar("T")
+
+
+class MemoryClient:
+    """A client for memory-service.
+
+    ``base_url`` and ``api_key`` default to the environment variables
+    ``MEMORY_SERVICE_URL`` and ``MEMORY_SERVICE_API_KEY``; ``timeout`` is in seconds.
+    Pass ``transport`` to talk to something other than the network (tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | None = 60.0,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._core = ClientCore(base_url, api_key, timeout=timeout, retry=retry, headers=headers)
+        self._http = httpx.Client(transport=transport, **self._core.http_options())
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the driver: send, retry, check ------------------------------------------------
+
+    def _send(self, call: Call[Any]) -> httpx.Response:
+        request = self._core.build(self._http, call)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.send(request, stream=call.stream)
+            except httpx.TransportError as exc:
+                delay = self._core.retry_delay(call, attempt, exc)
+                if delay is None:
+                    raise connection_error(exc) from exc
+            else:
+                if not response.is_success:
+                    response.read()
+                delay = self._core.retry_delay(call, attempt, response)
+                if delay is None:
+                    return self._core.check(response)
+                response.close()
+            time.sleep(delay)
+            attempt += 1
+
+    def _request(self, call: Call[T]) -> T:
+        return call.parse(self._send(call).content)
+
+    @contextmanager
+    def _stream(self, call: Call[Any]) -> Iterator[httpx.Response]:
+        response = self._send(call)
+        try:
+            yield response
+        except httpx.TransportError as exc:  # the stream broke after it began
+            raise connection_error(exc) from exc
+        finally:
+            response.close()
+
+    # -- memories, the Mem0 way ---------------------------------------------------------
+
+    def add(
+        self,
+        messages: MessagesInput,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AddResult:
+        """Store turns as episodes and queue their consolidation into memories.
+
+        ``messages``: a string (one user turn), a dict or ``Message``, or a list of them.
+        An Idempotency-Key is generated when none is given, so retries store it once.
+        """
+        return self._request(
+            routes.add(
+                messages,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                metadata=metadata,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    def add_memory(
+        self,
+        text: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        source_episode_ids: Sequence[Id] | None = None,
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
+    ) -> Memory:
+        """Store a fact as given, without extraction."""
+        return self._request(
+            routes.add_memory(
+                text,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                metadata=metadata,
+                source_episode_ids=source_episode_ids,
+                valid_from=valid_from,
+                valid_to=valid_to,
+            )
+        )
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 10,
+        preset: str | None = None,
+        mode: SearchMode = "auto",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Sequence[str] | None = None,
+        now: datetime | None = None,
+    ) -> SearchResult:
+        """Hybrid search over episodes and memories; ``now`` anchors "last week"."""
+        return self._request(
+            routes.search(
+                query,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                limit=limit,
+                preset=preset,
+                mode=mode,
+                since=since,
+                until=until,
+                kinds=kinds,
+                now=now,
+            )
+        )
+
+    def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        include_inactive: bool = False,
+    ) -> MemoryPage:
+        """One page of memories; pass ``page.next_cursor`` as ``cursor`` for the next."""
+        return self._request(
+            routes.get_all(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                limit=limit,
+                cursor=cursor,
+                include_inactive=include_inactive,
+            )
+        )
+
+    def get(self, memory_id: Id) -> Memory:
+        return self._request(routes.get(memory_id))
+
+    def update(
+        self,
+        memory_id: Id,
+        *,
+        text: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        valid_to: datetime | None = None,
+    ) -> Memory:
+        """Change a memory; arguments left as None are not changed."""
+        return self._request(
+            routes.update(memory_id, text=text, metadata=metadata, valid_to=valid_to)
+        )
+
+    def delete(self, memory_id: Id) -> Memory:
+        """Retire a memory: it leaves search, its history stays. Returns it retired."""
+        return self._request(routes.delete(memory_id))
+
+    def delete_all(self, *, user_id: str) -> ForgetResult:
+        """Forget a user entirely: every episode, memory, entity, log and job."""
+        return self._request(routes.delete_all(user_id=user_id))
+
+    def history(self, memory_id: Id) -> list[MemoryChange]:
+        return self._request(routes.history(memory_id))
+
+    # -- beyond Mem0 --------------------------------------------------------------------
+
+    def answer(
+        self,
+        question: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 10,
+        preset: str | None = None,
+        now: datetime | None = None,
+    ) -> Answer:
+        """Answer from memory with the server's LLM (``ConflictError`` when it has none)."""
+        return self._request(
+            routes.answer(
+                question,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                limit=limit,
+                preset=preset,
+                now=now,
+            )
+        )
+
+    def context(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        query: str | None = None,
+        token_budget: int = 1000,
+        now: datetime | None = None,
+    ) -> Context:
+        """A ready-to-paste context block of at most ``token_budget`` tokens."""
+        return self._request(
+            routes.context(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                query=query,
+                token_budget=token_budget,
+                now=now,
+            )
+        )
+
+    def feedback(
+        self,
+        retrieval_id: Id,
+        reward: float,
+        *,
+        memory_ids: Sequence[Id] | None = None,
+        feedback_id: str | None = None,
+    ) -> FeedbackResult:
+        """Reward what a search, context or answer returned: ``reward`` in [-1, 1]."""
+        return self._request(
+            routes.feedback(retrieval_id, reward, memory_ids=memory_ids, feedback_id=feedback_id)
+        )
+
+    def episodes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        order: Order = "asc",
+    ) -> EpisodePage:
+        """One page of stored turns, in time order."""
+        return self._request(
+            routes.episodes(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                since=since,
+                until=until,
+                cursor=cursor,
+                limit=limit,
+                order=order,
+            )
+        )
+
+    def job(self, job_id: Id) -> Job:
+        return self._request(routes.job(job_id))
+
+    def export(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The tenant's (or one scope's) records, one dict per JSON line, as they stream.
+
+        The request is sent when iteration starts.
+        """
+        call = routes.export(user_id=user_id, agent_id=agent_id, session_id=session_id)
+        with self._stream(call) as response:
+            for line in response.iter_lines():
+                if line.strip():
+                    yield call.parse(line)
+
+    def import_(self, records: Records) -> ImportResult:
+        """Load records (dicts, or a ``.jsonl`` path); rows already present are skipped."""
+        return self._request(routes.import_(records))
