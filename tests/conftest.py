@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,28 @@ async def components(
 async def new_key(components: Components, tenant: str) -> str:
     async with components.uow() as uow:
         return (await tenants.issue_key(uow, tenant, "test")).secret
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def api_client(parts: Components, tenant: str) -> AsyncIterator[AsyncClient]:
+    """An API client over ``parts`` (no background worker), as a new key of ``tenant``."""
+    from memory_service.api.app import create_app
+
+    key = await new_key(parts, tenant)
+    app = create_app(components=parts, background=False)
+    async with AsyncClient(
+        transport=ASGITransport(app=app),
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {key}"},
+    ) as client:
+        yield client
 
 
 @pytest.fixture

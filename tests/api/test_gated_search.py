@@ -8,13 +8,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
-from memory_service.api.app import create_app
 from memory_service.bootstrap import Components
 from memory_service.testing import ScriptedLLM
 from tests.api.helpers import add_memory, add_messages
-from tests.conftest import new_key
+from tests.conftest import api_client
 
 TURNS = [f"small talk number {i} about the weather" for i in range(30)] + [
     "Caroline: my grandmother gave me a silver necklace in Sweden",
@@ -90,14 +89,7 @@ def scripted(audit_passes: bool) -> ScriptedLLM:
 @pytest.fixture
 async def llm_client(components: Components) -> AsyncIterator[tuple[AsyncClient, ScriptedLLM]]:
     llm = scripted(audit_passes=False)
-    parts = replace(components, llm=llm)
-    key = await new_key(parts, "llm")
-    app = create_app(components=parts, background=False)
-    async with AsyncClient(
-        transport=ASGITransport(app=app),
-        base_url="http://t",
-        headers={"Authorization": f"Bearer {key}"},
-    ) as c:
+    async with api_client(replace(components, llm=llm), "llm") as c:
         yield c, llm
 
 

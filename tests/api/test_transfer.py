@@ -7,15 +7,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy import text
 
-from memory_service.api.app import create_app
 from memory_service.bootstrap import Components, build_consolidator, migrate
 from memory_service.db.embedded import asyncpg_url
 from memory_service.db.session import make_engine, make_sessionmaker
 from tests.api.helpers import add_memory, add_messages
-from tests.conftest import new_key
+from tests.conftest import api_client
 from workers.dispatch import InProcessWorker
 
 
@@ -34,13 +33,7 @@ async def second(pg_server: Any, components: Components) -> AsyncIterator[AsyncC
         embedder=components.embedder,
         database_url=url,
     )
-    key = await new_key(parts, "importer")
-    app = create_app(components=parts, background=False)
-    async with AsyncClient(
-        transport=ASGITransport(app=app),
-        base_url="http://b",
-        headers={"Authorization": f"Bearer {key}"},
-    ) as client:
+    async with api_client(parts, "importer") as client:
         yield client
     await engine.dispose()
 

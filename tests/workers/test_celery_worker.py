@@ -17,24 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy import func, select, text
 
-from memory_service.api.app import create_app
 from memory_service.bootstrap import Components
 from memory_service.db.models import EpisodeRow, JobRow, MemoryRow
-from tests.conftest import ROOT, new_key
+from tests.conftest import ROOT, api_client, free_port
 from workers.celery_app import make_app
 from workers.dispatch import CeleryDispatcher
 
 pytestmark = pytest.mark.integration
 REDIS = shutil.which("redis-server")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RedisServer:
@@ -139,13 +132,7 @@ async def api(components: Components, redis: RedisServer) -> AsyncIterator[Async
     """The API, dispatching jobs to Celery through ``redis``."""
     celery = make_app(components.settings.model_copy(update={"broker_url": redis.url}))
     parts = replace(components, dispatcher=CeleryDispatcher(celery))
-    key = await new_key(parts, "celery")
-    app = create_app(components=parts, background=False)
-    async with AsyncClient(
-        transport=ASGITransport(app=app),
-        base_url="http://t",
-        headers={"Authorization": f"Bearer {key}"},
-    ) as client:
+    async with api_client(parts, "celery") as client:
         yield client
 
 
