@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -89,6 +90,7 @@ class Worker:
             env=env,
             stdout=log.open("a"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its embedded beat is a child: kill them together
         )
         deadline = time.monotonic() + 60
         while "ready." not in log.read_text():
@@ -97,16 +99,16 @@ class Worker:
             time.sleep(0.2)
 
     def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.kill()  # and whatever it left behind
 
 
 @pytest.fixture
