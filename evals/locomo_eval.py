@@ -18,7 +18,7 @@ from evals.harness import (
     scope_counts,
 )
 from evals.pipelines import Pipeline, build_pipeline, route_fields
-from evals.qa import answer, judge
+from evals.qa import answer, judge, usd_cost
 from evals.records import answer_scores, retrieval_scores
 from memory_service.bootstrap import Components, build_consolidator
 from memory_service.ports import LLM
@@ -152,6 +152,7 @@ async def _one(
             output_tokens=out.output_tokens,
             llm_calls=out.calls,
             answer_ms=out.latency_ms,
+            cost_usd=usd_cost(llm.model, out.input_tokens, out.output_tokens),
         )
         if judge_llm is not None:
             # Category 5 asks about things never said: the right answer is to decline.

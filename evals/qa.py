@@ -60,6 +60,22 @@ async def judge(llm: LLM, question: str, gold: str, prediction: str, *, seed: in
     return verdict(out.text)
 
 
+def usd_cost(model: str, input_tokens: int, output_tokens: int) -> float | None:
+    """Dollars for one call from litellm's bundled price list; None for unpriced models."""
+    import os
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    try:
+        prompt, completion = litellm.cost_per_token(
+            model=model, prompt_tokens=input_tokens, completion_tokens=output_tokens
+        )
+    except (litellm.exceptions.BadRequestError, litellm.exceptions.NotFoundError):
+        return None
+    return float(prompt + completion)
+
+
 def build_llm(name: str | None) -> LLM | None:
     """``scripted`` is the deterministic test double; anything else is a litellm model."""
     if not name:

@@ -84,11 +84,14 @@ def _judge(answered: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     mean, low, high = metrics.mean_ci(per_seed)
     correct = sum(float(r["judge"][0]) for r in judged)
     tokens = sum(r["input_tokens"] + r["output_tokens"] for r in judged)
+    dollars = [float(r["cost_usd"]) for r in judged if r.get("cost_usd") is not None]
+    priced = len(dollars) == len(judged)
     return {
         "judge_accuracy": mean,
         "judge_ci95": [low, high],
         "judge_seeds": seeds,
         "tokens_per_correct": tokens / correct if correct else None,
+        "usd_per_correct": sum(dollars) / correct if priced and correct else None,
     }
 
 

@@ -106,10 +106,14 @@ async def run(args: argparse.Namespace, components: Components) -> dict[str, Any
     partial = True
     facts: dict[str, Any] = {}
     with _progress() as progress:
+        samples = progress.add_task("samples", total=None)
         task = progress.add_task("questions", total=None)
+        seen: set[str] = set()
 
         def tick(label: str) -> None:
-            progress.update(task, advance=1, description=label)
+            seen.add(label)
+            progress.update(samples, completed=len(seen), description=f"sample {label}")
+            progress.update(task, advance=1)
 
         try:
             facts = await _dispatch(args, components, llm, judge_llm, out.write, tick)
