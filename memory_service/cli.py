@@ -75,6 +75,24 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """MCP over stdio (as MEMORY_API_KEY) or streamable HTTP (each request's bearer key).
+
+    Nothing may be printed to stdout here: over stdio it carries the protocol.
+    """
+    from memory_service.mcp import run
+
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    run(
+        build_components(settings),
+        transport=args.transport,
+        host=args.host or settings.host,
+        port=args.port or settings.mcp_port,
+        api_key=key,
+    )
+    return 0
+
+
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
     url, _server = resolve_database_url(settings)
     migrate(url)
@@ -119,6 +137,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     sub.add_parser("migrate", help="upgrade the database schema to head")
+    mcp = sub.add_parser("mcp", help="serve the memory tools over the Model Context Protocol")
+    mcp.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    mcp.add_argument("--host")
+    mcp.add_argument("--port", type=int)
     worker = sub.add_parser("worker", help="run a Celery worker (needs MEMORY_BROKER_URL)")
     worker.add_argument("--concurrency", type=int, default=1)
     worker.add_argument("--pool", default="solo", choices=["solo", "prefork", "threads"])
@@ -146,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_migrate(args, settings)
         if args.command == "worker":
             return cmd_worker(args, settings)
+        if args.command == "mcp":
+            return cmd_mcp(args, settings)
         return asyncio.run(_keys(args, settings))
     except (MemoryServiceError, ValueError) as exc:
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)

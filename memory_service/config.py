@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         default=None, description="litellm model name; unset means local methods only."
     )
     llm_api_base: str | None = None
+
+    api_key: SecretStr | None = Field(
+        default=None, description="the key `memory-service mcp` runs as over stdio"
+    )
+    mcp_port: int = Field(default=8081, ge=1, le=65535)
 
     broker_url: str | None = Field(
         default=None, description="redis://...; unset runs jobs in an in-process worker."

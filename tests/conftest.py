@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
@@ -23,6 +27,7 @@ from memory_service.testing import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DB = "memory_test"
+SERVER_START_TIMEOUT_S = 60.0
 
 
 @pytest.fixture(scope="session")
@@ -136,3 +141,50 @@ async def other_client(app: Any, components: Components) -> AsyncIterator[AsyncC
         headers={"Authorization": f"Bearer {key}"},
     ) as c:
         yield c
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the test server exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the test server was not ready in {SERVER_START_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``uvicorn tests.live_app:create`` (no background worker) on a free loopback port,
+    over the test database, for the session: for callers that cannot share the test's
+    event loop (blocking clients, schemathesis)."""
+    folder = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
+    env.update(
+        MEMORY_DATABASE_URL=database_url,
+        MEMORY_EMBEDDER="hash",
+        MEMORY_DATA_DIR=str(folder),
+        MEMORY_RATE_LIMIT_PER_MINUTE="0",
+        PYTHONPATH=str(ROOT),
+    )
+    command = [sys.executable, "-m", "uvicorn", "tests.live_app:create", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,24 +1,26 @@
-"""The MCP tools, through the mcp package's own client: in process, and over HTTP."""
+"""The MCP tools through the mcp package's own client: in process, over stdio, over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import httpx2
 import pytest
 import uvicorn
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
 from memory_service.bootstrap import Components
-from memory_service.mcp_server import MCP_PATH, build_server, http_app
+from memory_service.mcp import MCP_PATH, build_server, http_app
 from memory_service.services import tenants
-from tests.conftest import free_port, new_key
+from tests.conftest import ROOT, free_port, new_key
 
 TOOLS = {"add", "search", "context", "feedback", "forget"}
 SCOPE = {"user_id": "u"}
@@ -126,9 +128,9 @@ async def test_forget_removes_the_users_data(components: Components) -> None:
         await call(client, "add", **SCOPE, messages=[message("Pixel the greyhound")])
         await call(client, "add", user_id="v", messages=[message("Rex the greyhound")])
         forgotten = await call(client, "forget", user_id="u")
+        twice = await fails(client, "forget", user_id="u")
         gone = await call(client, "search", user_id="u", query="greyhound")
         kept = await call(client, "search", user_id="v", query="greyhound")
-        twice = await fails(client, "forget", user_id="u")
     assert forgotten["user_id"] == "u"
     assert sum(forgotten["deleted"].values()) >= 1
     assert gone["results"] == []
@@ -144,7 +146,7 @@ async def test_validation_mirrors_the_rest_api(components: Components) -> None:
         preset = await fails(client, "search", **SCOPE, query="x", preset="nope")
         blank = await fails(client, "search", **SCOPE, query="   ")
         context_scope = await fails(client, "context")
-        reward = await fails(client, "feedback", retrieval_id=str(SCOPE), reward=2)
+        reward = await fails(client, "feedback", retrieval_id=str(uuid4()), reward=2)
     assert no_scope == "InvalidInput: scope: give at least one of user_id, agent_id, session_id"
     assert too_many == f"InvalidInput: limit: at most {limit}"
     assert preset.startswith("InvalidInput: preset: unknown preset")
@@ -166,11 +168,12 @@ async def test_a_bad_key_fails_every_call(
 ) -> None:
     async with connect(components, api_key) as client:
         assert len((await client.list_tools()).tools) == len(TOOLS)
-        for tool, args in [
+        calls: list[tuple[str, dict[str, Any]]] = [
             ("add", {**SCOPE, "messages": [message("hi")]}),
             ("search", {**SCOPE, "query": "hi"}),
             ("forget", SCOPE),
-        ]:
+        ]
+        for tool, args in calls:
             assert await fails(client, tool, **args) == expected
 
 
@@ -194,13 +197,13 @@ async def test_a_second_tenant_never_sees_the_first(components: Components) -> N
             searched = await call(beta, "search", **SCOPE, query="vault code")
             block = await call(beta, "context", **SCOPE, query="vault code")
             credit = await fails(beta, "feedback", retrieval_id=found["retrieval_id"], reward=1)
-            forget = await fails(beta, "forget", **SCOPE)
+            forget = await call(beta, "forget", **SCOPE)
         still = await call(alpha, "search", **SCOPE, query="vault code")
     assert [h["text"] for h in found["results"]] == [secret]
     assert searched["results"] == []
     assert "vault" not in block["context"]
     assert credit.startswith("NotFound:")
-    assert forget.startswith("NotFound:")
+    assert forget["deleted"]["episodes"] == 0  # only beta's own retrieval logs
     assert [h["text"] for h in still["results"]] == [secret]
 
 
@@ -252,3 +255,48 @@ async def test_streamable_http_on_a_loopback_port(components: Components) -> Non
                     await call(client, "add", **SCOPE, messages=[message("Pixel the greyhound")])
                 found = await call(client, "search", **SCOPE, query="greyhound")
             assert len(found["results"]) == expected
+
+
+STDIO_SERVER = """
+import sys
+from memory_service.bootstrap import build_components
+from memory_service.config import Settings
+from memory_service.mcp import run
+
+url, data_dir, key = sys.argv[1:]
+settings = Settings(database_url=url, data_dir=data_dir, embedder="hash")
+run(build_components(settings, run_migrations=False), transport="stdio", api_key=key)
+"""
+
+
+def stdio_args(components: Components, key: str) -> list[str]:
+    settings = components.settings
+    return ["-c", STDIO_SERVER, components.database_url, str(settings.data_dir), key]
+
+
+async def test_stdio_in_a_subprocess(components: Components) -> None:
+    """The real stdio transport: nothing but protocol may reach stdout."""
+    key = await new_key(components, "alpha")
+    params = StdioServerParameters(
+        command=sys.executable, args=stdio_args(components, key), cwd=ROOT
+    )
+    async with asyncio.timeout(60), Client(params) as client:
+        assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+        await call(client, "add", **SCOPE, messages=[message("Pixel the greyhound")])
+        found = await call(client, "search", **SCOPE, query="greyhound")
+    assert [h["text"] for h in found["results"]] == ["Pixel the greyhound"]
+
+
+async def test_stdio_refuses_a_bad_key_before_serving(components: Components) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *stdio_args(components, "msk_not-a-key"),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode != 0
+    assert stdout == b""
+    assert b"Unauthorized: unknown API key" in stderr
