@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from memory_service.config import Settings
+from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import (
     Episode,
     HitKind,
@@ -274,3 +276,30 @@ class JobOut(BaseModel):
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class FeedbackOut(BaseModel):
+    feedback_id: UUID
+    applied: bool
+    utilities: dict[UUID, float]
+
+
+class ContextOut(BaseModel):
+    context: str
+    tokens: int
+    memory_ids: list[UUID]
+    episode_ids: list[UUID]
+    entities: list[str]
+    retrieval_id: UUID | None
+
+
+def check_limits(body: MessagesIn, settings: Settings) -> None:
+    if len(body.messages) > settings.max_batch_messages:
+        raise InvalidInput(
+            {"messages": f"at most {settings.max_batch_messages} messages per request"}
+        )
+    for i, message in enumerate(body.messages):
+        if len(message.content) > settings.max_text_chars:
+            raise InvalidInput(
+                {f"messages[{i}].content": f"longer than {settings.max_text_chars} characters"}
+            )

@@ -6,16 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Literal
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from memory_service.adapters.tokens import count_tokens
-from memory_service.api.routers.answer import ContextOut
-from memory_service.api.routers.feedback import FeedbackOut
-from memory_service.api.routers.messages import check_limits
 from memory_service.api.schemas import (
+    ContextOut,
+    FeedbackOut,
     ForgetOut,
     MessageIn,
     MessagesIn,
@@ -25,6 +24,7 @@ from memory_service.api.schemas import (
     SearchIn,
     SearchOut,
     as_utc,
+    check_limits,
 )
 from memory_service.bootstrap import Components
 from memory_service.domain.errors import InvalidInput
@@ -34,7 +34,7 @@ from memory_service.mcp._errors import tool_errors
 from memory_service.ports import UnitOfWork
 from memory_service.services import ingest, recall
 from memory_service.services.context import build_context
-from memory_service.services.feedback import give_feedback
+from memory_service.services.feedback import feedback_id_for, give_feedback
 from memory_service.services.forget import forget_user
 from policies.recipes import PRESETS, RecallConfig
 
@@ -212,12 +212,7 @@ class Tools:
         """Reward what a search or context call returned: each credited item's utility
         moves toward the reward (Q <- Q + 0.3 (reward - Q)), once per feedback_id."""
         async with self._call(ctx) as (uow, tenant):
-            # Derived as the REST route derives it: one feedback id, one application.
-            fid = (
-                uuid5(NAMESPACE_URL, f"memory-feedback:{tenant}:{feedback_id}")
-                if feedback_id
-                else uuid4()
-            )
+            fid = feedback_id_for(tenant, feedback_id)
             result = await give_feedback(
                 uow,
                 tenant,

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from memory_service.domain.errors import InvalidInput, NotFound
 from memory_service.ports import UnitOfWork
 
 ALPHA = 0.3
 """MemRL's learning rate for ``Q <- Q + alpha (r - Q)``."""
+
+
+def feedback_id_for(tenant: UUID, key: str | None) -> UUID:
+    """The id feedback is deduplicated on: derived from the client's key within its
+    tenant (so two tenants' keys never collide), or fresh when there is none."""
+    return uuid5(NAMESPACE_URL, f"memory-feedback:{tenant}:{key}") if key else uuid4()
 
 
 @dataclass(frozen=True, slots=True)

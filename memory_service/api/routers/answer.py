@@ -12,7 +12,14 @@ from pydantic import BaseModel, Field, field_validator
 from memory_service.adapters.tokens import count_tokens
 from memory_service.api.deps import ComponentsDep, TenantDep, UowDep, utcnow
 from memory_service.api.errors import error_responses
-from memory_service.api.schemas import ScopeFields, SearchHitOut, Text, _non_blank, as_utc
+from memory_service.api.schemas import (
+    ContextOut,
+    ScopeFields,
+    SearchHitOut,
+    Text,
+    _non_blank,
+    as_utc,
+)
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import SearchQuery
 from memory_service.services.answer import answer_question
@@ -49,15 +56,6 @@ class ContextIn(ScopeFields):
     now: datetime | None = None
 
     _utc = field_validator("now")(as_utc)
-
-
-class ContextOut(BaseModel):
-    context: str
-    tokens: int
-    memory_ids: list[UUID]
-    episode_ids: list[UUID]
-    entities: list[str]
-    retrieval_id: UUID | None
 
 
 def _preset(name: str | None, default: str) -> Any:

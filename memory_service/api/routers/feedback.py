@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from memory_service.api.deps import TenantDep, UowDep
 from memory_service.api.errors import error_responses
-from memory_service.api.schemas import Strict
+from memory_service.api.schemas import FeedbackOut, Strict
 from memory_service.services import feedback
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -27,12 +27,6 @@ class FeedbackIn(Strict):
     )
 
 
-class FeedbackOut(BaseModel):
-    feedback_id: UUID
-    applied: bool
-    utilities: dict[UUID, float]
-
-
 @router.post("/feedback", response_model=FeedbackOut, responses=error_responses(401, 404, 422))
 async def give_feedback(
     body: FeedbackIn,
@@ -43,8 +37,7 @@ async def give_feedback(
     ] = None,
 ) -> FeedbackOut:
     """``Q <- Q + 0.3 (reward - Q)`` for each credited item, once per feedback id."""
-    key = body.feedback_id or idempotency_key
-    feedback_id = uuid5(NAMESPACE_URL, f"memory-feedback:{tenant}:{key}") if key else uuid4()
+    feedback_id = feedback.feedback_id_for(tenant, body.feedback_id or idempotency_key)
     result = await feedback.give_feedback(
         uow,
         tenant,

@@ -8,9 +8,7 @@ from fastapi import APIRouter, Header, Response, status
 
 from memory_service.api.deps import ComponentsDep, TenantDep, UowDep, utcnow
 from memory_service.api.errors import error_responses
-from memory_service.api.schemas import MessagesIn, MessagesOut
-from memory_service.config import Settings
-from memory_service.domain.errors import InvalidInput
+from memory_service.api.schemas import MessagesIn, MessagesOut, check_limits
 from memory_service.services import ingest
 
 router = APIRouter(prefix="/v1", tags=["messages"])
@@ -18,18 +16,6 @@ router = APIRouter(prefix="/v1", tags=["messages"])
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
-
-
-def check_limits(body: MessagesIn, settings: Settings) -> None:
-    if len(body.messages) > settings.max_batch_messages:
-        raise InvalidInput(
-            {"messages": f"at most {settings.max_batch_messages} messages per request"}
-        )
-    for i, message in enumerate(body.messages):
-        if len(message.content) > settings.max_text_chars:
-            raise InvalidInput(
-                {f"messages[{i}].content": f"longer than {settings.max_text_chars} characters"}
-            )
 
 
 @router.post(
