@@ -1,23 +1,39 @@
-"""D-Mem's quality gate: scores a fast result on several dimensions, each in [0, 1],
-and routes it: ``fast`` when every dimension passes, else ``deliberate``."""
+"""D-Mem's quality gate: scores a fast (System 1) result on several dimensions, each in
+[0, 1], and routes it: ``fast`` when every dimension passes, else ``deliberate``.
+
+Pure scoring: the features (entities the query names, the periods it refers to,
+which evidence items contradict each other) are computed by the caller.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 from typing import Literal
 
 Route = Literal["fast", "deliberate"]
 Mode = Literal["auto", "fast", "deliberate"]
+"""``auto`` routes by the scores; ``fast`` and ``deliberate`` force the route."""
+
+DIMENSIONS = ("relevance", "coverage", "temporal_fit", "consistency", "audit")
+AUDIT_CHECKS = ("relevance", "faithfulness", "completeness")
+"""The verdicts an LLM auditor gives an answer; ``audit`` is the share that pass."""
 
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One item of the fast result. ``similarity`` is cosine to the query in [-1, 1];
-    ``entities`` are the names of the entities its hyperedge joins; ``conflicts_with``
-    names other evidence items it contradicts (an unresolved conflict)."""
+    """One item of the fast result.
+
+    ``similarity``: cosine to the query, in [-1, 1]. ``occurred_at``: when it happened
+    (timezone-aware UTC; None when unknown). ``entities``: names of the entities its
+    hyperedge joins. ``kind``: ``episode``, ``memory`` (or ``fact``, from deliberation).
+    ``conflicts_with``: ids of other evidence items it contradicts, the conflict still
+    unresolved (empty: none).
+    """
 
     text: str
     similarity: float
@@ -29,8 +45,9 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class GateInput:
-    """``query_entities``: stored entities the query names; ``query_times``: the
-    half-open UTC periods it refers to."""
+    """``query_entities``: names of stored entities the query names. ``query_times``:
+    the half-open periods ``[start, end)`` it refers to (timezone-aware UTC).
+    ``evidence``: the fast result, in any order."""
 
     query: str
     query_entities: Sequence[str]
@@ -38,11 +55,28 @@ class GateInput:
     evidence: Sequence[Evidence]
 
 
+def _default_weights() -> dict[str, float]:
+    return {
+        "relevance": 2.0,
+        "coverage": 1.0,
+        "temporal_fit": 1.0,
+        "consistency": 0.5,
+        "audit": 2.0,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class GateConfig:
-    """Pass marks per dimension (configuration: the evaluation runner calibrates them on
-    the development split) and the weights of the overall score. ``sim_lo``/``sim_hi``
-    map cosine to relevance linearly (<= lo is 0, >= hi is 1); ``top`` items count."""
+    """Pass marks per dimension, each in [0, 1]: a dimension passes when its score is
+    at least its mark. They are configuration (``MEMORY_GATE_*`` settings), calibrated
+    by the evaluation runner on a development split; the defaults are a starting point.
+
+    Relevance maps cosine to [0, 1] linearly: ``<= sim_lo`` is 0, ``>= sim_hi`` is 1
+    (0.95 rather than 0.7, so that strong matches are not all scored alike); it is
+    ``best_weight`` x the best item's value plus the rest x the mean of the ``top``
+    most similar items. ``weights`` (>= 0) weigh the dimensions in the overall score;
+    a dimension missing from them weighs 1.
+    """
 
     relevance: float = 0.45
     coverage: float = 0.5
@@ -51,20 +85,41 @@ class GateConfig:
     audit: float = 0.67
     sim_lo: float = 0.2
     sim_hi: float = 0.95
+    best_weight: float = 0.7
     top: int = 5
-    weights: Mapping[str, float] = field(
-        default_factory=lambda: {
-            "relevance": 2.0,
-            "coverage": 1.0,
-            "temporal_fit": 1.0,
-            "consistency": 0.5,
-            "audit": 2.0,
+    weights: Mapping[str, float] = field(default_factory=_default_weights)
+
+    def __post_init__(self) -> None:
+        for name, mark in self.thresholds.items():
+            if not 0.0 <= mark <= 1.0:
+                raise ValueError(f"the {name} pass mark must be in [0, 1], got {mark}")
+        if not -1.0 <= self.sim_lo < self.sim_hi <= 1.0:
+            raise ValueError(f"need -1 <= sim_lo < sim_hi <= 1, got {self.sim_lo}, {self.sim_hi}")
+        if not 0.0 <= self.best_weight <= 1.0:
+            raise ValueError(f"best_weight must be in [0, 1], got {self.best_weight}")
+        if self.top < 1:
+            raise ValueError(f"top must be >= 1, got {self.top}")
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError(f"weights must be >= 0, got {dict(self.weights)}")
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Each dimension's pass mark."""
+        return {
+            "relevance": self.relevance,
+            "coverage": self.coverage,
+            "temporal_fit": self.temporal_fit,
+            "consistency": self.consistency,
+            "audit": self.audit,
         }
-    )
 
 
 @dataclass(frozen=True, slots=True)
 class GateResult:
+    """``scores``: each dimension that was measured, in [0, 1] (``audit`` only when an
+    audit was given). ``overall``: their weighted mean, in [0, 1]. ``reasons``: why
+    the route was taken (empty when ``fast`` by the scores)."""
+
     scores: dict[str, float]
     overall: float
     route: Route
@@ -77,23 +132,27 @@ def _calibrate(similarity: float, config: GateConfig) -> float:
 
 
 def relevance(evidence: Sequence[Evidence], config: GateConfig) -> float:
-    """0.7 x calibrated best similarity + 0.3 x calibrated mean of the top items."""
+    """``best_weight`` x calibrated best similarity + the rest x calibrated mean of the
+    ``top`` most similar items; 0.0 without evidence."""
     if not evidence:
         return 0.0
     sims = sorted((e.similarity for e in evidence), reverse=True)[: config.top]
     best = _calibrate(sims[0], config)
     mean = _calibrate(sum(sims) / len(sims), config)
-    return 0.7 * best + 0.3 * mean
+    return config.best_weight * best + (1 - config.best_weight) * mean
 
 
 def _words(text: str) -> set[str]:
+    """Lower-cased word tokens, a possessive ``'s`` dropped (``Caroline's`` -> caroline)."""
     return {re.sub(r"['’]s$", "", w) for w in re.findall(r"[\w'’]+", text.lower())}
 
 
 def _mentions(name: str, item: Evidence) -> bool:
-    wanted = _words(name)
+    """The item joins an entity of that name (case-insensitive), or its text holds
+    every word of the name."""
     if any(name.lower() == e.lower() for e in item.entities):
         return True
+    wanted = _words(name)
     return bool(wanted) and wanted <= _words(item.text)
 
 
@@ -102,8 +161,8 @@ def _inside(moment: datetime | None, period: tuple[datetime, datetime]) -> bool:
 
 
 def coverage(inp: GateInput) -> float:
-    """Share of the query's entities and time references some evidence covers (1.0 when
-    the query names none)."""
+    """Share of the query's entities and periods that some evidence covers (an entity:
+    mentioned; a period: some evidence occurred in it); 1.0 when the query names none."""
     wanted = len(inp.query_entities) + len(inp.query_times)
     if wanted == 0:
         return 1.0
@@ -113,7 +172,8 @@ def coverage(inp: GateInput) -> float:
 
 
 def temporal_fit(inp: GateInput) -> float:
-    """Share of the query's periods in which some evidence occurred (1.0 without any)."""
+    """Share of the query's periods in which some evidence occurred; 1.0 when the
+    query refers to no period."""
     if not inp.query_times:
         return 1.0
     hits = sum(any(_inside(e.occurred_at, p) for e in inp.evidence) for p in inp.query_times)
@@ -121,10 +181,22 @@ def temporal_fit(inp: GateInput) -> float:
 
 
 def consistency(evidence: Sequence[Evidence]) -> float:
-    """1 - share of evidence items in an unresolved conflict (1.0 without evidence)."""
+    """1 - share of evidence items in an unresolved conflict; 1.0 without evidence."""
     if not evidence:
         return 1.0
     return 1.0 - sum(bool(e.conflicts_with) for e in evidence) / len(evidence)
+
+
+def audit_score(audit: Mapping[str, bool]) -> float:
+    """Share of the auditor's checks (see ``AUDIT_CHECKS``) that pass; 0.0 when it gave
+    no verdict at all (nothing was shown to pass)."""
+    return sum(audit.values()) / len(audit) if audit else 0.0
+
+
+def _overall(scores: Mapping[str, float], config: GateConfig) -> float:
+    weights = {k: config.weights.get(k, 1.0) for k in scores}
+    total = sum(weights.values())
+    return sum(scores[k] * w for k, w in weights.items()) / total if total else 0.0
 
 
 def assess(
@@ -134,7 +206,13 @@ def assess(
     audit: Mapping[str, bool] | None = None,
     mode: Mode = "auto",
 ) -> GateResult:
-    """Every dimension's score, their weighted mean, and the route with its reasons."""
+    """Every dimension's score, their weighted mean, and the route with its reasons.
+
+    ``deliberate`` when there is no evidence (reason ``no evidence``) or any dimension
+    scores under its pass mark (reason ``<name> <score> < <mark>``), else ``fast``.
+    A forced ``mode`` sets the route but keeps the scores; its reasons start with
+    ``forced <mode>``, followed by the reasons ``auto`` would have given.
+    """
     scores = {
         "relevance": relevance(inp.evidence, config),
         "coverage": coverage(inp),
@@ -142,13 +220,12 @@ def assess(
         "consistency": consistency(inp.evidence),
     }
     if audit is not None:
-        scores["audit"] = sum(audit.values()) / len(audit) if audit else 0.0
-    weights = {k: config.weights.get(k, 1.0) for k in scores}
-    overall = sum(scores[k] * w for k, w in weights.items()) / (sum(weights.values()) or 1.0)
+        scores["audit"] = audit_score(audit)
+    marks = config.thresholds
     reasons = [
-        f"{name} {score:.2f} < {getattr(config, name):.2f}"
+        f"{name} {score:.3f} < {marks[name]:.3f}"
         for name, score in scores.items()
-        if score < getattr(config, name)
+        if score < marks[name]
     ]
     if not inp.evidence:
         reasons.insert(0, "no evidence")
@@ -156,20 +233,36 @@ def assess(
     if mode != "auto":
         route = mode
         reasons = [f"forced {mode}", *reasons]
-    return GateResult(scores=scores, overall=overall, route=route, reasons=reasons)
+    return GateResult(scores=scores, overall=_overall(scores, config), route=route, reasons=reasons)
 
 
 def similarity_baseline(evidence: Sequence[Evidence]) -> float:
-    """The single-threshold baseline's score: the best similarity alone."""
+    """The single-threshold baseline's score: the best cosine similarity alone, in
+    [-1, 1]; -1.0 (the lowest cosine) without evidence."""
     return max((e.similarity for e in evidence), default=-1.0)
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
-    """Area under the ROC curve (Mann-Whitney U): the chance a random positive scores
-    above a random negative, ties counting half."""
-    pos = [s for s, y in zip(scores, labels, strict=True) if y]
-    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
-    if not pos or not neg:
+    """Area under the ROC curve, in [0, 1]: the chance that a random positive scores
+    above a random negative, ties counting half (Mann-Whitney U over mid-ranks).
+
+    Raises ValueError when only one class is present, the lengths differ, or a score
+    is NaN. O(n log n).
+    """
+    if len(scores) != len(labels):
+        raise ValueError(f"{len(scores)} scores but {len(labels)} labels")
+    if any(math.isnan(s) for s in scores):
+        raise ValueError("roc_auc got a NaN score")
+    n_pos = sum(bool(y) for y in labels)
+    n_neg = len(labels) - n_pos
+    if not n_pos or not n_neg:
         raise ValueError("roc_auc needs both classes")
-    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
+    pos_rank_sum = 0.0
+    below = 0
+    for _, group in groupby(sorted(zip(scores, labels, strict=True)), key=lambda p: p[0]):
+        tied = [bool(y) for _, y in group]
+        # 1-based ranks below + 1 .. below + len(tied); tied scores share their mean
+        pos_rank_sum += (below + (len(tied) + 1) / 2) * sum(tied)
+        below += len(tied)
+    u = pos_rank_sum - n_pos * (n_pos + 1) / 2
+    return u / (n_pos * n_neg)
