@@ -89,7 +89,12 @@ class ServicePipeline:
         items = []
         for hit in result.hits:
             covers = frozenset(run.label_of[e] for e in hit.source_episode_ids if e in run.label_of)
-            text = render(hit.occurred_at, hit.speaker, hit.text)
+            lines = [render(t.occurred_at, t.speaker, t.text) for t in hit.context]
+            lines.insert(
+                sum(t.position < 0 for t in hit.context),
+                render(hit.occurred_at, hit.speaker, hit.text),
+            )
+            text = "\n".join(lines)
             sim = hit.scores.get("similarity")
             items.append(Item(text, covers, count_tokens(text), hit.kind, hit.score, sim))
         gate = dict(result.gate) if result.gate else None

@@ -19,6 +19,7 @@ from memory_service.domain.models import (
     Candidate,
     ChatMessage,
     Completion,
+    ContextTurn,
     Entity,
     Episode,
     EpisodePage,
@@ -114,6 +115,12 @@ class EpisodeRepository(CandidateSource, Protocol):
     async def similarities(
         self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]
     ) -> dict[UUID, tuple[float, float]]: ...
+
+    async def neighbours(
+        self, tenant: UUID, scope: Scope, ids: Sequence[UUID], window: int
+    ) -> dict[UUID, list[ContextTurn]]:
+        """Up to ``window`` episodes before and after each of ``ids``, in time order."""
+        ...
 
     async def get_many(self, tenant: UUID, episode_ids: Sequence[UUID]) -> list[Episode]:
         """The episodes that still exist, in time order."""

@@ -28,6 +28,8 @@ class RecallConfig:
     floor: float = 0.2
     gate: bool = False
     time_filter: bool = False
+    window: int = 0
+    """Episode hits come with up to this many neighbouring turns before and after."""
 
 
 PRESETS: dict[str, RecallConfig] = {
@@ -48,6 +50,17 @@ PRESETS: dict[str, RecallConfig] = {
         ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
         reranker="memrl",
         gate=True,
+    ),
+    "hybrid-window": RecallConfig(
+        "hybrid-window",
+        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        window=1,
+    ),
+    "fast-window": RecallConfig(
+        "fast-window",
+        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        reranker="memrl",
+        window=1,
     ),
     "memories-hybrid": RecallConfig("memories-hybrid", ("memories.vector", "memories.text")),
     "episodes-hybrid": RecallConfig("episodes-hybrid", ("episodes.vector", "episodes.text")),

@@ -228,6 +228,14 @@ class SearchIn(ScopeFields):
     _utc = field_validator("since", "until", "now")(as_utc)
 
 
+class ContextTurnOut(BaseModel):
+    id: UUID
+    speaker: str | None
+    text: str
+    occurred_at: datetime
+    position: int = Field(description="negative: before the hit; positive: after it")
+
+
 class SearchHitOut(BaseModel):
     kind: HitKind
     id: UUID
@@ -237,6 +245,9 @@ class SearchHitOut(BaseModel):
     score: float
     scores: dict[str, float]
     source_episode_ids: list[UUID]
+    context: list[ContextTurnOut] = Field(
+        default_factory=list, description="neighbouring turns (presets with a window)"
+    )
 
     @classmethod
     def of(cls, h: SearchHit) -> SearchHitOut:
@@ -249,6 +260,16 @@ class SearchHitOut(BaseModel):
             score=h.score,
             scores=dict(h.scores),
             source_episode_ids=list(h.source_episode_ids),
+            context=[
+                ContextTurnOut(
+                    id=t.id,
+                    speaker=t.speaker,
+                    text=t.text,
+                    occurred_at=t.occurred_at,
+                    position=t.position,
+                )
+                for t in h.context
+            ],
         )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, func, insert, select, text, tuple_
+from sqlalchemy import delete, func, insert, select, text, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db.filters import (
@@ -19,6 +19,7 @@ from memory_service.db.filters import (
 from memory_service.db.models import EpisodeRow, table_of
 from memory_service.domain.models import (
     Candidate,
+    ContextTurn,
     Episode,
     EpisodePage,
     NewEpisode,
@@ -151,6 +152,54 @@ class SqlEpisodes:
         )
         rows = (await self._s.execute(stmt)).all()
         return {r.id: (float(r.similarity), float(r.utility)) for r in rows}
+
+    async def neighbours(
+        self, tenant: UUID, scope: Scope, ids: Sequence[UUID], window: int
+    ) -> dict[UUID, list[ContextTurn]]:
+        """Up to ``window`` episodes of ``scope`` just before and just after each of
+        ``ids``, in time order (two small index scans per episode, one statement)."""
+        if not ids or window < 1:
+            return {}
+        found: dict[UUID, dict[bool, list[Any]]] = {i: {True: [], False: []} for i in ids}
+        hit = select(EpisodeRow).where(EpisodeRow.tenant_id == tenant, EpisodeRow.id.in_(list(ids)))
+        anchors = hit.subquery("anchor")
+        for before in (True, False):
+            near = EpisodeRow.__table__.alias("near")
+            key = tuple_(near.c.occurred_at, near.c.seq)
+            anchor_key = tuple_(anchors.c.occurred_at, anchors.c.seq)
+            order = (
+                (near.c.occurred_at.desc(), near.c.seq.desc())
+                if before
+                else (near.c.occurred_at, near.c.seq)
+            )
+            inner = (
+                select(near.c.id, near.c.speaker, near.c.text, near.c.occurred_at, near.c.seq)
+                .where(
+                    *scope_filters(near.c, tenant, scope),
+                    key < anchor_key if before else key > anchor_key,
+                )
+                .order_by(*order)
+                .limit(window)
+                .lateral("n")
+            )
+            stmt = (
+                select(anchors.c.id.label("anchor"), inner).select_from(anchors).join(inner, true())
+            )
+            rows = (await self._s.execute(stmt)).all()
+            for r in rows:
+                found[r.anchor][before].append(r)
+        out: dict[UUID, list[ContextTurn]] = {}
+        for anchor, sides in found.items():
+            earlier = sorted(sides[True], key=lambda r: (r.occurred_at, r.seq))
+            later = sorted(sides[False], key=lambda r: (r.occurred_at, r.seq))
+            out[anchor] = [
+                ContextTurn(r.id, r.speaker, r.text, r.occurred_at, i - len(earlier))
+                for i, r in enumerate(earlier)
+            ] + [
+                ContextTurn(r.id, r.speaker, r.text, r.occurred_at, i + 1)
+                for i, r in enumerate(later)
+            ]
+        return out
 
     async def page(
         self,

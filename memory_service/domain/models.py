@@ -169,6 +169,18 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextTurn:
+    """A neighbouring episode shown with a hit (what was said just before or after)."""
+
+    id: UUID
+    speaker: str | None
+    text: str
+    occurred_at: datetime
+    position: int
+    """Negative: before the hit; positive: after it."""
+
+
+@dataclass(frozen=True, slots=True)
 class SearchHit:
     kind: HitKind
     id: UUID
@@ -178,6 +190,7 @@ class SearchHit:
     scores: Mapping[str, float]
     source_episode_ids: Sequence[UUID] = ()
     speaker: str | None = None
+    context: Sequence[ContextTurn] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,8 @@ async def search(
             chunks_total=found.chunks_total,
         )
         timings["deliberation"] = _ms(started)
+    if config.window > 0:
+        hits = await _with_context(uow, tenant, query, hits, config.window)
     retrieval_id = UUID(int=0)
     if log:
         started = time.perf_counter()
@@ -177,6 +179,23 @@ async def _rank(
         parts = {"rrf": f.score, **f.parts, "similarity": r.similarity, "utility": r.utility}
         hits.append(_hit(f.candidate, {**parts, "memrl": r.score}, r.score))
     return hits, similarity
+
+
+async def _with_context(
+    uow: UnitOfWork, tenant: UUID, query: SearchQuery, hits: list[SearchHit], window: int
+) -> list[SearchHit]:
+    """Episode hits gain their neighbouring turns; provenance covers them too."""
+    around = await uow.episodes.neighbours(
+        tenant, query.scope, [h.id for h in hits if h.kind == "episode"], window
+    )
+    out = []
+    for h in hits:
+        turns = around.get(h.id, []) if h.kind == "episode" else []
+        if turns:
+            sources = tuple(dict.fromkeys([*h.source_episode_ids, *(t.id for t in turns)]))
+            h = replace(h, context=tuple(turns), source_episode_ids=sources)
+        out.append(h)
+    return out
 
 
 def _request_record(

@@ -110,3 +110,22 @@ async def test_stopword_only_query_still_answers(client: AsyncClient) -> None:
     await add_messages(client, TEXTS, user_id="u")
     r = await client.post("/v1/search", json={"user_id": "u", "query": "the and of"})
     assert r.status_code == 200
+
+
+async def test_window_presets_bring_neighbouring_turns(client: AsyncClient) -> None:
+    times = [f"2024-01-01T00:00:0{i}Z" for i in range(5)]
+    texts = ["hello there", "what did you eat?", "a bowl of ramen", "sounds tasty", "bye"]
+    ids = await add_messages(client, texts, session_id="s", times=times)
+    r = await client.post(
+        "/v1/search",
+        json={"session_id": "s", "query": "ramen bowl", "preset": "hybrid-window", "limit": 1},
+    )
+    [hit] = r.json()["results"]
+    assert hit["text"] == "a bowl of ramen"
+    assert [(t["text"], t["position"]) for t in hit["context"]] == [
+        ("what did you eat?", -1),
+        ("sounds tasty", 1),
+    ]
+    assert hit["source_episode_ids"] == [ids[2], ids[1], ids[3]]
+    plain = await client.post("/v1/search", json={"session_id": "s", "query": "ramen bowl"})
+    assert plain.json()["results"][0]["context"] == []

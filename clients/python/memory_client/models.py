@@ -110,8 +110,19 @@ class MemoryChange(ResponseModel):
     created_at: datetime
 
 
+class ContextTurn(ResponseModel):
+    """A turn said just before (``position`` < 0) or after (> 0) an episode hit."""
+
+    id: UUID
+    speaker: str | None
+    text: str
+    occurred_at: datetime
+    position: int
+
+
 class SearchHit(ResponseModel):
-    """``kind`` is ``"episode"``, ``"memory"`` or ``"fact"`` (derived at query time)."""
+    """``kind`` is ``"episode"``, ``"memory"`` or ``"fact"`` (derived at query time);
+    ``context`` holds neighbouring turns when the preset asks for a window."""
 
     kind: str
     id: UUID
@@ -121,6 +132,7 @@ class SearchHit(ResponseModel):
     score: float
     scores: dict[str, float]
     source_episode_ids: list[UUID]
+    context: list[ContextTurn] = []
 
 
 class SearchResult(ResponseModel):
