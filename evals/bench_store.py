@@ -1,9 +1,18 @@
 """Store benchmark: ingestion throughput and search latency through the real service path.
 
-    python -m evals.bench_store [--quick] [--sizes 10000,100000] [--queries 200]
+    python -m evals.bench_store [--quick] [--sizes 10000,100000,1000000] [--queries 200]
+        [--concurrency 1,4,16] [--fill auto|service|synthetic]
 
 Ingestion posts batches to ``POST /v1/messages`` and compares with the embedder alone;
-search times ``POST /v1/search`` and the HNSW list against an exact NumPy scan.
+search times ``POST /v1/search`` and the HNSW list against an exact NumPy scan (p50, p95,
+p99), then N concurrent clients against the same ASGI app (one client is the baseline).
+The app runs in this process, so its memory is this process's RSS, taken after each size.
+
+Fill: through the repository (real-model sentence vectors plus noise), or, for large
+sizes, synthetic (random unit vectors, short texts from a 20,000-word vocabulary) loaded
+with COPY, the HNSW index rebuilt after each load (evals/bench_fill.py). ``--fill auto``
+uses the synthetic fill for every size of a run whose largest size is above 100,000, so
+that the sizes of one run stay comparable.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +34,9 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 from rich.console import Console
-from rich.table import Table
 
+from evals import bench_fill
+from evals.bench_report import render
 from memory_service.adapters.local_embedder import LocalEmbedder
 from memory_service.api.app import create_app
 from memory_service.bootstrap import Components, migrate
@@ -45,14 +55,35 @@ CHUNK = 1_000
 POOL = 3_000
 NOISE = 0.025
 K = 10
+SYNTHETIC_ABOVE = 100_000
+PROBE_SEED = 12  # random query vectors, not the fill's seed
 FILL_SCOPE = Scope(user_id="bench-fill")
 INGEST_SCOPE = Scope(user_id="bench-ingest")
 
-NOTE = (
+SERVICE_NOTE = (
     f"Fill: {POOL:,} template sentences embedded once with the real model; fill vectors are "
     f"those plus N(0, {NOISE}^2) noise, renormalised; fill texts repeat the sentences (small "
     "vocabulary, so full-text matches are broad: a pessimistic case for episodes.text). "
     "HNSW list and NumPy exact exclude the query embedding (the 'embed' stage)."
+)
+SYNTHETIC_NOTE = (
+    "Fill: SYNTHETIC at every size of this run (so that they compare): isotropic random "
+    "unit vectors (seeded NumPy, float32, 384-d) and texts of 6-14 words drawn uniformly "
+    f"from a {bench_fill.VOCAB_SIZE:,}-word vocabulary (the template words plus generated "
+    "pseudo-words), loaded with binary COPY; the HNSW index (m=16, ef_construction=64) is "
+    "dropped for each load and rebuilt over all rows after it, then ANALYZE. Recall here "
+    "is no quality figure. 'random q': random unit query vectors, a plain ef_search "
+    "search over isotropic random 384-d data, the hardest case for HNSW. 'recall@10': "
+    "the real queries (sentences embedded by the model), whose nearest rows are the "
+    "messages ingested first (another user, same tenant and index, real-model vectors); "
+    "the user filter rejects them and pgvector's iterative scan goes on (up to "
+    "hnsw.max_scan_tuples): nearly exhaustive at small sizes, lost in a large graph. "
+    "HNSW list and NumPy exact exclude the query embedding (the 'embed' stage)."
+)
+MEMORY_NOTE = (
+    "RSS: VmRSS / VmHWM of this process, which runs the API app (ASGI, in process) and the "
+    "embedding model, and also holds the bench's NumPy copy of the vectors ('bench "
+    "arrays'); PostgreSQL runs in its own processes and is not counted."
 )
 _WHO = ("I", "My sister", "Our team lead", "The landlord", "My doctor", "Tom", "Priya", "Gran")
 _DID = ("booked", "cancelled", "moved", "finally finished", "complained about", "forgot", "loved")
@@ -85,7 +116,17 @@ def pct(values: Sequence[float], q: float) -> float:
 
 
 def spread(name: str, values: Sequence[float]) -> dict[str, float]:
-    return {f"{name}_p50_ms": pct(values, 50), f"{name}_p95_ms": pct(values, 95)}
+    return {f"{name}_p{q}_ms": pct(values, q) for q in (50, 95, 99)}
+
+
+def rss_mib() -> tuple[float, float]:
+    """This process's resident set now and at its peak (VmRSS, VmHWM), MiB."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024  # kB
+    return fields.get("VmRSS", float("nan")), fields.get("VmHWM", float("nan"))
 
 
 def machine(embedder: LocalEmbedder) -> dict[str, Any]:
@@ -157,23 +198,23 @@ def noisy(base: Matrix, start: int, count: int) -> Matrix:
 
 
 async def fill(
-    bench: Bench, pool: list[str], base: Matrix, start: int, stop: int
-) -> tuple[list[UUID], Matrix]:
-    """Store episodes ``start..stop`` of the fill scope in chunks; their ids and vectors."""
+    bench: Bench, pool: list[str], base: Matrix, matrix: Matrix, start: int, stop: int
+) -> list[UUID]:
+    """Store episodes ``start..stop`` of the fill scope in chunks through the repository
+    (their vectors also into ``matrix``); their ids."""
     ids: list[UUID] = []
-    chunks: list[Matrix] = []
     for lo in range(start, stop, CHUNK):
         count = min(CHUNK, stop - lo)
         items = [NewEpisode(role="user", text=pool[(lo + i) % len(pool)]) for i in range(count)]
-        chunks.append(noisy(base, lo, count))
+        matrix[lo : lo + count] = noisy(base, lo, count)
         async with bench.components.uow() as uow:
             stored = await uow.episodes.add_many(
-                bench.tenant, FILL_SCOPE, items, chunks[-1].tolist(), datetime.now(UTC)
+                bench.tenant, FILL_SCOPE, items, matrix[lo : lo + count].tolist(), datetime.now(UTC)
             )
         ids.extend(e.id for e in stored)
     async with bench.components.engine.begin() as conn:
         await conn.exec_driver_sql("ANALYZE episodes")
-    return ids, np.vstack(chunks)
+    return ids
 
 
 def exact_top(matrix: Matrix, query: Matrix) -> npt.NDArray[np.intp]:
@@ -201,7 +242,12 @@ async def hnsw_ids(bench: Bench, query: str, vector: Sequence[float]) -> tuple[f
 
 
 async def search(
-    bench: Bench, size: int, queries: list[str], qvecs: Matrix, matrix: Matrix, ids: list[UUID]
+    bench: Bench,
+    size: int,
+    queries: list[str],
+    qvecs: Matrix,
+    matrix: Matrix,
+    id_of: Callable[[int], UUID],
 ) -> dict[str, Any]:
     """Latencies of the service, the HNSW list alone and the exact scan; recall@10."""
     await service_search(bench, queries[0])  # warm-up
@@ -217,7 +263,7 @@ async def search(
         started = time.perf_counter()
         top = exact_top(matrix, qvec)
         exact.append((time.perf_counter() - started) * 1000)
-        recall.append(len(got & {ids[i] for i in top}) / K)
+        recall.append(len(got & {id_of(int(i)) for i in top}) / K)
     return {
         "episodes": size,
         "queries": len(queries),
@@ -229,35 +275,170 @@ async def search(
     }
 
 
-async def run_all(args: argparse.Namespace, bench: Bench, console: Console) -> dict[str, Any]:
-    report: dict[str, Any] = {"machine": machine(bench.embedder)}
+async def random_recall(
+    bench: Bench, probes: Matrix, matrix: Matrix, id_of: Callable[[int], UUID]
+) -> dict[str, float]:
+    """HNSW list latency and recall@10 for query vectors drawn like the synthetic fill
+    (random unit vectors): the index on its own data, without the real queries' pull
+    towards the real-model vectors of other scopes (the ingested messages)."""
+    hnsw, recall = [], []
+    for vec in probes:
+        ms, got = await hnsw_ids(bench, "random probe", vec.tolist())
+        hnsw.append(ms)
+        recall.append(len(got & {id_of(int(i)) for i in exact_top(matrix, vec)}) / K)
+    return {**spread("hnsw_random_q", hnsw), "recall_at_10_random_q": float(np.mean(recall))}
+
+
+async def concurrent(
+    bench: Bench, queries: list[str], clients: int, requests: int, seconds: float
+) -> dict[str, Any]:
+    """Up to ``requests`` searches shared out among ``clients`` concurrent clients, none
+    started after ``seconds``; req/s and latency."""
+    latencies: list[float] = []
+    issued = 0
+    started = time.perf_counter()
+
+    async def client() -> None:
+        nonlocal issued
+        while issued < requests and time.perf_counter() - started < seconds:
+            query = queries[issued % len(queries)]
+            issued += 1
+            ms, _ = await service_search(bench, query)
+            latencies.append(ms)
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    took = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "time_capped": len(latencies) < requests,
+        "seconds": took,
+        "requests_per_s": len(latencies) / took,
+        **spread("latency", latencies),
+    }
+
+
+async def under_load(bench: Bench, queries: list[str], args: argparse.Namespace) -> list[Any]:
+    """Each level of ``--concurrency``; the one-client level first, as the baseline."""
+    levels = sorted({1, *args.concurrency})
+    rows = [
+        await concurrent(bench, queries, n, args.concurrent_requests, args.level_seconds)
+        for n in levels
+    ]
+    for row in rows:
+        row["speedup_vs_1_client"] = row["requests_per_s"] / rows[0]["requests_per_s"]
+    return rows
+
+
+def memory_row(size: int, held: Sequence[npt.NDArray[Any]]) -> dict[str, Any]:
+    rss, peak = rss_mib()
+    return {
+        "episodes": size,
+        "rss_mib": rss,
+        "peak_rss_mib": peak,
+        "bench_arrays_mib": sum(a.nbytes for a in held) / 2**20,
+        "load_avg_1m": os.getloadavg()[0],
+    }
+
+
+def fill_mode(args: argparse.Namespace) -> str:
+    if args.fill != "auto":
+        return str(args.fill)
+    return "synthetic" if max(args.sizes) > SYNTHETIC_ABOVE else "service"
+
+
+async def run_all(
+    args: argparse.Namespace,
+    bench: Bench,
+    console: Console,
+    checkpoint: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """The whole benchmark; ``checkpoint`` gets the report so far after each size."""
+    began = time.perf_counter()
+    mode = fill_mode(args)
+    report: dict[str, Any] = {"machine": machine(bench.embedder), "fill_mode": mode, "k": K}
+    report["command_args"] = {k: str(v) for k, v in vars(args).items()}
     console.print(f"machine: {report['machine']}")
     report["ingest"] = await ingest(bench, sentences(args.ingest_messages, seed=1))
     console.print(f"ingested {args.ingest_messages} messages")
-    pool = sentences(POOL, seed=2)
-    base = np.asarray(bench.embedder.embed_sync(pool), dtype=np.float32)
     queries = sentences(args.queries, seed=3)
     qvecs = np.asarray(bench.embedder.embed_sync(queries), dtype=np.float32)
-    report["note"] = NOTE
+    sizes = sorted(set(args.sizes))
+    # Room for the largest size up front: no copy as it grows (pages are touched as filled).
+    matrix = np.empty((sizes[-1], qvecs.shape[1]), dtype=np.float32)
+    id_of: Callable[[int], UUID]
+    if mode == "synthetic":
+        base_words = {w for s in sentences(POOL, seed=2) for w in s.strip(".?").split()}
+        vocab = bench_fill.vocabulary(sorted(base_words))
+        id_of = bench_fill.episode_id
+        probes = bench_fill.unit_vectors(0, len(queries), qvecs.shape[1], seed=PROBE_SEED)
+        report["note"] = SYNTHETIC_NOTE
+    else:
+        pool = sentences(POOL, seed=2)
+        base = np.asarray(bench.embedder.embed_sync(pool), dtype=np.float32)
+        ids: list[UUID] = []
+        id_of = ids.__getitem__
+        report["note"] = SERVICE_NOTE
+    report["note"] += " " + MEMORY_NOTE
     report["hnsw_ef_search"] = bench.components.settings.hnsw_ef_search
-    ids: list[UUID] = []
-    matrix = np.zeros((0, base.shape[1]), dtype=np.float32)
-    report["search"], report["fill"] = [], []
-    for size in sorted(set(args.sizes)):
+    report["search"], report["fill"], report["memory"] = [], [], []
+    report["memory"].append(memory_row(0, [matrix[:0], qvecs]))
+    filled = 0
+    for size in sizes:
         started = time.perf_counter()
-        new_ids, new_rows = await fill(bench, pool, base, len(ids), size)
-        took = time.perf_counter() - started
-        ids, matrix = ids + new_ids, np.vstack([matrix, new_rows])
-        report["fill"].append({"to": size, "seconds": took, "rows_per_s": len(new_ids) / took})
-        console.print(f"filled to {size:,} episodes ({len(new_ids) / took:.0f} rows/s)")
-        report["search"].append(await search(bench, size, queries, qvecs, matrix, ids))
+        row: dict[str, Any] = {"to": size, "rows": size - filled}
+        if mode == "synthetic":
+            loaded = await asyncio.to_thread(
+                bench_fill.load,
+                bench.components.database_url,
+                bench.tenant,
+                FILL_SCOPE.user_id or "",
+                vocab,
+                matrix,
+                filled,
+                size,
+                index_timeout_s=args.index_timeout,
+                log=console.print,
+            )
+            row.update(loaded.summary())
+            row["seconds"] = loaded.copy_seconds
+            complete = loaded.index.complete
+        else:
+            ids.extend(await fill(bench, pool, base, matrix, filled, size))
+            row["seconds"] = time.perf_counter() - started
+            complete = True
+        row["rows_per_s"] = row["rows"] / row["seconds"]
+        report["fill"].append(row)
+        filled = size
+        console.print(
+            f"filled to {size:,} episodes ({mode}; {row['rows_per_s']:,.0f} rows/s, "
+            f"step {time.perf_counter() - started:.0f}s)"
+        )
+        if not complete:
+            console.print(f"HNSW index at {size:,} incomplete: no search at this size or above")
+            report["memory"].append(memory_row(size, [matrix[:size], qvecs]))
+            checkpoint(report)
+            break
+        result = await search(bench, size, queries, qvecs, matrix[:size], id_of)
+        if mode == "synthetic":
+            result.update(await random_recall(bench, probes, matrix[:size], id_of))
+        result["concurrency"] = await under_load(bench, queries, args)
+        report["search"].append(result)
+        report["memory"].append(memory_row(size, [matrix[:size], qvecs]))
+        console.print(
+            f"searched at {size:,}: p50 {result['service_p50_ms']:.1f} ms, "
+            f"RSS {report['memory'][-1]['rss_mib']:,.0f} MiB"
+        )
+        checkpoint(report)
+    report["peak_rss_mib"] = rss_mib()[1]
     report["load_avg_1m_at_end"] = os.getloadavg()[0]
+    report["wall_seconds"] = time.perf_counter() - began
     return report
 
 
 async def open_bench(url: str, embedder: LocalEmbedder) -> Bench:
     settings = Settings(database_url=url, data_dir=DATA_DIR)
-    engine = make_engine(url, pool_size=5)
+    engine = make_engine(url, pool_size=10)  # as `memory-service serve` builds it
     components = Components(settings, engine, make_sessionmaker(engine), embedder, url)
     async with components.uow() as uow:
         issued = await tenants.issue_key(uow, "bench", "bench")
@@ -270,34 +451,8 @@ async def open_bench(url: str, embedder: LocalEmbedder) -> Bench:
     return Bench(components, client, issued.key.tenant_id, embedder)
 
 
-_INGEST_COLUMNS = ("embedder msg/s", "service msg/s", "service/embedder time", "overhead/batch")
-_SEARCH_COLUMNS = ("/v1/search p50", "p95", "HNSW list p50", "p95", "NumPy exact p50", "p95")
-_SEARCH_KEYS = [f"{name}_p{q}_ms" for name in ("service", "hnsw", "exact_numpy") for q in (50, 95)]
-
-
-def render(report: dict[str, Any], console: Console) -> None:
-    ing = report["ingest"]
-    table = Table(title=f"Ingestion ({ing['messages']} messages, batches of {ing['batch']})")
-    for col in _INGEST_COLUMNS:
-        table.add_column(col, justify="right")
-    rates = (f"{ing[k]:.0f}" for k in ("embedder_msgs_per_s", "service_msgs_per_s"))
-    ratio = f"{ing['overhead_ratio']:.2f}x"
-    table.add_row(*rates, ratio, f"{ing['overhead_ms_per_batch']:.1f} ms")
-    console.print(table)
-    title = f"Search latency, ms, {report['search'][0]['queries']} queries, top-{K}"
-    table = Table(title=f"{title} (fill vectors: real + N(0, {NOISE}^2) noise, renormalised)")
-    for col in ("episodes", *_SEARCH_COLUMNS, "recall@10"):
-        table.add_column(col, justify="right")
-    for row in report["search"]:
-        cells = [f"{row[k]:.1f}" for k in _SEARCH_KEYS]
-        table.add_row(f"{row['episodes']:,}", *cells, f"{row['recall_at_10']:.3f}")
-    console.print(table)
-    for row in report["search"]:
-        stages = " · ".join(f"{k} {v:.1f}" for k, v in row["service_stage_p50_ms"].items())
-        console.print(f"/v1/search stage p50 (ms) at {row['episodes']:,}: {stages}")
-    console.print(NOTE)
-    load = (report["machine"]["load_avg_1m_at_start"], report["load_avg_1m_at_end"])
-    console.print(f"Load average (1 min) at start / end: {load[0]:.2f} / {load[1]:.2f}")
+def _ints(text: str) -> list[int]:
+    return [int(s) for s in str(text).split(",") if s.strip()]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -305,13 +460,41 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--ingest-messages", type=int, default=2000)
-    parser.add_argument("--quick", action="store_true", help="sizes 2000, 50 queries, 500 messages")
+    parser.add_argument("--concurrency", default="1,4,16", help="concurrent clients per level")
+    parser.add_argument(
+        "--concurrent-requests", type=int, default=200, help="requests per concurrency level"
+    )
+    parser.add_argument(
+        "--level-seconds",
+        type=float,
+        default=60,
+        help="no new request starts after this long in a concurrency level",
+    )
+    parser.add_argument(
+        "--fill",
+        choices=("auto", "service", "synthetic"),
+        default="auto",
+        help=f"auto: synthetic for all sizes when the largest is above {SYNTHETIC_ABOVE:,}",
+    )
+    parser.add_argument(
+        "--index-timeout", type=float, default=1500, help="seconds allowed per HNSW build"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="sizes 2000, 50 queries, 500 messages, 50 requests"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "evals" / "out" / "bench_store.json")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.queries, args.ingest_messages = "2000", 50, 500
-    args.sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
+        args.concurrent_requests = 50
+    args.sizes = _ints(args.sizes)
+    args.concurrency = _ints(args.concurrency)
     return args
+
+
+def write(path: Path, report: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str))
 
 
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
@@ -320,7 +503,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     embedder = LocalEmbedder(device=None)
     bench = await open_bench(url, embedder)
     try:
-        report = await run_all(args, bench, console)
+        report = await run_all(args, bench, console, lambda r: write(args.out, r))
     finally:
         await bench.client.aclose()
         await bench.components.dispose()
@@ -331,8 +514,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     report = asyncio.run(amain(args))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str))
+    write(args.out, report)
     print(f"wrote {args.out}")
 
 
