@@ -58,7 +58,8 @@ async def get_tenant(key: Annotated[ApiKey, Depends(get_api_key)]) -> UUID:
 
 
 TenantDep = Annotated[UUID, Depends(get_tenant)]
-UowDep = Annotated[SqlUnitOfWork, Depends(get_uow)]
+UowDep = Annotated[SqlUnitOfWork, Depends(get_uow, scope="function")]
+"""Committed when the handler returns, before the response is sent (read-your-writes)."""
 
 
 def utcnow() -> datetime:
