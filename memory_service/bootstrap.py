@@ -44,7 +44,6 @@ class Components:
     embedded_server: Any = None
     dispatcher: Dispatcher = field(default_factory=lambda: _NoDispatch())
     llm: LLM | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @asynccontextmanager
     async def uow(self, tenant: UUID | None = None) -> AsyncIterator[SqlUnitOfWork]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from memory_service.domain.errors import InvalidInput
+
 Source = Literal["episodes.vector", "episodes.text", "memories.vector", "memories.text", "graph"]
 
 
@@ -67,11 +69,10 @@ PRESETS: dict[str, RecallConfig] = {
     "episodes-vector": RecallConfig("episodes-vector", ("episodes.vector",)),
     "episodes-text": RecallConfig("episodes-text", ("episodes.text",)),
 }
-DEFAULT_PRESET = "hybrid"
 
 
 def preset(name: str) -> RecallConfig:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise KeyError(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}") from None
+    """The preset called ``name``; an unknown name is the caller's mistake (422)."""
+    if name not in PRESETS:
+        raise InvalidInput({"preset": f"unknown preset; known: {sorted(PRESETS)}"})
+    return PRESETS[name]

@@ -19,13 +19,6 @@ log = logging.getLogger(__name__)
 RUN_JOB = "memory.run_job"
 
 
-class NullDispatcher:
-    """Leaves jobs in the table for a poller or the sweeper to find."""
-
-    async def dispatch(self, job_ids: Sequence[UUID]) -> None:
-        return None
-
-
 class CeleryDispatcher:
     """Publishes one ``memory.run_job`` message per job. A broker that is down loses
     nothing: the job stays queued in PostgreSQL and the sweeper sends it again."""

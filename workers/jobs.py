@@ -13,7 +13,8 @@ from uuid import UUID
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from memory_service.domain.errors import UpstreamUnavailable
-from memory_service.services.consolidate import CONSOLIDATE_KIND, Consolidator, consolidate
+from memory_service.services.consolidate import Consolidator, consolidate
+from memory_service.services.ingest import CONSOLIDATE
 
 if TYPE_CHECKING:
     from memory_service.bootstrap import Components
@@ -48,7 +49,7 @@ async def run_job(components: Components, consolidator: Consolidator, job_id: UU
             current = await uow.jobs.lock(job_id)
             if current is None or current.state != "running" or current.attempts != job.attempts:
                 return Outcome("skipped")  # finished, or taken over by a later attempt
-            if job.kind != CONSOLIDATE_KIND:
+            if job.kind != CONSOLIDATE:
                 raise ValueError(f"unknown job kind {job.kind!r}")
             await uow.jobs.lock_scope(job.tenant_id, job.scope)
             report = await consolidate(uow, consolidator, job)

@@ -36,7 +36,8 @@ from memory_service.services import ingest, recall
 from memory_service.services.context import build_context
 from memory_service.services.feedback import feedback_id_for, give_feedback
 from memory_service.services.forget import forget_user
-from policies.recipes import PRESETS, RecallConfig
+from policies.recipes import PRESETS
+from policies.recipes import preset as named_preset
 
 # Annotations are resolved at registration (the SDK builds each tool's input schema from
 # its signature), so every name used in one must be importable here at run time.
@@ -44,13 +45,6 @@ UserId = Annotated[ScopeId | None, Field(description="whose memory (a scope part
 AgentId = Annotated[ScopeId | None, Field(description="which agent (a scope part)")]
 SessionId = Annotated[ScopeId | None, Field(description="which conversation (a scope part)")]
 Moment = Annotated[datetime | None, Field(description="ISO 8601; naive times are UTC")]
-
-
-def _preset(name: str | None, default: str) -> RecallConfig:
-    chosen = name or default
-    if chosen not in PRESETS:
-        raise InvalidInput({"preset": f"unknown preset; known: {sorted(PRESETS)}"})
-    return PRESETS[chosen]
 
 
 def _scope(user_id: str | None, agent_id: str | None, session_id: str | None) -> Scope:
@@ -148,7 +142,7 @@ class Tools:
                 until=body.until,
                 kinds=tuple(dict.fromkeys(body.kinds)),
             )
-            config = _preset(body.preset, settings.default_preset)
+            config = named_preset(body.preset or settings.default_preset)
             options = self._components.recall_options(mode=body.mode, now=body.now)
             result = await recall.search(
                 uow, self._components.embedder, tenant, search_query, config, options=options
@@ -184,7 +178,7 @@ class Tools:
                 _scope(user_id, agent_id, session_id),
                 query=query if query and query.strip() else None,
                 token_budget=token_budget,
-                config=_preset(None, self._components.settings.default_preset),
+                config=named_preset(self._components.settings.default_preset),
                 count=count_tokens,
                 now=as_utc(now) or datetime.now(UTC),
             )

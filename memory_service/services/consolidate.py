@@ -19,10 +19,7 @@ from memory_service.domain.models import Job, NewMemory, SearchQuery
 from memory_service.ports import Embedder, Extractor, UnitOfWork, UpdateDecider
 from memory_service.services.entities import EntityResolver
 from memory_service.services.hypergraph import merge_entities
-from memory_service.services.ingest import CONSOLIDATE
 from policies.near_duplicates import merge_near_duplicates
-
-CONSOLIDATE_KIND = CONSOLIDATE
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import SearchQuery
 from memory_service.services.answer import answer_question
 from memory_service.services.context import build_context
-from policies.recipes import PRESETS
+from policies.recipes import preset
 
 router = APIRouter(prefix="/v1", tags=["answer"])
 
@@ -58,13 +58,6 @@ class ContextIn(ScopeFields):
     _utc = field_validator("now")(as_utc)
 
 
-def _preset(name: str | None, default: str) -> Any:
-    chosen = name or default
-    if chosen not in PRESETS:
-        raise InvalidInput({"preset": f"unknown preset; known: {sorted(PRESETS)}"})
-    return PRESETS[chosen]
-
-
 @router.post("/answer", response_model=AnswerOut, responses=error_responses(401, 409, 422))
 async def answer(
     body: AnswerIn, uow: UowDep, tenant: TenantDep, components: ComponentsDep
@@ -82,7 +75,7 @@ async def answer(
         components.llm,
         tenant,
         query,
-        _preset(body.preset, components.settings.default_preset),
+        preset(body.preset or components.settings.default_preset),
         options,
     )
     return AnswerOut(
@@ -113,7 +106,7 @@ async def context(
         scope,
         query=body.query if body.query and body.query.strip() else None,
         token_budget=body.token_budget,
-        config=_preset(None, components.settings.default_preset),
+        config=preset(components.settings.default_preset),
         count=count_tokens,
         now=body.now or utcnow(),
     )

@@ -10,7 +10,7 @@ from memory_service.api.schemas import SearchHitOut, SearchIn, SearchOut
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import SearchQuery
 from memory_service.services import recall
-from policies.recipes import PRESETS
+from policies.recipes import preset
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -25,9 +25,7 @@ async def search(
         raise InvalidInput({"limit": f"at most {settings.max_limit}"})
     if body.since and body.until and body.until <= body.since:
         raise InvalidInput({"until": "until must be after since"})
-    name = body.preset or settings.default_preset
-    if name not in PRESETS:
-        raise InvalidInput({"preset": f"unknown preset; known: {sorted(PRESETS)}"})
+    config = preset(body.preset or settings.default_preset)
     query = SearchQuery(
         text=body.query,
         scope=body.scope(),
@@ -39,9 +37,7 @@ async def search(
     options = components.recall_options(
         mode=body.mode, now=body.now, max_tokens=body.budget_tokens, max_seconds=body.budget_seconds
     )
-    result = await recall.search(
-        uow, components.embedder, tenant, query, PRESETS[name], options=options
-    )
+    result = await recall.search(uow, components.embedder, tenant, query, config, options=options)
     return SearchOut(
         retrieval_id=result.retrieval_id,
         route="deliberate" if result.route == "deliberate" else "fast",
