@@ -3,20 +3,17 @@ Full Deliberation when the audit fails."""
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ValidationError
-
 from memory_service.domain.errors import Conflict
 from memory_service.domain.models import ChatMessage, SearchHit, SearchQuery, SearchResult
 from memory_service.ports import LLM, Embedder, UnitOfWork
 from memory_service.services import recall
+from memory_service.services.audit import AUDIT, Audit, evidence_text, parse_audit
 from policies.recipes import RecallConfig
 
 NOT_MENTIONED = "Not mentioned"
@@ -33,33 +30,6 @@ date, computed from a memory's date when it says "yesterday" or "last week". If 
 memories do not say, answer exactly: {not_mentioned}
 Answer:"""
 
-AUDIT = """You audit an answer given by an assistant from retrieved memories.
-
-Memories:
-{evidence}
-
-Question: {question}
-Answer: {answer}
-
-Judge three things, each true or false:
-- relevance: the memories are about what the question asks;
-- faithfulness: the answer is supported by the memories (no invention);
-- completeness: the answer fully answers the question (an answer saying the memories do
-  not mention it is incomplete).
-Reply with JSON only: {{"relevance": true, "faithfulness": true, "completeness": true,
-"reason": "<one sentence>"}}"""
-
-
-class Audit(BaseModel):
-    relevance: bool
-    faithfulness: bool
-    completeness: bool
-    reason: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.relevance and self.faithfulness and self.completeness
-
 
 @dataclass
 class AnswerResult:
@@ -68,15 +38,6 @@ class AnswerResult:
     audit: Audit | None
     attempts: list[dict[str, Any]] = field(default_factory=list)
     cost: dict[str, float] = field(default_factory=dict)
-
-
-def evidence_text(hits: Sequence[SearchHit]) -> str:
-    lines = []
-    for h in hits:
-        when = h.occurred_at.strftime("%Y-%m-%d") if h.occurred_at else "undated"
-        who = f"{h.speaker}: " if h.speaker and h.kind == "episode" else ""
-        lines.append(f"[{when}] {who}{h.text}")
-    return "\n".join(lines) or "(no memories)"
 
 
 async def answer_question(
@@ -90,7 +51,8 @@ async def answer_question(
 ) -> AnswerResult:
     if llm is None:
         raise Conflict("answers need an LLM: set MEMORY_LLM_MODEL (any litellm model)")
-    opts = replace(options, llm=llm)
+    # The answer below is audited itself; the search need not audit its evidence too.
+    opts = replace(options, llm=llm, audit=False)
     cost = {"llm_calls": 0.0, "input_tokens": 0.0, "output_tokens": 0.0, "answer_ms": 0.0}
     found = await recall.search(uow, embedder, tenant, query, config, options=opts)
     text, audit = await _answer_and_audit(llm, query, found.hits, opts, cost)
@@ -140,15 +102,4 @@ async def _answer_and_audit(
     cost["llm_calls"] += 2
     cost["input_tokens"] += out.input_tokens + verdict.input_tokens
     cost["output_tokens"] += out.output_tokens + verdict.output_tokens
-    return text, _parse_audit(verdict.text)
-
-
-def _parse_audit(reply: str) -> Audit | None:
-    """None when the auditor's reply cannot be read (treated as a failed audit)."""
-    match = re.search(r"\{.*\}", reply, re.DOTALL)
-    if not match:
-        return None
-    try:
-        return Audit.model_validate(json.loads(match.group(0)))
-    except (ValueError, ValidationError):
-        return None
+    return text, parse_audit(verdict.text)

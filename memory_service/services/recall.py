@@ -15,8 +15,15 @@ from typing import Any, Literal
 from uuid import UUID
 
 from memory_service.domain.errors import InvalidInput
-from memory_service.domain.models import Candidate, SearchHit, SearchQuery, SearchResult
+from memory_service.domain.models import (
+    Candidate,
+    Completion,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+)
 from memory_service.ports import LLM, Embedder, UnitOfWork
+from memory_service.services.audit import audit_evidence
 from memory_service.services.deliberate import deliberate
 from memory_service.services.gating import gate_input
 from policies.gate import GateConfig, assess
@@ -39,6 +46,9 @@ class RecallOptions:
     llm: LLM | None = None
     gate: GateConfig = field(default_factory=GateConfig)
     budget: Budget = field(default_factory=Budget)
+    audit: bool = True
+    """With an LLM, a fast result that passes the other dimensions is also audited for
+    answerability (one LLM call) before it is returned."""
 
 
 async def search(
@@ -73,17 +83,32 @@ async def search(
         started = time.perf_counter()
         features = await gate_input(uow, tenant, query, hits, similarity, now)
         verdict = assess(features, opts.gate, mode=opts.mode)
-        gate = {"scores": verdict.scores, "overall": verdict.overall, "reasons": verdict.reasons}
-        route = verdict.route
         timings["gate"] = _ms(started)
+        audited: dict[str, Any] | None = None
+        if verdict.route == "fast" and opts.mode == "auto" and opts.llm and opts.audit:
+            started = time.perf_counter()
+            call = await audit_evidence(opts.llm, query.text, hits, opts.now)
+            _charge(cost, call.completion)
+            checks = call.audit.checks() if call.audit else {}
+            verdict = assess(features, opts.gate, audit=checks, mode=opts.mode)
+            audited = (
+                call.audit.model_dump()
+                if call.audit
+                else {"unreadable": call.completion.text[:200]}
+            )
+            timings["audit"] = _ms(started)
+        gate = {"scores": verdict.scores, "overall": verdict.overall, "reasons": verdict.reasons}
+        if audited is not None:
+            gate["audit"] = audited
+        route = verdict.route
     if route == "deliberate":
         started = time.perf_counter()
         found = await deliberate(uow, tenant, query, vector, llm=opts.llm, budget=opts.budget)
         hits = [_hit(c, {"deliberation": c.score}) for c in found.candidates]
         cost.update(
-            llm_calls=found.llm_calls,
-            input_tokens=found.input_tokens,
-            output_tokens=found.output_tokens,
+            llm_calls=cost["llm_calls"] + found.llm_calls,
+            input_tokens=cost["input_tokens"] + found.input_tokens,
+            output_tokens=cost["output_tokens"] + found.output_tokens,
             chunks_read=found.chunks_read,
             chunks_total=found.chunks_total,
         )
@@ -114,6 +139,12 @@ def _validate(query: SearchQuery) -> None:
         raise InvalidInput({"query": "query must not be empty"})
     if query.scope.is_empty():
         raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
+
+
+def _charge(cost: dict[str, float], out: Completion) -> None:
+    cost["llm_calls"] += 1
+    cost["input_tokens"] += out.input_tokens
+    cost["output_tokens"] += out.output_tokens
 
 
 def _ms(started: float) -> float:

@@ -140,3 +140,71 @@ async def test_context_block_fits_the_budget(client: AsyncClient) -> None:
     assert no_query.json()["memory_ids"] == [fact["id"]]
     bad = await client.post("/v1/context", json={"user_id": "u", "token_budget": 5})
     assert bad.status_code == 422
+
+
+def auditing(completeness: bool | None) -> ScriptedLLM:
+    """An LLM whose evidence audit passes, fails on completeness, or (None) is unreadable."""
+    verdict = (
+        "I cannot tell."
+        if completeness is None
+        else json.dumps(
+            {
+                "answer": "a silver necklace",
+                "relevance": True,
+                "faithfulness": True,
+                "completeness": completeness,
+                "reason": ".",
+            }
+        )
+    )
+    found = scripted(audit_passes=True).rules[1]
+    return ScriptedLLM(rules=[(r"enough to answer a question", verdict), found])
+
+
+@pytest.mark.parametrize(
+    ("completeness", "route", "calls"),
+    [(True, "fast", 1), (False, "deliberate", 2), (None, "deliberate", 2)],
+)
+async def test_search_audit_feeds_the_gate(
+    components: Components, completeness: bool | None, route: str, calls: int
+) -> None:
+    llm = auditing(completeness)
+    async with api_client(replace(components, llm=llm), "audit") as client:
+        await add_messages(client, TURNS, user_id="u")
+        r = await client.post(
+            "/v1/search",
+            json={
+                "user_id": "u",
+                "query": "Caroline: my grandmother gave me a silver necklace in Sweden",
+                "preset": "gated",
+            },
+        )
+    body = r.json()
+    assert r.status_code == 200, r.text
+    assert body["route"] == route
+    assert body["gate"]["scores"]["audit"] == (
+        1.0 if completeness else 2 / 3 if completeness is False else 0.0
+    )
+    assert body["cost"]["llm_calls"] == calls == len(llm.calls)
+    assert "audit" in body["timings_ms"]
+    if completeness is None:
+        assert "unreadable" in body["gate"]["audit"]
+    else:
+        assert body["gate"]["audit"]["answer"] == "a silver necklace"
+    if route == "deliberate":
+        assert any(reason.startswith("audit") for reason in body["gate"]["reasons"])
+        assert body["results"][0]["kind"] == "fact"
+
+
+async def test_search_skips_the_audit_when_the_gate_already_fails(components: Components) -> None:
+    llm = auditing(True)
+    async with api_client(replace(components, llm=llm), "audit") as client:
+        await add_messages(client, ["the sky", "the sea"], user_id="u")
+        r = await client.post(
+            "/v1/search",
+            json={"user_id": "u", "query": "quantum chromodynamics", "preset": "gated"},
+        )
+    body = r.json()
+    assert body["route"] == "deliberate"
+    assert "audit" not in body["gate"]["scores"]
+    assert not any("enough to answer" in c[-1].content for c in llm.calls)

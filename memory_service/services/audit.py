@@ -1,0 +1,110 @@
+"""D-Mem's auditor: an LLM judges whether retrieved evidence answers a question.
+
+Two prompts share one verdict (relevance, faithfulness, completeness, each pass/fail):
+``AUDIT`` judges a given answer (``/v1/answer``); ``EVIDENCE_AUDIT`` has the LLM draft
+an answer from the evidence and judge it in the same call, so the quality gate of
+``/v1/search`` can score answerability for one LLM call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ValidationError
+
+from memory_service.domain.models import ChatMessage, Completion, SearchHit
+from memory_service.ports import LLM
+
+AUDIT = """You audit an answer given by an assistant from retrieved memories.
+
+Memories:
+{evidence}
+
+Question: {question}
+Answer: {answer}
+
+Judge three things, each true or false:
+- relevance: the memories are about what the question asks;
+- faithfulness: the answer is supported by the memories (no invention);
+- completeness: the answer fully answers the question (an answer saying the memories do
+  not mention it is incomplete).
+Reply with JSON only: {{"relevance": true, "faithfulness": true, "completeness": true,
+"reason": "<one sentence>"}}"""
+
+EVIDENCE_AUDIT = """You check whether retrieved memories are enough to answer a question.
+
+Memories (each starts with its date):
+{evidence}
+
+Question: {question}
+(Today is {today}.)
+
+First write the short answer the memories support ("" if they do not), then judge it,
+each true or false:
+- relevance: the memories are about what the question asks;
+- faithfulness: the answer is supported by the memories (no invention);
+- completeness: the memories hold everything needed to answer fully.
+Reply with JSON only: {{"answer": "<short answer>", "relevance": true,
+"faithfulness": true, "completeness": true, "reason": "<one sentence>"}}"""
+
+
+class Audit(BaseModel):
+    relevance: bool
+    faithfulness: bool
+    completeness: bool
+    reason: str = ""
+    answer: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.relevance and self.faithfulness and self.completeness
+
+    def checks(self) -> dict[str, bool]:
+        """The three verdicts, as the gate's ``audit`` dimension reads them."""
+        return {
+            "relevance": self.relevance,
+            "faithfulness": self.faithfulness,
+            "completeness": self.completeness,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCall:
+    """The auditor's verdict (None: its reply could not be read) and what it cost."""
+
+    audit: Audit | None
+    completion: Completion
+
+
+def evidence_text(hits: Sequence[SearchHit]) -> str:
+    lines = []
+    for h in hits:
+        when = h.occurred_at.strftime("%Y-%m-%d") if h.occurred_at else "undated"
+        who = f"{h.speaker}: " if h.speaker and h.kind == "episode" else ""
+        lines.append(f"[{when}] {who}{h.text}")
+    return "\n".join(lines) or "(no memories)"
+
+
+def parse_audit(reply: str) -> Audit | None:
+    """None when the auditor's reply cannot be read (treated as a failed audit)."""
+    match = re.search(r"\{.*\}", reply, re.DOTALL)
+    if not match:
+        return None
+    try:
+        return Audit.model_validate(json.loads(match.group(0)))
+    except (ValueError, ValidationError):
+        return None
+
+
+async def audit_evidence(
+    llm: LLM, question: str, hits: Sequence[SearchHit], now: datetime | None
+) -> AuditCall:
+    """One LLM call: can the evidence answer the question? (D-Mem's answerability audit.)"""
+    today = now.strftime("%Y-%m-%d") if now else "unknown"
+    prompt = EVIDENCE_AUDIT.format(evidence=evidence_text(hits), question=question, today=today)
+    out = await llm.complete([ChatMessage("user", prompt)], max_tokens=200)
+    return AuditCall(parse_audit(out.text), out)
