@@ -173,6 +173,9 @@ def build_pipeline(name: str, components: Components) -> Pipeline:
         return ServicePipeline(components, "episodes-vector", name="rag-turns")
     if name == "fast":
         return ServicePipeline(components, "fast", mode="fast")
+    if name.endswith("@fast") and name.removesuffix("@fast") in PRESETS:
+        # the preset's fast result, with the gate scored but not acted on
+        return ServicePipeline(components, name.removesuffix("@fast"), name=name, mode="fast")
     if name in PRESETS:
         return ServicePipeline(components, name)
     known = ", ".join([*BASELINES, *sorted(PRESETS)])
@@ -185,5 +188,7 @@ def route_fields(found: Retrieved) -> dict[str, Any]:
     if found.gate is not None:
         fields["gate_overall"] = found.gate["overall"]
         fields["gate_scores"] = found.gate["scores"]
+        if "features" in found.gate:
+            fields["gate_features"] = found.gate["features"]
     fields["best_similarity"] = found.best_similarity
     return fields

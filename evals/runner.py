@@ -80,6 +80,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("args", nargs=argparse.REMAINDER)
     calibrate = sub.add_parser("calibrate", help="gate thresholds from a run's results.jsonl")
     calibrate.add_argument("args", nargs=argparse.REMAINDER)
+    train = sub.add_parser("train-gate", help="train the learned gate on a run's results.jsonl")
+    train.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
@@ -211,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from evals import calibrate
 
         return calibrate.main(args.args)
+    if args.dataset == "train-gate":
+        from evals import train_gate
+
+        return train_gate.main(args.args)
     logging.basicConfig(level=logging.WARNING)
     settings = Settings()
     if args.embedder:

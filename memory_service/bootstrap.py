@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,15 +24,19 @@ from memory_service.db.models import EMBEDDING_DIM
 from memory_service.db.session import enter_tenant, make_engine, make_sessionmaker, sync_url
 from memory_service.db.uow import SqlUnitOfWork
 from memory_service.domain.errors import ConfigurationError
-from memory_service.ports import LLM, Dispatcher, Embedder
+from memory_service.ports import LLM, ChunkRunner, Dispatcher, Embedder
 from memory_service.services.consolidate import Consolidator
 from memory_service.services.recall import Mode, RecallOptions
-from memory_service.testing import HashEmbedder
+from memory_service.testing import HashEmbedder, ScriptedLLM
+from policies import learned_gate as learned_gate_model
 from policies.gate import GateConfig
+from policies.learned_gate import LearnedGate
 from retrievers.deliberation import Budget
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SCRIPTED = "scripted:"
+"""``MEMORY_LLM_MODEL=scripted:<path>``: the deterministic test LLM, from a JSON script."""
 
 
 @dataclass
@@ -44,6 +49,8 @@ class Components:
     embedded_server: Any = None
     dispatcher: Dispatcher = field(default_factory=lambda: _NoDispatch())
     llm: LLM | None = None
+    chunk_runner: ChunkRunner | None = None
+    """Reads Full Deliberation's LLM chunks elsewhere (Celery workers); None: in process."""
 
     @asynccontextmanager
     async def uow(self, tenant: UUID | None = None) -> AsyncIterator[SqlUnitOfWork]:
@@ -85,7 +92,16 @@ class Components:
             max_tokens=max_tokens or s.deliberation_max_tokens,
             max_seconds=max_seconds or s.deliberation_max_seconds,
         )
-        return RecallOptions(mode=mode, now=now, llm=self.llm, gate=gate, budget=budget)
+        return RecallOptions(
+            mode=mode,
+            now=now,
+            llm=self.llm,
+            chunks=self.chunk_runner,
+            gate=gate,
+            gate_model=learned_gate(s),
+            audit=s.gate_audit,
+            budget=budget,
+        )
 
     async def start_worker(self) -> Any:
         """With a broker, jobs go to Celery; without one, to an in-process worker
@@ -112,9 +128,22 @@ class _NoDispatch:
 def build_llm(settings: Settings) -> LLM | None:
     if not settings.llm_model:
         return None
+    if settings.llm_model.startswith(SCRIPTED):  # tests that start other processes
+        return ScriptedLLM.from_file(Path(settings.llm_model.removeprefix(SCRIPTED)))
     from memory_service.adapters.litellm_llm import LiteLLM
 
     return LiteLLM(settings.llm_model, api_base=settings.llm_api_base)
+
+
+def build_chunk_runner(settings: Settings) -> ChunkRunner | None:
+    """Celery workers read Full Deliberation's chunks when a broker is configured (and
+    ``deliberation_workers`` is on); otherwise the API process reads them itself."""
+    if not (settings.broker_url and settings.deliberation_workers):
+        return None
+    from workers.celery_app import make_app
+    from workers.chunks import CeleryChunkRunner
+
+    return CeleryChunkRunner(make_app(settings, current=False))
 
 
 def build_consolidator(
@@ -187,6 +216,22 @@ def build_components(
         sessions=make_sessionmaker(engine),
         embedder=embedder or build_embedder(settings),
         llm=build_llm(settings),
+        chunk_runner=build_chunk_runner(settings),
         database_url=url,
         embedded_server=server,
     )
+
+
+@cache
+def _gate_model(path: Path | None) -> LearnedGate | None:
+    return learned_gate_model.load(path) if path else learned_gate_model.bundled()
+
+
+def learned_gate(settings: Settings) -> LearnedGate | None:
+    """The learned gate the settings ask for (with their pass mark), or None."""
+    if not settings.gate_learned:
+        return None
+    model = _gate_model(settings.gate_model)
+    if model is None or settings.gate_learned_threshold is None:
+        return model
+    return replace(model, threshold=settings.gate_learned_threshold)

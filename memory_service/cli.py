@@ -67,7 +67,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.celery_app import app
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    argv = ["worker", "--loglevel", args.loglevel, "-Q", "memory", "--pool", args.pool]
+    argv = ["worker", "--loglevel", args.loglevel, "-Q", args.queues, "--pool", args.pool]
     argv += ["--concurrency", str(args.concurrency), "--without-gossip", "--without-mingle"]
     if not args.no_beat:
         argv += ["-B", "-s", str(settings.data_dir / "celerybeat-schedule")]
@@ -146,6 +146,11 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--pool", default="solo", choices=["solo", "prefork", "threads"])
     worker.add_argument("--loglevel", default="INFO")
     worker.add_argument("--no-beat", action="store_true", help="do not run the sweeper here")
+    worker.add_argument(
+        "--queues",
+        default="memory,deliberation",
+        help="memory: consolidation jobs; deliberation: Full Deliberation's LLM chunks",
+    )
     keys = sub.add_parser("keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a key (and its tenant if new)")

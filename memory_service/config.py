@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
 
     llm_model: str | None = Field(
-        default=None, description="litellm model name; unset means local methods only."
+        default=None,
+        description="litellm model name; unset means local methods only. For tests only: "
+        "`scripted:<path to a JSON script>` is the deterministic ScriptedLLM "
+        "(memory_service.testing).",
     )
     llm_api_base: str | None = None
 
@@ -43,6 +46,14 @@ class Settings(BaseSettings):
     job_sweep_interval_s: float = Field(default=15.0, gt=0)
     job_max_attempts: int = Field(default=5, ge=1)
     job_retry_base_s: float = Field(default=2.0, gt=0)
+    result_backend_url: str | None = Field(
+        default=None,
+        description="where workers put Full Deliberation's chunk replies; unset: the broker.",
+    )
+    deliberation_workers: bool = Field(
+        default=True,
+        description="with a broker, Full Deliberation's LLM chunks are read by the workers.",
+    )
 
     max_batch_messages: int = Field(default=500, ge=1)
     max_text_chars: int = Field(default=32_000, ge=1)
@@ -61,6 +72,19 @@ class Settings(BaseSettings):
     gate_coverage: float = Field(default=0.5, ge=0, le=1)
     gate_temporal_fit: float = Field(default=0.5, ge=0, le=1)
     gate_consistency: float = Field(default=0.5, ge=0, le=1)
+    gate_audit: bool = Field(
+        default=True,
+        description="with an LLM, audit a fast result's answerability before returning it",
+    )
+    gate_learned: bool = Field(
+        default=True, description="route by the learned gate (else by the hand-set marks)"
+    )
+    gate_model: Path | None = Field(
+        default=None, description="a learned gate model (JSON); unset: the bundled one"
+    )
+    gate_learned_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="pass mark of the learned gate; unset: the model's"
+    )
     deliberation_max_tokens: int = Field(default=250_000, ge=1000)
     deliberation_max_seconds: float = Field(default=60.0, gt=0)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -18,6 +18,7 @@ from memory_service.domain.models import (
     ApiKey,
     Candidate,
     ChatMessage,
+    ChunkReply,
     Completion,
     ContextTurn,
     Entity,
@@ -57,6 +58,23 @@ class LLM(Protocol):
         temperature: float = 0.0,
         seed: int | None = None,
     ) -> Completion: ...
+
+
+class ChunkRunner(Protocol):
+    """Completes many independent prompts (Full Deliberation's chunks), in parallel where
+    it can, as one user message each.
+
+    Returns one reply per prompt, in order, within ``timeout_s`` seconds: a prompt that
+    did not come back in time has ``timed_out``, one that failed an ``error``. Raises
+    ``UpstreamUnavailable`` when it could not start at all (its broker is down), so the
+    caller may read the chunks another way.
+    """
+
+    name: str
+
+    async def complete_many(
+        self, prompts: Sequence[str], *, max_tokens: int, timeout_s: float
+    ) -> list[ChunkReply]: ...
 
 
 class Dispatcher(Protocol):
@@ -314,6 +332,10 @@ class TransferRepository(Protocol):
     async def load(self, tenant: UUID, kind: str, rows: Sequence[Mapping[str, Any]]) -> int: ...
 
     async def set_merged(self, tenant: UUID, merged: Mapping[UUID, UUID | None]) -> None: ...
+
+    async def existing(self, tenant: UUID, kind: str, ids: Collection[UUID]) -> set[UUID]:
+        """Those of ``ids`` that are rows of ``kind`` in ``tenant`` (never another's)."""
+        ...
 
 
 class ScopeRepository(Protocol):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from memory_service.domain.models import ChatMessage, Completion
 
@@ -63,6 +65,20 @@ class ScriptedLLM:
     default: Reply = first_context_line
     model: str = "scripted"
     calls: list[list[ChatMessage]] = field(default_factory=list)
+
+    @classmethod
+    def from_file(cls, path: Path) -> ScriptedLLM:
+        """A scripted LLM from a JSON file (``MEMORY_LLM_MODEL=scripted:<path>``, for
+        tests that start other processes): ``{"rules": [["<regex>", "<reply>"], ...],
+        "default": "<reply>", "model": "<name>"}``; all keys optional."""
+        script = json.loads(path.read_text())
+        rules = [(str(pattern), str(reply)) for pattern, reply in script.get("rules", [])]
+        default = script.get("default")
+        return cls(
+            rules=rules,
+            default=first_context_line if default is None else str(default),
+            model=str(script.get("model", "scripted")),
+        )
 
     async def complete(
         self,

@@ -204,14 +204,18 @@ def assess(
     config: GateConfig,
     *,
     audit: Mapping[str, bool] | None = None,
+    learned: tuple[float, float] | None = None,
     mode: Mode = "auto",
 ) -> GateResult:
     """Every dimension's score, their weighted mean, and the route with its reasons.
 
-    ``deliberate`` when there is no evidence (reason ``no evidence``) or any dimension
-    scores under its pass mark (reason ``<name> <score> < <mark>``), else ``fast``.
-    A forced ``mode`` sets the route but keeps the scores; its reasons start with
-    ``forced <mode>``, followed by the reasons ``auto`` would have given.
+    By hand-set marks: ``deliberate`` when there is no evidence (reason ``no evidence``)
+    or any dimension scores under its pass mark (reason ``<name> <score> < <mark>``),
+    else ``fast``. With ``learned`` = (probability, threshold) from the learned gate,
+    that probability replaces the marks of the four measured dimensions (it was trained
+    on them and more); it is reported as the ``learned`` score, and the audit still
+    vetoes. A forced ``mode`` sets the route but keeps the scores; its reasons start
+    with ``forced <mode>``, followed by the reasons ``auto`` would have given.
     """
     scores = {
         "relevance": relevance(inp.evidence, config),
@@ -219,12 +223,19 @@ def assess(
         "temporal_fit": temporal_fit(inp),
         "consistency": consistency(inp.evidence),
     }
-    if audit is not None:
-        scores["audit"] = audit_score(audit)
     marks = config.thresholds
+    if learned is not None:
+        probability, threshold = learned
+        marks = {**marks, "learned": threshold}
+        judged = {"learned": probability}
+        scores["learned"] = probability
+    else:
+        judged = dict(scores)
+    if audit is not None:
+        scores["audit"] = judged["audit"] = audit_score(audit)
     reasons = [
         f"{name} {score:.3f} < {marks[name]:.3f}"
-        for name, score in scores.items()
+        for name, score in judged.items()
         if score < marks[name]
     ]
     if not inp.evidence:
@@ -233,7 +244,10 @@ def assess(
     if mode != "auto":
         route = mode
         reasons = [f"forced {mode}", *reasons]
-    return GateResult(scores=scores, overall=_overall(scores, config), route=route, reasons=reasons)
+    hand_set = {k: v for k, v in scores.items() if k != "learned"}
+    return GateResult(
+        scores=scores, overall=_overall(hand_set, config), route=route, reasons=reasons
+    )
 
 
 def similarity_baseline(evidence: Sequence[Evidence]) -> float:

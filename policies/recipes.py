@@ -58,6 +58,17 @@ PRESETS: dict[str, RecallConfig] = {
         ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
         window=1,
     ),
+    "hybrid-window2": RecallConfig(
+        "hybrid-window2",
+        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        window=2,
+    ),
+    "gated-window": RecallConfig(
+        "gated-window",
+        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        gate=True,
+        window=1,
+    ),
     "fast-window": RecallConfig(
         "fast-window",
         ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),

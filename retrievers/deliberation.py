@@ -1,9 +1,10 @@
 """Full Deliberation (D-Mem's System 2): read every raw episode of the scope.
 
 With an LLM, chunks of messages (with a few preceding ones as context) are read in
-parallel and the facts relevant to the query are extracted with a 0-10 score; without
-one, every episode is scored exhaustively (exact cosine with its neighbours, fused
-with BM25). Both are bounded by a token and a time budget.
+parallel (in process, or by Celery workers: a ``ChunkRunner``) and the facts relevant
+to the query are extracted with a 0-10 score; without one, every episode is scored
+exhaustively (exact cosine with its neighbours, fused with BM25). Both are bounded by
+a token and a time budget.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from uuid import UUID, uuid5
 
 from pydantic import BaseModel, Field, ValidationError
 
-from memory_service.domain.models import Candidate, ChatMessage, Episode
-from memory_service.ports import LLM
+from memory_service.domain.errors import UpstreamUnavailable
+from memory_service.domain.models import Candidate, ChatMessage, ChunkReply, Episode
+from memory_service.ports import LLM, ChunkRunner
 from retrievers.fusion import reciprocal_rank_fusion
 
 FACTS = UUID("6f1a8e52-3c1b-4f0e-9a55-2d8f0d5b7c11")
@@ -45,6 +47,8 @@ class Deliberation:
     output_tokens: int = 0
     truncated: bool = False
     errors: list[str] = field(default_factory=list)
+    runner: str | None = None
+    """What read the chunks (``in-process``, ``celery``); None for the local method."""
 
 
 def approx_tokens(text: str) -> int:
@@ -144,12 +148,49 @@ class _Reply(BaseModel):
 
 
 @dataclass
-class LLMDeliberation:
-    """Reads chunks of the scope's episodes with an LLM, in parallel, within the budget."""
+class InProcessChunkRunner:
+    """Completes prompts with ``llm`` in this process, ``concurrency`` at a time.
+
+    A prompt not started before the deadline is not sent (``timed_out``); one started
+    runs to its end. An LLM that stays unavailable fails only its own prompt.
+    """
 
     llm: LLM
-    keep_score: float = 6.0
     concurrency: int = 4
+    name: str = "in-process"
+
+    async def complete_many(
+        self, prompts: Sequence[str], *, max_tokens: int, timeout_s: float
+    ) -> list[ChunkReply]:
+        deadline = time.perf_counter() + timeout_s
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(prompt: str) -> ChunkReply:
+            async with gate:
+                if time.perf_counter() >= deadline:
+                    return ChunkReply(timed_out=True)
+                try:
+                    out = await self.llm.complete(
+                        [ChatMessage("user", prompt)], max_tokens=max_tokens
+                    )
+                except UpstreamUnavailable as exc:
+                    return ChunkReply(error=f"LLM unavailable: {exc.detail}")
+                return ChunkReply(completion=out)
+
+        return list(await asyncio.gather(*(one(p) for p in prompts)))
+
+
+@dataclass
+class LLMDeliberation:
+    """Reads chunks of the scope's episodes with an LLM, through ``runner``, within the
+    budget: chunks past the token budget are not sent, replies not back within the time
+    budget are dropped (``truncated`` either way). When ``runner`` cannot start (its
+    broker is down), ``fallback`` reads the chunks instead and an error says so."""
+
+    runner: ChunkRunner
+    fallback: ChunkRunner | None = None
+    keep_score: float = 6.0
+    reply_tokens: int = 1024
 
     async def deliberate(
         self, episodes: Sequence[Episode], query: str, k: int, budget: Budget
@@ -168,41 +209,60 @@ class LLMDeliberation:
                 break
             spent += cost
             planned.append((context, body))
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def read(context: Sequence[Episode], body: Sequence[Episode]) -> list[Candidate]:
-            async with gate:
-                if time.perf_counter() - started > budget.max_seconds:
-                    result.truncated = True
-                    return []
-                return await self._read(context, body, query, result)
-
-        found = await asyncio.gather(*(read(c, b) for c, b in planned))
-        result.candidates = _dedupe([c for chunk in found for c in chunk])[:k]
+        prompts = [_prompt(context, body, query) for context, body in planned]
+        replies = await self._complete(prompts, started, budget, result) if prompts else []
+        found = []
+        for (_, body), reply in zip(planned, replies, strict=True):
+            found += self._read(body, reply, result)
+        if planned and result.chunks_read == 0 and all(r.error for r in replies):
+            raise UpstreamUnavailable(f"no chunk could be read: {replies[0].error}")
+        result.candidates = _dedupe(found)[:k]
         return result
 
-    async def _read(
-        self,
-        context: Sequence[Episode],
-        body: Sequence[Episode],
-        query: str,
-        result: Deliberation,
+    async def _complete(
+        self, prompts: Sequence[str], started: float, budget: Budget, result: Deliberation
+    ) -> list[ChunkReply]:
+        def left() -> float:
+            return max(0.0, budget.max_seconds - (time.perf_counter() - started))
+
+        result.runner = self.runner.name
+        try:
+            return await self.runner.complete_many(
+                prompts, max_tokens=self.reply_tokens, timeout_s=left()
+            )
+        except UpstreamUnavailable as exc:
+            if self.fallback is None:
+                raise
+            result.errors.append(
+                f"{self.runner.name} unavailable, chunks read by {self.fallback.name}: {exc.detail}"
+            )
+            result.runner = self.fallback.name
+            return await self.fallback.complete_many(
+                prompts, max_tokens=self.reply_tokens, timeout_s=left()
+            )
+
+    def _read(
+        self, body: Sequence[Episode], reply: ChunkReply, result: Deliberation
     ) -> list[Candidate]:
-        lines = [f"(context) {render(e)}" for e in context]
-        lines += [render(e, n) for n, e in enumerate(body, start=1)]
-        prompt = PROMPT.format(messages="\n".join(lines), question=query)
+        """The facts of one chunk's reply worth keeping; the cost goes to ``result``."""
+        if reply.timed_out:
+            result.truncated = True
+        if reply.error:
+            result.errors.append(reply.error)
+        out = reply.completion
+        if out is None:
+            return []
         result.chunks_read += 1
-        out = await self.llm.complete([ChatMessage("user", prompt)], max_tokens=1024)
         result.llm_calls += 1
         result.input_tokens += out.input_tokens
         result.output_tokens += out.output_tokens
         try:
-            reply = _Reply.model_validate(json.loads(_json_object(out.text)))
+            parsed = _Reply.model_validate(json.loads(_json_object(out.text)))
         except (ValueError, ValidationError) as exc:
             result.errors.append(f"unreadable reply: {str(exc)[:200]}")
             return []
         found = []
-        for fact in reply.facts:
+        for fact in parsed.facts:
             if fact.score < self.keep_score:
                 continue
             sources = [body[n - 1] for n in fact.messages if 1 <= n <= len(body)]
@@ -220,6 +280,12 @@ class LLMDeliberation:
                 )
             )
         return found
+
+
+def _prompt(context: Sequence[Episode], body: Sequence[Episode], query: str) -> str:
+    lines = [f"(context) {render(e)}" for e in context]
+    lines += [render(e, n) for n, e in enumerate(body, start=1)]
+    return PROMPT.format(messages="\n".join(lines), question=query)
 
 
 def _json_object(text: str) -> str:

@@ -35,6 +35,7 @@ class CeleryDispatcher:
                 self._app.send_task(
                     RUN_JOB,
                     args=[str(job_id)],
+                    ignore_result=True,  # its outcome is in the jobs table, not the result store
                     retry=True,
                     retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
                 )

@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from memory_service.bootstrap import Components, build_components, build_consolidator
+from memory_service.bootstrap import Components, build_components, build_consolidator, build_llm
 from memory_service.config import Settings
+from memory_service.ports import LLM
 from memory_service.services.consolidate import Consolidator
 
 T = TypeVar("T")
@@ -30,6 +31,14 @@ def parts() -> tuple[Components, Consolidator]:
         _state["components"] = components
         _state["consolidator"] = build_consolidator(settings, components.embedder)
     return _state["components"], _state["consolidator"]
+
+
+def llm() -> LLM | None:
+    """The process's own LLM (``MEMORY_LLM_MODEL``), built on first use; no database."""
+    if "llm" not in _state:
+        _state["llm"] = build_llm(Settings())
+    model: LLM | None = _state["llm"]
+    return model
 
 
 def run(fn: Callable[[Components, Consolidator], Awaitable[T]]) -> T:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 from memory_service.bootstrap import Components
+from memory_service.domain.errors import ConfigurationError
+from memory_service.domain.models import ChatMessage
 from memory_service.services.consolidate import Consolidator
 from workers import runtime
 from workers.celery_app import app
+from workers.chunks import DELIBERATE_CHUNK, completion_to_dict
 from workers.dispatch import RUN_JOB
 from workers.jobs import Outcome, run_job
 
@@ -45,3 +49,16 @@ def sweep() -> int:
     if job_ids:
         log.info("sweeper re-sent %d jobs", len(job_ids))
     return len(job_ids)
+
+
+@app.task(name=DELIBERATE_CHUNK, ignore_result=False, acks_late=False)
+def deliberate_chunk(prompt: str, max_tokens: int) -> dict[str, Any]:
+    """One chunk of Full Deliberation, read by this worker's LLM; the completion as a
+    plain dict. At most once: a search waits only its time budget, never for a retry."""
+    llm = runtime.llm()
+    if llm is None:
+        raise ConfigurationError("this worker has no LLM: set MEMORY_LLM_MODEL")
+    out = runtime.loop().run_until_complete(
+        llm.complete([ChatMessage("user", prompt)], max_tokens=max_tokens)
+    )
+    return completion_to_dict(out)

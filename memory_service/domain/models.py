@@ -221,6 +221,16 @@ class Completion:
 
 
 @dataclass(frozen=True, slots=True)
+class ChunkReply:
+    """One prompt of a batch: its completion, or why there is none (``timed_out``: not
+    back within the time given, or never started; ``error``: it failed)."""
+
+    completion: Completion | None = None
+    error: str | None = None
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RetrievalRecord:
     """What one logged search returned, in rank order, as (kind, id) pairs."""
 

@@ -6,8 +6,14 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from memory_service.domain.models import SearchQuery
-from memory_service.ports import LLM, UnitOfWork
-from retrievers.deliberation import Budget, Deliberation, LLMDeliberation, local_deliberation
+from memory_service.ports import LLM, ChunkRunner, UnitOfWork
+from retrievers.deliberation import (
+    Budget,
+    Deliberation,
+    InProcessChunkRunner,
+    LLMDeliberation,
+    local_deliberation,
+)
 
 MAX_EPISODES = 200_000
 """A hard cap on one scan; the token budget normally stops reading long before."""
@@ -21,11 +27,18 @@ async def deliberate(
     *,
     llm: LLM | None,
     budget: Budget,
+    chunks: ChunkRunner | None = None,
 ) -> Deliberation:
     """With an LLM, read the scope in chunks and extract query-relevant facts; without
-    one, score every episode exhaustively. Both see the episodes in time order."""
+    one, score every episode exhaustively. Both see the episodes in time order.
+
+    ``chunks`` reads the chunks elsewhere (Celery workers); when it cannot start, or
+    is not given, ``llm`` reads them in this process.
+    """
     scanned = await uow.episodes.scan(tenant, query.scope, vector, limit=MAX_EPISODES)
     if llm is None:
         return local_deliberation(scanned, query.text, query.limit, budget)
     episodes = [episode for episode, _ in scanned]
-    return await LLMDeliberation(llm).deliberate(episodes, query.text, query.limit, budget)
+    here = InProcessChunkRunner(llm)
+    reader = LLMDeliberation(chunks, fallback=here) if chunks else LLMDeliberation(here)
+    return await reader.deliberate(episodes, query.text, query.limit, budget)

@@ -22,16 +22,19 @@ from memory_service.domain.models import (
     SearchQuery,
     SearchResult,
 )
-from memory_service.ports import LLM, Embedder, UnitOfWork
+from memory_service.ports import LLM, ChunkRunner, Embedder, UnitOfWork
 from memory_service.services.audit import audit_evidence
 from memory_service.services.deliberate import deliberate
 from memory_service.services.gating import gate_input
 from policies.gate import GateConfig, assess
+from policies.gate_features import FEATURES
+from policies.gate_features import features as gate_features
+from policies.learned_gate import LearnedGate
 from policies.memrl import RerankConfig, Scored, rerank
 from policies.recipes import RecallConfig
 from policies.time_refs import time_ranges
 from retrievers.deliberation import Budget
-from retrievers.fusion import Fused
+from retrievers.fusion import Fused, reciprocal_rank_fusion
 from retrievers.hybrid import HybridRetriever, list_functions
 
 Mode = Literal["auto", "fast", "deliberate"]
@@ -44,8 +47,12 @@ class RecallOptions:
     mode: Mode = "auto"
     now: datetime | None = None
     llm: LLM | None = None
+    chunks: ChunkRunner | None = None
+    """Where Full Deliberation's LLM chunks are read (Celery workers); None: in process."""
     gate: GateConfig = field(default_factory=GateConfig)
     budget: Budget = field(default_factory=Budget)
+    gate_model: LearnedGate | None = None
+    """The learned gate; None routes by the hand-set pass marks alone."""
     audit: bool = True
     """With an LLM, a fast result that passes the other dimensions is also audited for
     answerability (one LLM call) before it is returned."""
@@ -77,12 +84,20 @@ async def search(
     started = time.perf_counter()
     hits, similarity = await _rank(uow, tenant, fused, vector, query.limit, config)
     timings["rerank"] = _ms(started)
+    if config.window > 0:
+        started = time.perf_counter()
+        hits = await _with_context(uow, tenant, query, hits, config)
+        timings["context"] = _ms(started)
     gate: dict[str, Any] | None = None
     route = "deliberate" if opts.mode == "deliberate" else "fast"
     if config.gate or opts.mode != "auto":
         started = time.perf_counter()
         features = await gate_input(uow, tenant, query, hits, similarity, now)
-        verdict = assess(features, opts.gate, mode=opts.mode)
+        signals = gate_features(features, opts.gate)
+        learned = None
+        if opts.gate_model is not None:
+            learned = (opts.gate_model.probability(signals), opts.gate_model.threshold)
+        verdict = assess(features, opts.gate, learned=learned, mode=opts.mode)
         timings["gate"] = _ms(started)
         audited: dict[str, Any] | None = None
         if verdict.route == "fast" and opts.mode == "auto" and opts.llm and opts.audit:
@@ -90,31 +105,46 @@ async def search(
             call = await audit_evidence(opts.llm, query.text, hits, opts.now)
             _charge(cost, call.completion)
             checks = call.audit.checks() if call.audit else {}
-            verdict = assess(features, opts.gate, audit=checks, mode=opts.mode)
+            verdict = assess(features, opts.gate, audit=checks, learned=learned, mode=opts.mode)
             audited = (
                 call.audit.model_dump()
                 if call.audit
                 else {"unreadable": call.completion.text[:200]}
             )
             timings["audit"] = _ms(started)
-        gate = {"scores": verdict.scores, "overall": verdict.overall, "reasons": verdict.reasons}
+        gate = {
+            "scores": verdict.scores,
+            "overall": verdict.overall,
+            "reasons": verdict.reasons,
+            "features": dict(zip(FEATURES, signals, strict=True)),
+        }
         if audited is not None:
             gate["audit"] = audited
         route = verdict.route
+    notes: dict[str, Any] | None = None
     if route == "deliberate":
         started = time.perf_counter()
-        found = await deliberate(uow, tenant, query, vector, llm=opts.llm, budget=opts.budget)
-        hits = [_hit(c, {"deliberation": c.score}) for c in found.candidates]
+        found = await deliberate(
+            uow, tenant, query, vector, llm=opts.llm, budget=opts.budget, chunks=opts.chunks
+        )
+        deliberated = [_hit(c, {"deliberation": c.score}) for c in found.candidates]
+        # Without an LLM, a gated System 2 widens System 1 rather than replacing it:
+        # the exhaustive scan's list is fused with the fast one.
+        widen = opts.llm is None and opts.mode == "auto"
+        hits = _fuse(hits, deliberated, query.limit) if widen else deliberated
+        if config.window > 0:
+            hits = await _with_context(uow, tenant, query, hits, config)
         cost.update(
             llm_calls=cost["llm_calls"] + found.llm_calls,
             input_tokens=cost["input_tokens"] + found.input_tokens,
             output_tokens=cost["output_tokens"] + found.output_tokens,
             chunks_read=found.chunks_read,
             chunks_total=found.chunks_total,
+            truncated=float(found.truncated),
+            deliberation_errors=len(found.errors),
         )
+        notes = {"runner": found.runner, "truncated": found.truncated, "errors": found.errors}
         timings["deliberation"] = _ms(started)
-    if config.window > 0:
-        hits = await _with_context(uow, tenant, query, hits, config.window)
     retrieval_id = UUID(int=0)
     if log:
         started = time.perf_counter()
@@ -122,7 +152,12 @@ async def search(
             tenant,
             query,
             request=_request_record(query, config, opts),
-            stages={"timings_ms": timings, "candidates": len(fused), "cost": cost},
+            stages={
+                "timings_ms": timings,
+                "candidates": len(fused),
+                "cost": cost,
+                "deliberation": notes,
+            },
             gate=gate,
             route=route,
             results=[{"kind": h.kind, "id": str(h.id), "score": h.score} for h in hits],
@@ -139,6 +174,31 @@ def _validate(query: SearchQuery) -> None:
         raise InvalidInput({"query": "query must not be empty"})
     if query.scope.is_empty():
         raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
+
+
+def _fuse(fast: Sequence[SearchHit], slow: Sequence[SearchHit], limit: int) -> list[SearchHit]:
+    """The two lists fused by RRF (best ``limit``); each hit keeps its own scores."""
+    by_key = {(h.kind, h.id): h for h in (*fast, *slow)}
+    fused = reciprocal_rank_fusion(
+        {"fast": [_candidate(h) for h in fast], "deliberation": [_candidate(h) for h in slow]}
+    )
+    out = []
+    for f in fused[:limit]:
+        hit = by_key[(f.candidate.kind, f.candidate.id)]
+        out.append(replace(hit, score=f.score, scores={**hit.scores, "fused": f.score}))
+    return out
+
+
+def _candidate(hit: SearchHit) -> Candidate:
+    return Candidate(
+        kind=hit.kind,
+        id=hit.id,
+        text=hit.text,
+        occurred_at=hit.occurred_at,
+        score=hit.score,
+        source_episode_ids=hit.source_episode_ids,
+        speaker=hit.speaker,
+    )
 
 
 def _charge(cost: dict[str, float], out: Completion) -> None:
@@ -213,11 +273,11 @@ async def _rank(
 
 
 async def _with_context(
-    uow: UnitOfWork, tenant: UUID, query: SearchQuery, hits: list[SearchHit], window: int
+    uow: UnitOfWork, tenant: UUID, query: SearchQuery, hits: list[SearchHit], config: RecallConfig
 ) -> list[SearchHit]:
     """Episode hits gain their neighbouring turns; provenance covers them too."""
     around = await uow.episodes.neighbours(
-        tenant, query.scope, [h.id for h in hits if h.kind == "episode"], window
+        tenant, query.scope, [h.id for h in hits if h.kind == "episode"], config.window
     )
     out = []
     for h in hits:

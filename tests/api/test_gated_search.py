@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ from httpx import AsyncClient
 
 from memory_service.bootstrap import Components
 from memory_service.testing import ScriptedLLM
+from policies.gate_features import FEATURES
+from policies.learned_gate import LearnedGate
 from tests.api.helpers import add_memory, add_messages
 from tests.conftest import api_client
 
@@ -208,3 +211,46 @@ async def test_search_skips_the_audit_when_the_gate_already_fails(components: Co
     assert body["route"] == "deliberate"
     assert "audit" not in body["gate"]["scores"]
     assert not any("enough to answer" in c[-1].content for c in llm.calls)
+
+
+def sim_model(tmp_path: Path, threshold: float) -> Path:
+    """A learned gate that passes a result whose best similarity is high enough."""
+    n = len(FEATURES)
+    row = [8.0 if name == "sim_best" else 0.0 for name in FEATURES]
+    model = LearnedGate(FEATURES, (0.5,) * n, (1.0,) * n, (((tuple(row),), (0.0,)),), threshold)
+    path = tmp_path / "gate.json"
+    path.write_text(json.dumps(model.to_json()))
+    return path
+
+
+@pytest.mark.parametrize(("threshold", "route"), [(0.0, "fast"), (1.0, "deliberate")])
+async def test_the_learned_gate_routes_search(
+    components: Components, tmp_path: Path, threshold: float, route: str
+) -> None:
+    settings = components.settings.model_copy(update={"gate_model": sim_model(tmp_path, threshold)})
+    async with api_client(replace(components, settings=settings), "learned") as client:
+        await add_messages(client, TURNS, user_id="u")
+        r = await client.post(
+            "/v1/search",
+            json={"user_id": "u", "query": "silver necklace from Sweden", "preset": "gated-window"},
+        )
+    body = r.json()
+    assert r.status_code == 200, r.text
+    assert body["route"] == route
+    assert 0.0 < body["gate"]["scores"]["learned"] < 1.0
+    assert set(body["gate"]["features"]) == set(FEATURES)
+    if route == "deliberate":
+        assert body["gate"]["reasons"][0].startswith("learned")
+        # without an LLM, System 2's exhaustive scan is fused with the fast list
+        assert any("fused" in hit["scores"] for hit in body["results"])
+    assert any(hit["context"] for hit in body["results"])  # the preset's windows
+
+
+async def test_hand_set_marks_when_the_learned_gate_is_off(components: Components) -> None:
+    settings = components.settings.model_copy(update={"gate_learned": False})
+    async with api_client(replace(components, settings=settings), "handset") as client:
+        await add_messages(client, TURNS, user_id="u")
+        r = await client.post(
+            "/v1/search", json={"user_id": "u", "query": "silver necklace", "preset": "gated"}
+        )
+    assert "learned" not in r.json()["gate"]["scores"]

@@ -74,7 +74,9 @@ class RedisServer:
 
 
 class Worker:
-    def __init__(self, database_url: str, broker_url: str, log: Path) -> None:
+    def __init__(
+        self, database_url: str, broker_url: str, log: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
         env.update(
             MEMORY_DATABASE_URL=database_url,
@@ -83,6 +85,7 @@ class Worker:
             MEMORY_JOB_SWEEP_INTERVAL_S="1",
             MEMORY_DATA_DIR=str(log.parent),
         )
+        env.update(extra_env or {})
         self.log = log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "memory_service.cli", "worker", "--loglevel", "INFO"],
