@@ -80,8 +80,22 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        return _unreadable_body(exc.__cause__)
     name = HTTPStatus(exc.status_code).phrase.replace(" ", "")
     return error_response(exc.status_code, name, exc.detail, **(exc.headers or {}))
+
+
+def _unreadable_body(cause: BaseException) -> JSONResponse:
+    """FastAPI answers 400 "There was an error parsing the body" (the cause chained) when
+    a JSON body cannot be decoded at all: bytes that are not UTF-8, nesting too deep.
+    Bad input is a 422 here, as for malformed JSON, in the same shape."""
+    if isinstance(cause, UnicodeDecodeError):
+        loc: list[Any] = ["body", cause.start]
+        msg = f"the body is not valid UTF-8: {cause.reason}"
+    else:
+        loc, msg = ["body"], "the body could not be read as JSON"
+    return error_response(422, "InvalidInput", [{"loc": loc, "msg": msg, "type": "json_invalid"}])
 
 
 async def _database_down(_: Request, exc: Exception) -> JSONResponse:

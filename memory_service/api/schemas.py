@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from memory_service.config import Settings
 from memory_service.domain.errors import InvalidInput
@@ -19,12 +26,16 @@ from memory_service.domain.models import (
     Scope,
     SearchHit,
 )
+from memory_service.domain.text import refuse_nul
 
 ScopeId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@\-]+$")
 ]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=False)]
 Metadata = Annotated[dict[str, Any], Field(default_factory=dict)]
+NulFree = AfterValidator(refuse_nul)
+"""For strings outside request bodies (headers, MCP arguments): PostgreSQL cannot store
+NUL, so one is a 422 naming the field. Bodies get the same check from ``Strict``."""
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -48,7 +59,13 @@ def _all_kinds() -> list[StoredKind]:
 
 
 class Strict(BaseModel):
+    """Base of every request body: unknown fields are refused, and so is a NUL character
+    (U+0000) in any string of any field, metadata keys and values included: PostgreSQL
+    ``text`` and ``jsonb`` cannot hold one, so it is a 422 naming the field, not a 500."""
+
     model_config = ConfigDict(extra="forbid")
+
+    _nul_free = field_validator("*")(refuse_nul)
 
 
 class ScopeFields(Strict):

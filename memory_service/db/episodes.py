@@ -15,6 +15,7 @@ from memory_service.db.filters import (
     decode_cursor,
     encode_cursor,
     scope_filters,
+    sequence_number,
 )
 from memory_service.db.models import EpisodeRow, table_of
 from memory_service.domain.models import (
@@ -219,8 +220,8 @@ class SqlEpisodes:
             clauses.append(EpisodeRow.occurred_at < until)
         key = tuple_(EpisodeRow.occurred_at, EpisodeRow.seq)
         if cursor:
-            moment, seq = decode_cursor(cursor)
-            after = tuple_(moment, int(seq))
+            moment, seq = decode_cursor(cursor, sequence_number)
+            after = tuple_(moment, seq)
             clauses.append(key < after if descending else key > after)
         order = (
             (EpisodeRow.occurred_at.desc(), EpisodeRow.seq.desc())

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Text, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import Scope
+
+T = TypeVar("T")
 
 
 def scope_filters(table: Any, tenant: Any, scope: Scope) -> list[ColumnElement[bool]]:
@@ -40,10 +43,20 @@ def encode_cursor(moment: datetime, tiebreak: int | str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, Any]:
+def decode_cursor(cursor: str, tiebreak: Callable[[Any], T]) -> tuple[datetime, T]:
+    """The position ``encode_cursor`` wrote; ``tiebreak`` reads its second part (raising
+    ValueError or TypeError when it is not one). Anything else than a cursor this service
+    wrote is a 422, never a value the database would choke on."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        moment, tiebreak = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(moment), tiebreak
+        moment, last = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(moment), tiebreak(last)
     except (ValueError, TypeError) as exc:
         raise InvalidInput({"cursor": "malformed cursor"}) from exc
+
+
+def sequence_number(value: Any) -> int:
+    """A cursor's tiebreak that is a BIGINT sequence number."""
+    if type(value) is not int or not -(2**63) <= value < 2**63:
+        raise ValueError(f"not a sequence number: {value!r}")
+    return value

@@ -130,8 +130,8 @@ class SqlMemories:
             clauses.append(MemoryRow.status == "active")
         key = tuple_(MemoryRow.created_at, MemoryRow.id)
         if cursor:
-            moment, memory_id = decode_cursor(cursor)
-            clauses.append(key > tuple_(moment, UUID(str(memory_id))))
+            moment, memory_id = decode_cursor(cursor, lambda last: UUID(str(last)))
+            clauses.append(key > tuple_(moment, memory_id))
         stmt = (
             select(*_COLUMNS)
             .where(*clauses)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -113,6 +113,19 @@ class SqlTransfer:
             stmt = pg_insert(table).values(values_list).on_conflict_do_nothing()
             added += len((await self._s.execute(stmt.returning(table.c.id))).all())
         return added
+
+    async def existing(self, tenant: UUID, kind: str, ids: Collection[UUID]) -> set[UUID]:
+        """Those of ``ids`` that are rows of ``kind`` in ``tenant``: filtered by tenant
+        here, not left to the foreign keys (they see every tenant's rows)."""
+        table = table_of(KINDS[kind])
+        wanted = list(ids)
+        found: set[UUID] = set()
+        for start in range(0, len(wanted), PAGE):
+            stmt = select(table.c.id).where(
+                table.c.tenant_id == tenant, table.c.id.in_(wanted[start : start + PAGE])
+            )
+            found.update((await self._s.execute(stmt)).scalars())
+        return found
 
     async def set_merged(self, tenant: UUID, merged: Mapping[UUID, UUID | None]) -> None:
         """Point merged entities at their survivors once all entities are in."""

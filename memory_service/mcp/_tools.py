@@ -19,6 +19,7 @@ from memory_service.api.schemas import (
     MessageIn,
     MessagesIn,
     MessagesOut,
+    NulFree,
     ScopeId,
     SearchHitOut,
     SearchIn,
@@ -75,7 +76,7 @@ class Tools:
         user_id: UserId = None,
         agent_id: AgentId = None,
         session_id: SessionId = None,
-        idempotency_key: Annotated[str | None, Field(min_length=1, max_length=255)] = None,
+        idempotency_key: Annotated[str | None, Field(min_length=1, max_length=255), NulFree] = None,
     ) -> MessagesOut:
         """Store conversation messages for a scope; facts are extracted from them in the
         background. Retrying with the same idempotency_key stores nothing twice."""
@@ -163,7 +164,9 @@ class Tools:
         agent_id: AgentId = None,
         session_id: SessionId = None,
         query: Annotated[
-            str | None, Field(max_length=8000, description="focus; none: the most useful facts")
+            str | None,
+            Field(max_length=8000, description="focus; none: the most useful facts"),
+            NulFree,
         ] = None,
         token_budget: Annotated[int, Field(ge=50, le=100_000)] = 1000,
         now: Moment = None,
@@ -200,7 +203,9 @@ class Tools:
             list[UUID] | None, Field(max_length=1000, description="credit only these hits")
         ] = None,
         feedback_id: Annotated[
-            str | None, Field(min_length=1, max_length=255, description="idempotency key")
+            str | None,
+            Field(min_length=1, max_length=255, description="idempotency key"),
+            NulFree,
         ] = None,
     ) -> FeedbackOut:
         """Reward what a search or context call returned: each credited item's utility

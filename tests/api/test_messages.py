@@ -125,6 +125,36 @@ async def test_malformed_json_is_422(client: AsyncClient) -> None:
     assert r.json()["error"] == "InvalidInput"
 
 
+@pytest.mark.parametrize("url", ["/v1/messages", "/v1/memories", "/v1/search", "/v1/feedback"])
+async def test_body_not_utf8_is_422(client: AsyncClient, url: str) -> None:
+    """Not 400 (FastAPI's own answer when it cannot decode a body): 422, as documented
+    for every bad input, in the standard body. (Found by the schemathesis fuzz test.)"""
+    body = b'{"user_id": "u", "messages": [{"content": "caf\xe9"}]}'
+    r = await client.post(url, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json() == {
+        "error": "InvalidInput",
+        "detail": [
+            {
+                "loc": ["body", body.index(b"\xe9")],
+                "msg": "the body is not valid UTF-8: invalid continuation byte",
+                "type": "json_invalid",
+            }
+        ],
+    }
+    assert await count_episodes(client) == 0
+
+
+async def test_body_nested_too_deep_is_422(client: AsyncClient) -> None:
+    """JSON nested deeper than Python's parser recurses: 422, not FastAPI's 400."""
+    body = b"[" * 100_000 + b"]" * 100_000
+    r = await client.post(
+        "/v1/messages", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == "InvalidInput"
+
+
 async def test_body_over_the_limit_is_413(client: AsyncClient) -> None:
     big = {"user_id": "u", "messages": [{"content": "x" * 30_000}] * 200}
     r = await client.post("/v1/messages", json=big)

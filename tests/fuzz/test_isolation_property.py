@@ -323,6 +323,29 @@ class TwoTenants(RuleBasedStateMachine):
         assert r.status_code == 200, r.text
         assert all(c["added"] == 0 for c in r.json()["imported"].values()), r.text
 
+    @rule(who=st.sampled_from(NAMES), fresh=st.booleans(), data=st.data())
+    def import_history_of(self, who: str, fresh: bool, data: st.DataObject) -> None:
+        """A history row aimed at a memory: its own (live) one is added; the other's and
+        one that does not exist are refused alike (422, the same error, nothing stored)."""
+        target, owner = (
+            (str(data.draw(st.uuids())), None) if fresh else self.pick(data, who, "memory")
+        )
+        row = {"type": "history", "id": str(data.draw(st.uuids())), "memory_id": target}
+        row |= {"op": "UPDATE", "old_text": None, "new_text": None, "cause": "import"}
+        r = self.call(who, "POST", "/v1/import", content=json.dumps(row))
+        mine = self.t[who].memories.get(target) if owner == who else None
+        if mine is None:
+            assert r.status_code == 422, r.text
+            assert r.json()["detail"] == {
+                "line": 1,
+                "field": "memory_id",
+                "error": f"no memory {target} in this tenant or this import",
+            }
+            return
+        assert r.status_code == 200, r.text
+        assert r.json()["imported"]["history"] == {"received": 1, "added": 1, "skipped": 0}
+        mine.ops.append("UPDATE")
+
     # -- reads -------------------------------------------------------------------
 
     @rule(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -10,20 +12,30 @@ import pytest
 from memory_service.api.schemas import as_utc
 from memory_service.config import Settings
 from memory_service.db.embedded import asyncpg_url
-from memory_service.db.filters import decode_cursor, encode_cursor
+from memory_service.db.filters import decode_cursor, encode_cursor, sequence_number
 from memory_service.domain.errors import InvalidInput
 from memory_service.testing import HashEmbedder
 
 
 def test_cursor_round_trip() -> None:
     moment = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
-    assert decode_cursor(encode_cursor(moment, 42)) == (moment, 42)
+    assert decode_cursor(encode_cursor(moment, 42), sequence_number) == (moment, 42)
 
 
 @pytest.mark.parametrize("bad", ["", "!!!", "bm90IGpzb24", "WzFd"])
 def test_bad_cursor_is_invalid_input(bad: str) -> None:
     with pytest.raises(InvalidInput):
-        decode_cursor(bad)
+        decode_cursor(bad, sequence_number)
+
+
+@pytest.mark.parametrize("tiebreak", ["x\u0000", "7", 1.5, True, 2**63, None])
+def test_cursor_with_a_foreign_tiebreak_is_invalid_input(tiebreak: object) -> None:
+    """A cursor not written by the service (hand-made, edited) is a 422, not a value
+    the database would choke on."""
+    raw = json.dumps([datetime(2024, 5, 1, tzinfo=UTC).isoformat(), tiebreak]).encode()
+    forged = base64.urlsafe_b64encode(raw).decode()
+    with pytest.raises(InvalidInput):
+        decode_cursor(forged, sequence_number)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from memory_service.api.deps import TenantDep, UowDep
 from memory_service.api.errors import error_responses
-from memory_service.api.schemas import FeedbackOut, Strict
+from memory_service.api.schemas import FeedbackOut, NulFree, Strict
 from memory_service.services import feedback
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -33,7 +33,7 @@ async def give_feedback(
     uow: UowDep,
     tenant: TenantDep,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255), NulFree
     ] = None,
 ) -> FeedbackOut:
     """``Q <- Q + 0.3 (reward - Q)`` for each credited item, once per feedback id."""

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Header, Response, status
 
 from memory_service.api.deps import ComponentsDep, TenantDep, UowDep, utcnow
 from memory_service.api.errors import error_responses
-from memory_service.api.schemas import MessagesIn, MessagesOut, check_limits
+from memory_service.api.schemas import MessagesIn, MessagesOut, NulFree, check_limits
 from memory_service.services import ingest
 
 router = APIRouter(prefix="/v1", tags=["messages"])
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255), NulFree
 ]
 
 

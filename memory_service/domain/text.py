@@ -1,0 +1,49 @@
+"""Text the store can hold: PostgreSQL ``text`` and ``jsonb`` refuse U+0000 (NUL).
+
+Inputs are checked where they enter (request bodies, headers, import lines), so that a
+NUL is a 422 naming the field, never a 500 from the database half-way through a write.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+T = TypeVar("T")
+NUL = "\x00"
+NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+_SCALARS = (int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
+
+
+def nul_at(value: object) -> str | None:
+    """Where the first string holding NUL sits in a JSON-like ``value``: ``""`` for
+    ``value`` itself, ``['key'][0]`` inside dicts (keys included) and lists; None when
+    there is none. Other values (numbers, UUIDs, times, models) are not looked into."""
+    steps = _nul_steps(value)
+    return None if steps is None else "".join(f"[{s!r}]" for s in reversed(steps))
+
+
+def _nul_steps(value: object) -> list[str | int] | None:
+    """The keys and indexes leading to the first NUL, innermost first (built only on a
+    hit: most values hold none, and an embedding is hundreds of floats)."""
+    if isinstance(value, str):
+        return [] if NUL in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and NUL in key:
+                return [key]
+            if not isinstance(item, _SCALARS) and (found := _nul_steps(item)) is not None:
+                return [*found, key]
+    elif isinstance(value, list | tuple) and not set(map(type, value)) <= _SCALAR_TYPES:
+        for index, item in enumerate(value):
+            if not isinstance(item, _SCALARS) and (found := _nul_steps(item)) is not None:
+                return [*found, index]
+    return None
+
+
+def refuse_nul(value: T) -> T:
+    """``value`` unchanged, or ValueError when a string in it holds NUL (a validator)."""
+    where = nul_at(value)
+    if where is None:
+        return value
+    raise ValueError(f"{NUL_MESSAGE} (at {where})" if where else NUL_MESSAGE)
