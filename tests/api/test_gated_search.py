@@ -31,7 +31,8 @@ async def test_search_reports_route_gate_and_cost(client: AsyncClient) -> None:
     )
     body = r.json()
     assert body["route"] in ("fast", "deliberate")
-    assert set(body["gate"]["scores"]) == {"relevance", "coverage", "temporal_fit", "consistency"}
+    dimensions = {"relevance", "coverage", "temporal_fit", "consistency"}
+    assert set(body["gate"]["scores"]) == {*dimensions, "learned"}  # the bundled model
     assert all(0.0 <= v <= 1.0 for v in body["gate"]["scores"].values())
     assert "gate" in body["timings_ms"]
     assert body["cost"]["llm_calls"] == 0
@@ -172,7 +173,8 @@ async def test_search_audit_feeds_the_gate(
     components: Components, completeness: bool | None, route: str, calls: int
 ) -> None:
     llm = auditing(completeness)
-    async with api_client(replace(components, llm=llm), "audit") as client:
+    hand_set = components.settings.model_copy(update={"gate_learned": False})
+    async with api_client(replace(components, llm=llm, settings=hand_set), "audit") as client:
         await add_messages(client, TURNS, user_id="u")
         r = await client.post(
             "/v1/search",
@@ -201,7 +203,8 @@ async def test_search_audit_feeds_the_gate(
 
 async def test_search_skips_the_audit_when_the_gate_already_fails(components: Components) -> None:
     llm = auditing(True)
-    async with api_client(replace(components, llm=llm), "audit") as client:
+    hand_set = components.settings.model_copy(update={"gate_learned": False})
+    async with api_client(replace(components, llm=llm, settings=hand_set), "audit") as client:
         await add_messages(client, ["the sky", "the sea"], user_id="u")
         r = await client.post(
             "/v1/search",
