@@ -274,3 +274,31 @@ async def test_gated_pipelines_report_routes_and_gate_quality(
 
     thresholds = calibrate(records, "fast")
     assert set(thresholds) == {"relevance", "coverage", "temporal_fit", "consistency"}
+
+
+async def test_a_presets_fast_result_with_gate_features_feeds_train_gate(
+    components: Components, tmp_path: Path
+) -> None:
+    out = tmp_path / "features"
+    summary = await run(
+        components,
+        "locomo",
+        "--data",
+        str(locomo_file(tmp_path)),
+        "--k",
+        "1,3",
+        "--pipeline",
+        "gated-window@fast",
+        "--out",
+        str(out),
+    )
+    assert summary["pipelines"]["gated-window@fast"]["overall"]["deliberate_share"] == 0.0
+    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    from evals.train_gate import rows
+    from policies.gate_features import FEATURES
+
+    assert all(set(r["gate_features"]) == set(FEATURES) for r in records)
+    assert all("learned" in r["gate_scores"] for r in records)  # the bundled model scored
+    data = rows(records, "gated-window@fast")
+    assert len(data.x) == len(records)
+    assert all(len(x) == len(FEATURES) for x in data.x)
