@@ -111,7 +111,8 @@ async def one(
             }
             r = await client.post("/v1/messages", json=body)
         else:
-            r = await client.post("/v1/search", json={"user_id": user, "query": sentence(rng, i)})
+            body = {"user_id": user, "query": sentence(rng, i), "preset": "hybrid"}
+            r = await client.post("/v1/search", json=body)
         ok = r.status_code < 400
         label = str(r.status_code)
     except httpx.HTTPError as exc:

@@ -69,6 +69,12 @@ PRESETS: dict[str, RecallConfig] = {
         gate=True,
         window=1,
     ),
+    "gated-window2": RecallConfig(
+        "gated-window2",
+        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        gate=True,
+        window=2,
+    ),
     "fast-window": RecallConfig(
         "fast-window",
         ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),

@@ -127,5 +127,7 @@ async def test_window_presets_bring_neighbouring_turns(client: AsyncClient) -> N
         ("sounds tasty", 1),
     ]
     assert hit["source_episode_ids"] == [ids[2], ids[1], ids[3]]
-    plain = await client.post("/v1/search", json={"session_id": "s", "query": "ramen bowl"})
+    plain = await client.post(
+        "/v1/search", json={"session_id": "s", "query": "ramen bowl", "preset": "hybrid"}
+    )
     assert plain.json()["results"][0]["context"] == []

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -22,8 +20,8 @@ from memory_service.bootstrap import Components, build_chunk_runner
 from memory_service.db.models import RetrievalRow
 from memory_service.testing import ScriptedLLM
 from tests.api.helpers import add_messages
-from tests.conftest import ROOT, api_client, free_port
-from tests.workers.test_celery_worker import REDIS, RedisServer, Worker, scalar
+from tests.conftest import api_client, free_port
+from tests.workers.test_celery_worker import RedisServer, Worker, scalar
 from workers.chunks import CeleryChunkRunner
 
 pytestmark = pytest.mark.integration
@@ -40,24 +38,6 @@ def facts(text: str) -> str:
 
 def scripted(fact: str) -> ScriptedLLM:
     return ScriptedLLM(rules=[(ASK, facts(fact))])
-
-
-@pytest.fixture
-def broker() -> Iterator[RedisServer]:
-    if REDIS is None:
-        pytest.skip("redis-server is not installed")
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def logs() -> Iterator[Path]:
-    path = ROOT / ".memory-data-test" / f"chunks-{uuid.uuid4().hex[:8]}"
-    path.mkdir(parents=True)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def runner(components: Components, broker_url: str) -> CeleryChunkRunner:
@@ -96,22 +76,22 @@ async def logged(components: Components) -> dict[str, Any]:
 
 
 async def test_chunks_are_read_by_a_worker(
-    components: Components, broker: RedisServer, logs: Path
+    components: Components, redis: RedisServer, logdir: Path
 ) -> None:
-    script = logs / "llm.json"
+    script = logdir / "llm.json"
     script.write_text(json.dumps({"rules": [[ASK, facts("Read by a worker")]], "default": "hi"}))
     worker = Worker(
         components.database_url,
-        broker.url,
-        logs / "worker.log",
+        redis.url,
+        logdir / "worker.log",
         # Its own scripted LLM; the sweeper leaves the test's consolidation job alone.
         extra_env={"MEMORY_LLM_MODEL": f"scripted:{script}", "MEMORY_JOB_STALE_AFTER_S": "600"},
     )
     here = scripted("Read in the API process")
     try:
-        async with api(components, broker.url, here) as client:
+        async with api(components, redis.url, here) as client:
             body = await deliberate(client)
-        chunks = runner(components, broker.url)
+        chunks = runner(components, redis.url)
         together = await asyncio.gather(
             *(chunks.complete_many([ASK, "hi"], max_tokens=64, timeout_s=30) for _ in range(4))
         )
@@ -125,7 +105,7 @@ async def test_chunks_are_read_by_a_worker(
     assert cost["input_tokens"] > 0
     assert (cost["truncated"], cost["deliberation_errors"]) == (0, 0)
     assert here.calls == []  # nothing read in process
-    assert "memory.deliberate_chunk" in (logs / "worker.log").read_text()
+    assert "memory.deliberate_chunk" in (logdir / "worker.log").read_text()
     assert await logged(components) == {"runner": "celery", "truncated": False, "errors": []}
 
 
@@ -147,11 +127,11 @@ async def test_broker_down_reads_in_process(components: Components) -> None:
 
 
 async def test_chunks_not_back_in_time_are_truncated(
-    components: Components, broker: RedisServer
+    components: Components, redis: RedisServer
 ) -> None:
     here = scripted("Read in the API process")
     started = time.monotonic()
-    async with api(components, broker.url, here) as client:  # no worker listens
+    async with api(components, redis.url, here) as client:  # no worker listens
         body = await deliberate(client, budget_seconds=1)
     assert time.monotonic() - started < 20
     assert body["results"] == []
