@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import Sequence
@@ -99,6 +100,7 @@ def local_deliberation(
 def _bm25(kept: Sequence[tuple[Episode, float]], query: str, k: int) -> list[tuple[int, float]]:
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index at DEBUG
     texts = [f"{e.speaker or ''} {e.text}" for e, _ in kept]
     tokens = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)
     if not texts or not tokens[0]:
