@@ -151,6 +151,8 @@ class Bench:
     client: httpx.AsyncClient
     tenant: UUID
     embedder: LocalEmbedder
+    preset: str = "hybrid"
+    """The preset searched; ``hybrid`` (four fast lists, no gate) gives the README's figures."""
 
 
 def fresh_database() -> tuple[Any, str]:
@@ -223,12 +225,8 @@ def exact_top(matrix: Matrix, query: Matrix) -> npt.NDArray[np.intp]:
     return top[np.argsort(-scores[top])]
 
 
-PRESET = "hybrid"
-"""The preset searched: the four fast lists, no gate (the README's figures)."""
-
-
 async def service_search(bench: Bench, query: str) -> tuple[float, dict[str, float]]:
-    body = {"user_id": FILL_SCOPE.user_id, "query": query, "limit": K, "preset": PRESET}
+    body = {"user_id": FILL_SCOPE.user_id, "query": query, "limit": K, "preset": bench.preset}
     started = time.perf_counter()
     response = await bench.client.post("/v1/search", json=body)
     elapsed = (time.perf_counter() - started) * 1000
@@ -440,7 +438,7 @@ async def run_all(
     return report
 
 
-async def open_bench(url: str, embedder: LocalEmbedder) -> Bench:
+async def open_bench(url: str, embedder: LocalEmbedder, preset: str = "hybrid") -> Bench:
     settings = Settings(database_url=url, data_dir=DATA_DIR)
     engine = make_engine(url, pool_size=10)  # as `memory-service serve` builds it
     components = Components(settings, engine, make_sessionmaker(engine), embedder, url)
@@ -452,7 +450,7 @@ async def open_bench(url: str, embedder: LocalEmbedder) -> Bench:
         headers={"Authorization": f"Bearer {issued.secret}"},
         timeout=120,
     )
-    return Bench(components, client, issued.key.tenant_id, embedder)
+    return Bench(components, client, issued.key.tenant_id, embedder, preset)
 
 
 def _ints(text: str) -> list[int]:
@@ -486,6 +484,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="sizes 2000, 50 queries, 500 messages, 50 requests"
     )
+    parser.add_argument("--preset", default="hybrid", help="the preset /v1/search runs")
     parser.add_argument("--out", type=Path, default=ROOT / "evals" / "out" / "bench_store.json")
     args = parser.parse_args(argv)
     if args.quick:
@@ -505,7 +504,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     console = Console(width=120)
     _server, url = fresh_database()  # held: the embedded server stops when it goes
     embedder = LocalEmbedder(device=None)
-    bench = await open_bench(url, embedder)
+    bench = await open_bench(url, embedder, args.preset)
     try:
         report = await run_all(args, bench, console, lambda r: write(args.out, r))
     finally:
