@@ -8,7 +8,7 @@ pool by similarity and learned utility. The gate scores that result; when it fai
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -92,35 +92,8 @@ async def search(
     route = "deliberate" if opts.mode == "deliberate" else "fast"
     if config.gate or opts.mode != "auto":
         started = time.perf_counter()
-        features = await gate_input(uow, tenant, query, hits, similarity, now)
-        signals = gate_features(features, opts.gate)
-        learned = None
-        if opts.gate_model is not None:
-            learned = (opts.gate_model.probability(signals), opts.gate_model.threshold)
-        verdict = assess(features, opts.gate, learned=learned, mode=opts.mode)
-        timings["gate"] = _ms(started)
-        audited: dict[str, Any] | None = None
-        if verdict.route == "fast" and opts.mode == "auto" and opts.llm and opts.audit:
-            started = time.perf_counter()
-            call = await audit_evidence(opts.llm, query.text, hits, opts.now)
-            _charge(cost, call.completion)
-            checks = call.audit.checks() if call.audit else {}
-            verdict = assess(features, opts.gate, audit=checks, learned=learned, mode=opts.mode)
-            audited = (
-                call.audit.model_dump()
-                if call.audit
-                else {"unreadable": call.completion.text[:200]}
-            )
-            timings["audit"] = _ms(started)
-        gate = {
-            "scores": verdict.scores,
-            "overall": verdict.overall,
-            "reasons": verdict.reasons,
-            "features": dict(zip(FEATURES, signals, strict=True)),
-        }
-        if audited is not None:
-            gate["audit"] = audited
-        route = verdict.route
+        route, gate = await _gate(uow, tenant, query, hits, similarity, now, opts, cost, timings)
+        timings["gate"] = _ms(started) - timings.get("audit", 0.0)
     notes: dict[str, Any] | None = None
     if route == "deliberate":
         started = time.perf_counter()
@@ -174,6 +147,47 @@ def _validate(query: SearchQuery) -> None:
         raise InvalidInput({"query": "query must not be empty"})
     if query.scope.is_empty():
         raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
+
+
+async def _gate(
+    uow: UnitOfWork,
+    tenant: UUID,
+    query: SearchQuery,
+    hits: Sequence[SearchHit],
+    similarity: Mapping[UUID, float],
+    now: datetime,
+    opts: RecallOptions,
+    cost: dict[str, float],
+    timings: dict[str, float],
+) -> tuple[str, dict[str, Any]]:
+    """The quality gate's route and report: its dimensions, the learned probability,
+    and, with an LLM, the answerability audit of a result that passes the rest."""
+    features = await gate_input(uow, tenant, query, hits, similarity, now)
+    signals = gate_features(features, opts.gate)
+    learned = None
+    if opts.gate_model is not None:
+        learned = (opts.gate_model.probability(signals), opts.gate_model.threshold)
+    verdict = assess(features, opts.gate, learned=learned, mode=opts.mode)
+    audited: dict[str, Any] | None = None
+    if verdict.route == "fast" and opts.mode == "auto" and opts.llm and opts.audit:
+        started = time.perf_counter()
+        call = await audit_evidence(opts.llm, query.text, hits, opts.now)
+        _charge(cost, call.completion)
+        checks = call.audit.checks() if call.audit else {}
+        verdict = assess(features, opts.gate, audit=checks, learned=learned, mode=opts.mode)
+        audited = (
+            call.audit.model_dump() if call.audit else {"unreadable": call.completion.text[:200]}
+        )
+        timings["audit"] = _ms(started)
+    gate: dict[str, Any] = {
+        "scores": verdict.scores,
+        "overall": verdict.overall,
+        "reasons": verdict.reasons,
+        "features": dict(zip(FEATURES, signals, strict=True)),
+    }
+    if audited is not None:
+        gate["audit"] = audited
+    return verdict.route, gate
 
 
 def _fuse(fast: Sequence[SearchHit], slow: Sequence[SearchHit], limit: int) -> list[SearchHit]:
