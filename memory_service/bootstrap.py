@@ -223,15 +223,16 @@ def build_components(
 
 
 @cache
-def _gate_model(path: Path | None) -> LearnedGate | None:
-    return learned_gate_model.load(path) if path else learned_gate_model.bundled()
+def _gate_model(path: Path | None, threshold: float | None) -> LearnedGate | None:
+    model = learned_gate_model.load(path) if path else learned_gate_model.bundled()
+    if model is None or threshold is None:
+        return model
+    return replace(model, threshold=threshold)
 
 
 def learned_gate(settings: Settings) -> LearnedGate | None:
-    """The learned gate the settings ask for (with their pass mark), or None."""
+    """The learned gate the settings ask for (with their pass mark), or None; read and
+    checked once per model file and mark, not per request."""
     if not settings.gate_learned:
         return None
-    model = _gate_model(settings.gate_model)
-    if model is None or settings.gate_learned_threshold is None:
-        return model
-    return replace(model, threshold=settings.gate_learned_threshold)
+    return _gate_model(settings.gate_model, settings.gate_learned_threshold)

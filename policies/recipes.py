@@ -34,50 +34,53 @@ class RecallConfig:
     """Episode hits come with up to this many neighbouring turns before and after."""
 
 
+FAST_LISTS: tuple[Source, ...] = (
+    "episodes.vector",
+    "episodes.text",
+    "memories.vector",
+    "memories.text",
+)
+"""Vector and full text over episodes and facts: the lists most presets fuse."""
+
 PRESETS: dict[str, RecallConfig] = {
-    "hybrid": RecallConfig(
-        "hybrid", ("episodes.vector", "episodes.text", "memories.vector", "memories.text")
-    ),
-    "hybrid-graph": RecallConfig(
-        "hybrid-graph",
-        ("episodes.vector", "episodes.text", "memories.vector", "memories.text", "graph"),
-    ),
+    "hybrid": RecallConfig("hybrid", FAST_LISTS),
+    "hybrid-graph": RecallConfig("hybrid-graph", (*FAST_LISTS, "graph")),
     "fast": RecallConfig(
         "fast",
-        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        FAST_LISTS,
         reranker="memrl",
     ),
     "gated": RecallConfig(
         "gated",
-        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        FAST_LISTS,
         reranker="memrl",
         gate=True,
     ),
     "hybrid-window": RecallConfig(
         "hybrid-window",
-        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        FAST_LISTS,
         window=1,
     ),
     "hybrid-window2": RecallConfig(
         "hybrid-window2",
-        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        FAST_LISTS,
         window=2,
     ),
     "gated-window": RecallConfig(
         "gated-window",
-        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        FAST_LISTS,
         gate=True,
         window=1,
     ),
     "gated-window2": RecallConfig(
         "gated-window2",
-        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        FAST_LISTS,
         gate=True,
         window=2,
     ),
     "fast-window": RecallConfig(
         "fast-window",
-        ("episodes.vector", "episodes.text", "memories.vector", "memories.text"),
+        FAST_LISTS,
         reranker="memrl",
         window=1,
     ),

@@ -61,7 +61,7 @@ class Audit(BaseModel):
 
     @property
     def passed(self) -> bool:
-        return self.relevance and self.faithfulness and self.completeness
+        return all(self.checks().values())
 
     def checks(self) -> dict[str, bool]:
         """The three verdicts, as the gate's ``audit`` dimension reads them."""

@@ -248,22 +248,30 @@ async def test_dev_split_smoke(components: Components, tmp_path: Path) -> None:
     assert summary["pipelines"]["bm25-turns"]["overall"]["n"] == 5
 
 
+async def run_small(
+    components: Components, tmp_path: Path, pipelines: str, out: Path
+) -> dict[str, Any]:
+    """The small LoCoMo file at k = 1, 3 through ``pipelines``, written to ``out``."""
+    data = str(locomo_file(tmp_path))
+    return await run(
+        components,
+        "locomo",
+        "--data",
+        data,
+        "--k",
+        "1,3",
+        "--pipeline",
+        pipelines,
+        "--out",
+        str(out),
+    )
+
+
 async def test_gated_pipelines_report_routes_and_gate_quality(
     components: Components, tmp_path: Path
 ) -> None:
     out = tmp_path / "gated"
-    summary = await run(
-        components,
-        "locomo",
-        "--data",
-        str(locomo_file(tmp_path)),
-        "--k",
-        "1,3",
-        "--pipeline",
-        "fast,gated",
-        "--out",
-        str(out),
-    )
+    summary = await run_small(components, tmp_path, "fast,gated", out)
     fast = summary["pipelines"]["fast"]["overall"]
     gated = summary["pipelines"]["gated"]["overall"]
     assert fast["deliberate_share"] == 0.0  # mode fast: the gate scores, never routes
@@ -280,18 +288,7 @@ async def test_a_presets_fast_result_with_gate_features_feeds_train_gate(
     components: Components, tmp_path: Path
 ) -> None:
     out = tmp_path / "features"
-    summary = await run(
-        components,
-        "locomo",
-        "--data",
-        str(locomo_file(tmp_path)),
-        "--k",
-        "1,3",
-        "--pipeline",
-        "gated-window@fast",
-        "--out",
-        str(out),
-    )
+    summary = await run_small(components, tmp_path, "gated-window@fast", out)
     assert summary["pipelines"]["gated-window@fast"]["overall"]["deliberate_share"] == 0.0
     records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     from evals.train_gate import rows
