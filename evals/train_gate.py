@@ -2,7 +2,7 @@
 conversations.
 
 Each record of the chosen pipeline (one scored with the gate but not routed by it,
-e.g. ``hybrid-window@fast``) gives the gate's feature vector and the label "the fast
+e.g. ``gated-window2@fast``) gives the gate's feature vector and the label "the fast
 result already held all the evidence" (all@10). Leave-one-conversation-out: for each
 conversation, models are trained on the others and score it; the pooled held-out
 ROC AUC of each model is set against the best-similarity baseline and the hand-set
@@ -17,7 +17,7 @@ import argparse
 import json
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,7 @@ MODELS = {"logistic": 0, "mlp16": 16}
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="memory-eval train-gate", description=__doc__)
     parser.add_argument("results", type=Path, help="results.jsonl holding gate features")
-    parser.add_argument("--pipeline", default="hybrid-window@fast")
+    parser.add_argument("--pipeline", default="gated-window2@fast")
     parser.add_argument("--out", type=Path, default=BUNDLED, help="where to write the model")
     parser.add_argument("--dry-run", action="store_true", help="measure only; write nothing")
     args = parser.parse_args(argv)
@@ -183,6 +183,7 @@ def main(argv: Sequence[str]) -> int:
     if len(set(data.group)) < 2 or all(data.y) or not any(data.y):
         parser.error(f"need both labels over >= 2 conversations in {args.pipeline!r} records")
     gate, figures = train(data, MODELS)
+    gate = replace(gate, info={**(gate.info or {}), "pipeline": args.pipeline})
     print(json.dumps(figures, indent=2))
     if not args.dry_run:
         args.out.write_text(json.dumps(gate.to_json(), indent=1) + "\n")

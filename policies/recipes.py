@@ -32,6 +32,10 @@ class RecallConfig:
     time_filter: bool = False
     window: int = 0
     """Episode hits come with up to this many neighbouring turns before and after."""
+    merge: bool = True
+    """With a window, hits whose passages overlap are merged into one passage, and the
+    freed slots go to the next candidates (of ``candidates`` times the limit)."""
+    candidates: int = 2
 
 
 FAST_LISTS: tuple[Source, ...] = (

@@ -265,6 +265,10 @@ class SearchHitOut(BaseModel):
     context: list[ContextTurnOut] = Field(
         default_factory=list, description="neighbouring turns (presets with a window)"
     )
+    merged_ids: list[UUID] = Field(
+        default_factory=list,
+        description="hits merged into this one: their turns overlapped its context",
+    )
 
     @classmethod
     def of(cls, h: SearchHit) -> SearchHitOut:
@@ -287,6 +291,7 @@ class SearchHitOut(BaseModel):
                 )
                 for t in h.context
             ],
+            merged_ids=list(h.merged),
         )
 
 

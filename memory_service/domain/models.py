@@ -191,6 +191,8 @@ class SearchHit:
     source_episode_ids: Sequence[UUID] = ()
     speaker: str | None = None
     context: Sequence[ContextTurn] = ()
+    merged: Sequence[UUID] = ()
+    """Hits merged into this one because their passages overlapped (in rank order)."""
 
 
 @dataclass(frozen=True, slots=True)

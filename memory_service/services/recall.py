@@ -26,6 +26,7 @@ from memory_service.ports import LLM, ChunkRunner, Embedder, UnitOfWork
 from memory_service.services.audit import audit_evidence
 from memory_service.services.deliberate import deliberate
 from memory_service.services.gating import gate_input
+from policies.excerpts import merge_overlapping
 from policies.gate import GateConfig, assess
 from policies.gate_features import FEATURES
 from policies.gate_features import features as gate_features
@@ -82,11 +83,12 @@ async def search(
     )
     timings.update(list_timings)
     started = time.perf_counter()
-    hits, similarity = await _rank(uow, tenant, fused, vector, query.limit, config)
+    pool = query.limit * config.candidates if config.window > 0 and config.merge else query.limit
+    ranked, similarity = await _rank(uow, tenant, fused, vector, pool, config)
     timings["rerank"] = _ms(started)
+    started = time.perf_counter()
+    hits = await _passages(uow, tenant, query, ranked, config)
     if config.window > 0:
-        started = time.perf_counter()
-        hits = await _with_context(uow, tenant, query, hits, config)
         timings["context"] = _ms(started)
     gate: dict[str, Any] | None = None
     route = "deliberate" if opts.mode == "deliberate" else "fast"
@@ -98,15 +100,20 @@ async def search(
     if route == "deliberate":
         started = time.perf_counter()
         found = await deliberate(
-            uow, tenant, query, vector, llm=opts.llm, budget=opts.budget, chunks=opts.chunks
+            uow,
+            tenant,
+            replace(query, limit=pool),
+            vector,
+            llm=opts.llm,
+            budget=opts.budget,
+            chunks=opts.chunks,
         )
         deliberated = [_hit(c, {"deliberation": c.score}) for c in found.candidates]
         # Without an LLM, a gated System 2 widens System 1 rather than replacing it:
         # the exhaustive scan's list is fused with the fast one.
         widen = opts.llm is None and opts.mode == "auto"
-        hits = _fuse(hits, deliberated, query.limit) if widen else deliberated
-        if config.window > 0:
-            hits = await _with_context(uow, tenant, query, hits, config)
+        ranked = _fuse(ranked, deliberated, pool) if widen else deliberated
+        hits = await _passages(uow, tenant, query, ranked, config)
         cost.update(
             llm_calls=cost["llm_calls"] + found.llm_calls,
             input_tokens=cost["input_tokens"] + found.input_tokens,
@@ -286,21 +293,28 @@ async def _rank(
     return hits, similarity
 
 
-async def _with_context(
-    uow: UnitOfWork, tenant: UUID, query: SearchQuery, hits: list[SearchHit], config: RecallConfig
+async def _passages(
+    uow: UnitOfWork,
+    tenant: UUID,
+    query: SearchQuery,
+    ranked: Sequence[SearchHit],
+    config: RecallConfig,
 ) -> list[SearchHit]:
-    """Episode hits gain their neighbouring turns; provenance covers them too."""
+    """The best ``query.limit`` of ``ranked``; with a window, episode hits gain their
+    neighbouring turns (provenance covers them too), and overlapping passages merge."""
+    if config.window < 1:
+        return list(ranked[: query.limit])
     around = await uow.episodes.neighbours(
-        tenant, query.scope, [h.id for h in hits if h.kind == "episode"], config.window
+        tenant, query.scope, [h.id for h in ranked if h.kind == "episode"], config.window
     )
     out = []
-    for h in hits:
+    for h in ranked:
         turns = around.get(h.id, []) if h.kind == "episode" else []
         if turns:
             sources = tuple(dict.fromkeys([*h.source_episode_ids, *(t.id for t in turns)]))
             h = replace(h, context=tuple(turns), source_episode_ids=sources)
         out.append(h)
-    return out
+    return merge_overlapping(out, query.limit) if config.merge else out[: query.limit]
 
 
 def _request_record(

@@ -122,12 +122,45 @@ async def test_window_presets_bring_neighbouring_turns(client: AsyncClient) -> N
     )
     [hit] = r.json()["results"]
     assert hit["text"] == "a bowl of ramen"
-    assert [(t["text"], t["position"]) for t in hit["context"]] == [
-        ("what did you eat?", -1),
-        ("sounds tasty", 1),
-    ]
-    assert hit["source_episode_ids"] == [ids[2], ids[1], ids[3]]
+    shown = [(t["text"], t["position"]) for t in hit["context"]]
+    assert ("what did you eat?", -1) in shown and ("sounds tasty", 1) in shown
+    # the second candidate overlapped this passage: it was merged in, not dropped
+    assert len(hit["merged_ids"]) <= 1
+    assert len(shown) == 2 + bool(hit["merged_ids"])
+    assert hit["source_episode_ids"][:3] == [ids[2], ids[1], ids[3]]
     plain = await client.post(
         "/v1/search", json={"session_id": "s", "query": "ramen bowl", "preset": "hybrid"}
     )
     assert plain.json()["results"][0]["context"] == []
+
+
+async def test_overlapping_passages_merge_and_free_their_slot(client: AsyncClient) -> None:
+    texts = [
+        "hello there",
+        "we had ramen noodles for lunch",
+        "the ramen noodles were spicy",
+        "sounds tasty",
+        "the weather is grey",
+        "my cat sleeps all day",
+        "the train was late again",
+        "I bought new shoes",
+        "more ramen noodles tomorrow then",
+    ]
+    times = [f"2024-01-01T00:00:0{i}Z" for i in range(len(texts))]
+    ids = await add_messages(client, texts, session_id="s", times=times)
+    r = await client.post(
+        "/v1/search",
+        json={"session_id": "s", "query": "ramen noodles", "preset": "hybrid-window", "limit": 2},
+    )
+    hits = r.json()["results"]
+    assert len(hits) == 2
+    merged = next(h for h in hits if h["merged_ids"])
+    other = next(h for h in hits if not h["merged_ids"])
+    # turns 1 and 2 are both hits: one passage shows 0..3, and no turn twice
+    assert {merged["id"], *merged["merged_ids"]} == {ids[1], ids[2]}
+    shown = [merged["id"], *(t["id"] for t in merged["context"])]
+    assert sorted(shown) == sorted(ids[0:4]) and len(shown) == 4
+    assert sorted(merged["source_episode_ids"]) == sorted(ids[0:4])
+    # the freed slot went to the third ramen turn, with its own context
+    assert other["id"] == ids[8]
+    assert [t["position"] for t in other["context"]] == [-1]

@@ -122,7 +122,8 @@ class ContextTurn(ResponseModel):
 
 class SearchHit(ResponseModel):
     """``kind`` is ``"episode"``, ``"memory"`` or ``"fact"`` (derived at query time);
-    ``context`` holds neighbouring turns when the preset asks for a window."""
+    ``context`` holds neighbouring turns when the preset asks for a window, and
+    ``merged_ids`` the hits merged into this one because their turns overlapped."""
 
     kind: str
     id: UUID
@@ -133,6 +134,7 @@ class SearchHit(ResponseModel):
     scores: dict[str, float]
     source_episode_ids: list[UUID]
     context: list[ContextTurn] = []
+    merged_ids: list[UUID] = []
 
 
 class SearchResult(ResponseModel):
