@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from memory_service.domain.errors import UpstreamUnavailable
 from memory_service.domain.models import Candidate, ChatMessage, ChunkReply, Episode
+from memory_service.domain.text import without_nul
 from memory_service.ports import LLM, ChunkRunner
 from retrievers.fusion import reciprocal_rank_fusion
 
@@ -259,7 +260,7 @@ class LLMDeliberation:
         result.input_tokens += out.input_tokens
         result.output_tokens += out.output_tokens
         try:
-            parsed = _Reply.model_validate(json.loads(_json_object(out.text)))
+            parsed = _Reply.model_validate(without_nul(json.loads(_json_object(out.text))))
         except (ValueError, ValidationError) as exc:
             result.errors.append(f"unreadable reply: {str(exc)[:200]}")
             return []

@@ -30,6 +30,7 @@ from memory_service.domain.consolidation import (
 )
 from memory_service.domain.errors import UpstreamUnavailable
 from memory_service.domain.models import ChatMessage
+from memory_service.domain.text import without_nul
 from memory_service.ports import LLM
 
 __all__ = ["LLMDecider", "LLMExtractor"]
@@ -143,7 +144,7 @@ def _json_object(raw: str) -> Any:
         value, _ = json.JSONDecoder().raw_decode(body, start)
     except json.JSONDecodeError as exc:
         raise _MalformedReply(f"invalid JSON: {exc}") from exc
-    return value
+    return without_nul(value)
 
 
 def _validated(schema: type[M], raw: str) -> M:

@@ -221,6 +221,11 @@ class Completion:
     output_tokens: int
     model: str
 
+    def __post_init__(self) -> None:
+        # PostgreSQL text and jsonb refuse NUL; a model's stray NUL is dropped here.
+        if "\x00" in self.text:
+            object.__setattr__(self, "text", self.text.replace("\x00", ""))
+
 
 @dataclass(frozen=True, slots=True)
 class ChunkReply:

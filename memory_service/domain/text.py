@@ -2,6 +2,8 @@
 
 Inputs are checked where they enter (request bodies, headers, import lines), so that a
 NUL is a 422 naming the field, never a 500 from the database half-way through a write.
+A model's output is not refused but cleaned (``without_nul``): a stray NUL in a reply
+must not fail a consolidation job or a search log.
 """
 
 from __future__ import annotations
@@ -47,3 +49,15 @@ def refuse_nul(value: T) -> T:
     if where is None:
         return value
     raise ValueError(f"{NUL_MESSAGE} (at {where})" if where else NUL_MESSAGE)
+
+
+def without_nul(value: object) -> object:
+    """``value`` with NUL removed from every string in it (keys included): for JSON
+    parsed from a model's reply, where ``\\u0000`` decodes to NUL."""
+    if isinstance(value, str):
+        return value.replace(NUL, "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value

@@ -17,6 +17,7 @@ from datetime import datetime
 from pydantic import BaseModel, ValidationError
 
 from memory_service.domain.models import ChatMessage, Completion, SearchHit
+from memory_service.domain.text import without_nul
 from memory_service.ports import LLM
 
 AUDIT = """You audit an answer given by an assistant from retrieved memories.
@@ -95,7 +96,7 @@ def parse_audit(reply: str) -> Audit | None:
     if not match:
         return None
     try:
-        return Audit.model_validate(json.loads(match.group(0)))
+        return Audit.model_validate(without_nul(json.loads(match.group(0))))
     except (ValueError, ValidationError):
         return None
 

@@ -201,6 +201,21 @@ async def test_search_audit_feeds_the_gate(
         assert body["results"][0]["kind"] == "fact"
 
 
+async def test_nul_in_the_auditors_reply_is_dropped_not_a_500(components: Components) -> None:
+    verdict = {"answer": "a silver\u0000 necklace", "reason": "\u0000"}
+    verdict |= dict.fromkeys(("relevance", "faithfulness", "completeness"), True)
+    llm = ScriptedLLM(rules=[(r"enough to answer a question", json.dumps(verdict))])
+    hand_set = components.settings.model_copy(update={"gate_learned": False})
+    async with api_client(replace(components, llm=llm, settings=hand_set), "audit") as client:
+        await add_messages(client, TURNS, user_id="u")
+        r = await client.post(
+            "/v1/search",
+            json={"user_id": "u", "query": "Caroline: silver necklace Sweden", "preset": "gated"},
+        )
+    assert r.status_code == 200, r.text
+    assert r.json()["gate"]["audit"]["answer"] == "a silver necklace"
+
+
 async def test_search_skips_the_audit_when_the_gate_already_fails(components: Components) -> None:
     llm = auditing(True)
     hand_set = components.settings.model_copy(update={"gate_learned": False})

@@ -123,7 +123,8 @@ async def test_window_presets_bring_neighbouring_turns(client: AsyncClient) -> N
     [hit] = r.json()["results"]
     assert hit["text"] == "a bowl of ramen"
     shown = [(t["text"], t["position"]) for t in hit["context"]]
-    assert ("what did you eat?", -1) in shown and ("sounds tasty", 1) in shown
+    assert ("what did you eat?", -1) in shown
+    assert ("sounds tasty", 1) in shown
     # the second candidate overlapped this passage: it was merged in, not dropped
     assert len(hit["merged_ids"]) <= 1
     assert len(shown) == 2 + bool(hit["merged_ids"])
@@ -159,7 +160,8 @@ async def test_overlapping_passages_merge_and_free_their_slot(client: AsyncClien
     # turns 1 and 2 are both hits: one passage shows 0..3, and no turn twice
     assert {merged["id"], *merged["merged_ids"]} == {ids[1], ids[2]}
     shown = [merged["id"], *(t["id"] for t in merged["context"])]
-    assert sorted(shown) == sorted(ids[0:4]) and len(shown) == 4
+    assert sorted(shown) == sorted(ids[0:4])
+    assert len(shown) == 4
     assert sorted(merged["source_episode_ids"]) == sorted(ids[0:4])
     # the freed slot went to the third ramen turn, with its own context
     assert other["id"] == ids[8]

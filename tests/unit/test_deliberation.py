@@ -148,3 +148,17 @@ async def test_a_scripted_model_for_other_processes(tmp_path: Path) -> None:
     assert llm.model == "s1"
     assert (await llm.complete([ChatMessage("user", "hello there")])).text == "hi"
     assert (await llm.complete([ChatMessage("user", "bye")])).text == "?"
+
+
+async def test_nul_in_a_reply_is_dropped_not_carried_into_facts() -> None:
+    found = reply(("Caroline\u0000 paints", 9, [1]))  # json.dumps writes it as \u0000
+    assert "\\u0000" in found
+    llm = ScriptedLLM(rules=[(ASK, found)])
+    result = await read(llm).deliberate(episodes(3), "What does Caroline do?", 5, Budget())
+    [fact] = result.candidates
+    assert fact.text == "Caroline paints"
+
+
+def test_a_completion_never_holds_nul() -> None:
+    out = Completion(text="an\x00swer", input_tokens=1, output_tokens=1, model="m")
+    assert out.text == "answer"

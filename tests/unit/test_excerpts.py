@@ -57,7 +57,8 @@ def test_disjoint_passages_are_kept_as_they_are() -> None:
 def test_an_overlapping_hit_extends_the_better_passage_and_frees_its_slot() -> None:
     out = merge_overlapping([passage(5), passage(6), passage(12), passage(16)], 2)
     best, second = out
-    assert best.id == TURNS[5] and best.merged == (TURNS[6],)
+    assert best.id == TURNS[5]
+    assert best.merged == (TURNS[6],)
     assert shown(best) == [("turn 4", -1), ("turn 6", 1), ("turn 7", 2)]
     assert set(best.source_episode_ids) == {TURNS[i] for i in (4, 5, 6, 7)}
     assert best.source_episode_ids[0] == TURNS[5]  # the hit's own provenance first
@@ -67,7 +68,8 @@ def test_an_overlapping_hit_extends_the_better_passage_and_frees_its_slot() -> N
 def test_an_earlier_turn_merged_in_gets_a_negative_position() -> None:
     [hit] = merge_overlapping([passage(6), passage(4)], 1)
     assert shown(hit) == [("turn 3", -3), ("turn 4", -2), ("turn 5", -1), ("turn 7", 1)]
-    assert hit.text == "turn 6" and hit.merged == (TURNS[4],)
+    assert hit.text == "turn 6"
+    assert hit.merged == (TURNS[4],)
 
 
 def test_no_turn_is_shown_twice() -> None:
@@ -97,7 +99,8 @@ def test_facts_are_never_merged() -> None:
     hits = [passage(3), fact(1), passage(4), fact(2)]
     out = merge_overlapping(hits, 10)
     assert [h.kind for h in out] == ["episode", "memory", "memory"]
-    assert out[1] == hits[1] and out[2] == hits[3]
+    assert out[1] == hits[1]
+    assert out[2] == hits[3]
 
 
 def test_the_limit_holds() -> None:

@@ -317,3 +317,19 @@ async def test_no_similar_memories_adds_without_calling_the_model() -> None:
 
     assert (result.op, result.text, result.target_id) == ("ADD", FACT.text, None)
     assert llm.calls == []
+
+
+async def test_nul_in_a_reply_is_dropped_from_facts_and_entities() -> None:
+    text = reply(
+        [
+            {
+                "text": "Caroline\u0000 paints.",
+                "message_ids": [1],
+                "entities": [{"name": "Caro\u0000line", "type": "person"}],
+            }
+        ]
+    )
+    llm = ScriptedLLM(rules=[(r"Conversation:", text)])
+    [fact] = (await LLMExtractor(llm).extract(make_episodes(1))).facts
+    assert fact.text == "Caroline paints."
+    assert fact.entities == (ExtractedEntity("Caroline", "person"),)
