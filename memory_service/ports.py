@@ -127,8 +127,14 @@ class EpisodeRepository(CandidateSource, Protocol):
     async def get(self, tenant: UUID, episode_id: UUID) -> Episode | None: ...
 
     async def scan(
-        self, tenant: UUID, scope: Scope, vector: Sequence[float], *, limit: int
-    ) -> list[tuple[Episode, float]]: ...
+        self,
+        tenant: UUID,
+        scope: Scope,
+        vector: Sequence[float],
+        *,
+        limit: int,
+        max_tokens: int | None = None,
+    ) -> tuple[list[tuple[Episode, float]], int]: ...
 
     async def similarities(
         self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]

@@ -127,19 +127,47 @@ class SqlEpisodes:
         return [_episode(r) for r in (await self._s.execute(stmt)).all()]
 
     async def scan(
-        self, tenant: UUID, scope: Scope, vector: Sequence[float], *, limit: int
-    ) -> list[tuple[Episode, float]]:
-        """Every episode of the scope in time order (at most ``limit``) with its exact
-        cosine similarity to ``vector``: a sequential scan, no index, no approximation."""
+        self,
+        tenant: UUID,
+        scope: Scope,
+        vector: Sequence[float],
+        *,
+        limit: int,
+        max_tokens: int | None = None,
+    ) -> tuple[list[tuple[Episode, float]], int]:
+        """The scope's most recent episodes (at most ``limit``, and at most ``max_tokens``
+        of text at four characters a token), in time order, each with its exact cosine
+        similarity to ``vector`` (no index, no approximation); and how many older ones
+        were left out. Only the episodes returned have their similarity computed."""
+        newest_first = (EpisodeRow.occurred_at.desc(), EpisodeRow.seq.desc())
+        cost = func.greatest(func.length(EpisodeRow.text) / 4, 1)
+        recent = (
+            select(
+                EpisodeRow.id,
+                func.sum(cost).over(order_by=newest_first).label("spent"),
+                func.count().over().label("total"),
+            )
+            .where(*scope_filters(EpisodeRow, tenant, scope))
+            .order_by(*newest_first)
+            .limit(limit)
+            .subquery("recent")
+        )
         similarity = (1 - EpisodeRow.embedding.cosine_distance(list(vector))).label("similarity")
         stmt = (
-            select(*_COLUMNS, similarity)
-            .where(*scope_filters(EpisodeRow, tenant, scope))
+            select(*_COLUMNS, similarity, recent.c.total)
+            .join(recent, recent.c.id == EpisodeRow.id)
+            .where(EpisodeRow.tenant_id == tenant)
             .order_by(EpisodeRow.occurred_at, EpisodeRow.seq)
-            .limit(limit)
         )
+        if max_tokens is not None:
+            stmt = stmt.where(recent.c.spent <= max_tokens)
         rows = (await self._s.execute(stmt)).all()
-        return [(_episode(r), float(r.similarity)) for r in rows]
+        if not rows:
+            total = await self._s.scalar(
+                select(func.count()).where(*scope_filters(EpisodeRow, tenant, scope))
+            )
+            return [], int(total or 0)
+        return [(_episode(r), float(r.similarity)) for r in rows], int(rows[0].total) - len(rows)
 
     async def similarities(
         self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]

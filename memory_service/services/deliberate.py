@@ -30,15 +30,21 @@ async def deliberate(
     chunks: ChunkRunner | None = None,
 ) -> Deliberation:
     """With an LLM, read the scope in chunks and extract query-relevant facts; without
-    one, score every episode exhaustively. Both see the episodes in time order.
+    one, score every episode exhaustively. Both see the episodes in time order: the
+    most recent ones that fit the token budget (``truncated`` when older ones are left).
 
     ``chunks`` reads the chunks elsewhere (Celery workers); when it cannot start, or
     is not given, ``llm`` reads them in this process.
     """
-    scanned = await uow.episodes.scan(tenant, query.scope, vector, limit=MAX_EPISODES)
+    scanned, left_out = await uow.episodes.scan(
+        tenant, query.scope, vector, limit=MAX_EPISODES, max_tokens=budget.max_tokens
+    )
     if llm is None:
-        return local_deliberation(scanned, query.text, query.limit, budget)
-    episodes = [episode for episode, _ in scanned]
-    here = InProcessChunkRunner(llm)
-    reader = LLMDeliberation(chunks, fallback=here) if chunks else LLMDeliberation(here)
-    return await reader.deliberate(episodes, query.text, query.limit, budget)
+        found = local_deliberation(scanned, query.text, query.limit, budget)
+    else:
+        episodes = [episode for episode, _ in scanned]
+        here = InProcessChunkRunner(llm)
+        reader = LLMDeliberation(chunks, fallback=here) if chunks else LLMDeliberation(here)
+        found = await reader.deliberate(episodes, query.text, query.limit, budget)
+    found.truncated = found.truncated or left_out > 0
+    return found

@@ -272,3 +272,19 @@ async def test_hand_set_marks_when_the_learned_gate_is_off(components: Component
             "/v1/search", json={"user_id": "u", "query": "silver necklace", "preset": "gated"}
         )
     assert "learned" not in r.json()["gate"]["scores"]
+
+
+async def test_system_2_reads_the_most_recent_history_that_fits_its_budget(
+    client: AsyncClient,
+) -> None:
+    filler = " and then some more words about an ordinary day" * 8
+    texts = [f"entry {i} zeppelin{filler}"[:400] for i in range(30)]  # 100 tokens each
+    times = [f"2024-01-{i + 1:02d}T12:00:00Z" for i in range(30)]
+    ids = await add_messages(client, texts, user_id="u", times=times)
+    body = {"user_id": "u", "query": "zeppelin", "mode": "deliberate", "limit": 30}
+    capped = (await client.post("/v1/search", json={**body, "budget_tokens": 1000})).json()
+    assert {h["id"] for h in capped["results"]} == set(ids[20:])  # the 10 newest
+    assert capped["cost"]["truncated"] == 1
+    whole = (await client.post("/v1/search", json=body)).json()
+    assert {h["id"] for h in whole["results"]} == set(ids)
+    assert whole["cost"]["truncated"] == 0
