@@ -30,6 +30,9 @@ class RunOutput:
     out: Path
     config: dict[str, Any]
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    commit: str | None = field(default_factory=git_commit)
+    """The code the run started from (read at the start: commits made while it runs
+    are not in it)."""
     _handle: IO[str] | None = None
 
     def __post_init__(self) -> None:
@@ -68,7 +71,7 @@ class RunOutput:
             "partial": partial,
             "started": self.started.isoformat(),
             "finished": datetime.now(UTC).isoformat(),
-            "git_commit": git_commit(),
+            "git_commit": self.commit,
             "config": self.config,
             "facts": dict(facts),
             "pipelines": summarise(records, group_key, exclude),
