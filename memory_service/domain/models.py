@@ -192,7 +192,7 @@ class SearchHit:
     speaker: str | None = None
     context: Sequence[ContextTurn] = ()
     merged: Sequence[UUID] = ()
-    """Hits merged into this one because their passages overlapped (in rank order)."""
+    """Hits merged into this one because their passages overlapped (in merge order)."""
 
 
 @dataclass(frozen=True, slots=True)
