@@ -194,6 +194,14 @@ class SearchHit:
     merged: Sequence[UUID] = ()
     """Hits merged into this one because their passages overlapped (in merge order)."""
 
+    def passage(self) -> list[ContextTurn]:
+        """An episode hit's turns in time order: its context with its own turn (position
+        0) among them; nothing for other kinds."""
+        if self.kind != "episode" or self.occurred_at is None:
+            return []
+        own = ContextTurn(self.id, self.speaker, self.text, self.occurred_at, 0)
+        return sorted([*self.context, own], key=lambda t: t.position)
+
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:

@@ -82,11 +82,17 @@ class AuditCall:
 
 
 def evidence_text(hits: Sequence[SearchHit]) -> str:
+    """The evidence as the auditor and the answerer read it: one line a fact, and each
+    episode hit as its passage (the hit with its context turns), in time order."""
     lines = []
     for h in hits:
-        when = h.occurred_at.strftime("%Y-%m-%d") if h.occurred_at else "undated"
-        who = f"{h.speaker}: " if h.speaker and h.kind == "episode" else ""
-        lines.append(f"[{when}] {who}{h.text}")
+        if h.kind == "episode" and h.occurred_at is not None:
+            for t in h.passage():
+                who = f"{t.speaker}: " if t.speaker else ""
+                lines.append(f"[{t.occurred_at:%Y-%m-%d}] {who}{t.text}")
+        else:
+            when = h.occurred_at.strftime("%Y-%m-%d") if h.occurred_at else "undated"
+            lines.append(f"[{when}] {h.text}")
     return "\n".join(lines) or "(no memories)"
 
 

@@ -29,11 +29,14 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d") if moment else "undated"
 
 
-def _line(hit: SearchHit) -> str:
+def _lines(hit: SearchHit) -> list[str]:
+    """A fact's line, or an episode's passage (the hit and its context turns)."""
     if hit.kind == "episode":
-        who = f"{hit.speaker}: " if hit.speaker else ""
-        return f"- [{_when(hit.occurred_at)}] {who}{hit.text}"
-    return f"- {hit.text} (since {_when(hit.occurred_at)})"
+        return [
+            f"- [{_when(t.occurred_at)}] {f'{t.speaker}: ' if t.speaker else ''}{t.text}"
+            for t in hit.passage()
+        ]
+    return [f"- {hit.text} (since {_when(hit.occurred_at)})"]
 
 
 def pack(
@@ -53,8 +56,9 @@ def pack(
     for title, hits in (("## Facts", facts), ("## Conversation excerpts", episodes)):
         section = [title]
         for hit in hits:
-            if fits([*parts, *section, _line(hit)]):
-                section.append(_line(hit))
+            lines = _lines(hit)
+            if fits([*parts, *section, *lines]):
+                section += lines
                 (block.episode_ids if hit.kind == "episode" else block.memory_ids).append(hit.id)
         if len(section) > 1:
             parts += section

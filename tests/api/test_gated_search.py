@@ -288,3 +288,23 @@ async def test_system_2_reads_the_most_recent_history_that_fits_its_budget(
     whole = (await client.post("/v1/search", json=body)).json()
     assert {h["id"] for h in whole["results"]} == set(ids)
     assert whole["cost"]["truncated"] == 0
+
+
+async def test_context_blocks_and_evidence_show_whole_passages(components: Components) -> None:
+    texts = ["hello there", "what did you eat?", "a bowl of ramen", "sounds tasty", "bye"]
+    times = [f"2024-01-01T00:00:0{i}Z" for i in range(5)]
+    windowed = components.settings.model_copy(update={"default_preset": "hybrid-window"})
+    async with api_client(replace(components, settings=windowed), "window") as client:
+        ids = await add_messages(client, texts, session_id="s", times=times)
+        r = await client.post(
+            "/v1/context", json={"session_id": "s", "query": "ramen bowl", "token_budget": 2000}
+        )
+    block = r.json()
+    assert r.status_code == 200, r.text
+    # the hits come with the turns around them; overlapping passages merge, so the
+    # five turns show once each, in time order (before: the hits' own lines only)
+    assert block["context"].splitlines() == [
+        "## Conversation excerpts",
+        *(f"- [2024-01-01] {t}" for t in texts),
+    ]
+    assert ids[2] in block["episode_ids"]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from memory_service.domain.models import ContextTurn, SearchHit
+from memory_service.services.audit import evidence_text
 from policies.excerpts import merge_overlapping
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -107,3 +108,14 @@ def test_the_limit_holds() -> None:
     hits = [passage(n, window=0) for n in range(0, 20, 2)]
     assert len(merge_overlapping(hits, 3)) == 3
     assert merge_overlapping([], 3) == []
+
+
+def test_a_passage_reads_in_time_order_with_the_hit_among_its_turns() -> None:
+    [merged] = merge_overlapping([passage(6), passage(4)], 1)
+    assert [t.text for t in merged.passage()] == [f"turn {i}" for i in (3, 4, 5, 6, 7)]
+    assert fact(1).passage() == []
+    # what the auditor and the answerer read: every turn of the passage, then the fact
+    assert evidence_text([merged, fact(1)]).splitlines() == [
+        *(f"[2024-01-01] a: turn {i}" for i in (3, 4, 5, 6, 7)),
+        "[undated] fact 1",
+    ]
