@@ -33,6 +33,7 @@ from memory_service.domain.models import (
     RetrievalRecord,
     Scope,
     SearchQuery,
+    Turn,
 )
 
 
@@ -134,7 +135,7 @@ class EpisodeRepository(CandidateSource, Protocol):
         *,
         limit: int,
         max_tokens: int | None = None,
-    ) -> tuple[list[tuple[Episode, float]], int]: ...
+    ) -> tuple[list[tuple[Turn, float]], bool]: ...
 
     async def similarities(
         self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]

@@ -21,7 +21,7 @@ from uuid import UUID, uuid5
 from pydantic import BaseModel, Field, ValidationError
 
 from memory_service.domain.errors import UpstreamUnavailable
-from memory_service.domain.models import Candidate, ChatMessage, ChunkReply, Episode
+from memory_service.domain.models import Candidate, ChatMessage, ChunkReply, Turn
 from memory_service.domain.text import without_nul
 from memory_service.ports import LLM, ChunkRunner
 from retrievers.fusion import reciprocal_rank_fusion
@@ -58,19 +58,19 @@ def approx_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def render(episode: Episode, number: int | None = None) -> str:
+def render(episode: Turn, number: int | None = None) -> str:
     tag = f"[{number}] " if number is not None else ""
     who = f"{episode.speaker}: " if episode.speaker else ""
     return f"{tag}[{episode.occurred_at:%Y-%m-%d %H:%M}] {who}{episode.text}"
 
 
 def local_deliberation(
-    scanned: Sequence[tuple[Episode, float]], query: str, k: int, budget: Budget
+    scanned: Sequence[tuple[Turn, float]], query: str, k: int, budget: Budget
 ) -> Deliberation:
     """Exhaustive local scoring: each episode's exact cosine, raised by its best
     neighbour's (a turn is often answered by the next), fused by RRF with BM25."""
     started = time.perf_counter()
-    kept: list[tuple[Episode, float]] = []
+    kept: list[tuple[Turn, float]] = []
     spent = 0
     for episode, similarity in scanned:
         spent += approx_tokens(episode.text)
@@ -98,7 +98,7 @@ def local_deliberation(
     )
 
 
-def _bm25(kept: Sequence[tuple[Episode, float]], query: str, k: int) -> list[tuple[int, float]]:
+def _bm25(kept: Sequence[tuple[Turn, float]], query: str, k: int) -> list[tuple[int, float]]:
     import bm25s
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index at DEBUG
@@ -112,7 +112,7 @@ def _bm25(kept: Sequence[tuple[Episode, float]], query: str, k: int) -> list[tup
     return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if float(s) > 0]
 
 
-def _candidate(episode: Episode, score: float) -> Candidate:
+def _candidate(episode: Turn, score: float) -> Candidate:
     return Candidate(
         kind="episode",
         id=episode.id,
@@ -196,7 +196,7 @@ class LLMDeliberation:
     reply_tokens: int = 1024
 
     async def deliberate(
-        self, episodes: Sequence[Episode], query: str, k: int, budget: Budget
+        self, episodes: Sequence[Turn], query: str, k: int, budget: Budget
     ) -> Deliberation:
         started = time.perf_counter()
         chunks = [
@@ -245,7 +245,7 @@ class LLMDeliberation:
             )
 
     def _read(
-        self, body: Sequence[Episode], reply: ChunkReply, result: Deliberation
+        self, body: Sequence[Turn], reply: ChunkReply, result: Deliberation
     ) -> list[Candidate]:
         """The facts of one chunk's reply worth keeping; the cost goes to ``result``."""
         if reply.timed_out:
@@ -285,7 +285,7 @@ class LLMDeliberation:
         return found
 
 
-def _prompt(context: Sequence[Episode], body: Sequence[Episode], query: str) -> str:
+def _prompt(context: Sequence[Turn], body: Sequence[Turn], query: str) -> str:
     lines = [f"(context) {render(e)}" for e in context]
     lines += [render(e, n) for n, e in enumerate(body, start=1)]
     return PROMPT.format(messages="\n".join(lines), question=query)

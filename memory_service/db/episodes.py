@@ -26,6 +26,7 @@ from memory_service.domain.models import (
     NewEpisode,
     Scope,
     SearchQuery,
+    Turn,
 )
 
 _COLUMNS = (
@@ -134,40 +135,48 @@ class SqlEpisodes:
         *,
         limit: int,
         max_tokens: int | None = None,
-    ) -> tuple[list[tuple[Episode, float]], int]:
-        """The scope's most recent episodes (at most ``limit``, and at most ``max_tokens``
+    ) -> tuple[list[tuple[Turn, float]], bool]:
+        """The scope's most recent turns (at most ``limit``, and at most ``max_tokens``
         of text at four characters a token), in time order, each with its exact cosine
-        similarity to ``vector`` (no index, no approximation); and how many older ones
-        were left out. Only the episodes returned have their similarity computed."""
+        similarity to ``vector`` (no index, no approximation); and whether older ones
+        were left out. Only the turns returned are scored, and only the four columns
+        a reader needs travel (a scan's cost is mostly rows crossing to Python)."""
         newest_first = (EpisodeRow.occurred_at.desc(), EpisodeRow.seq.desc())
         cost = func.greatest(func.length(EpisodeRow.text) / 4, 1)
         recent = (
             select(
                 EpisodeRow.id,
+                cost.label("cost"),
                 func.sum(cost).over(order_by=newest_first).label("spent"),
-                func.count().over().label("total"),
+                func.row_number().over(order_by=newest_first).label("n"),
             )
             .where(*scope_filters(EpisodeRow, tenant, scope))
-            .order_by(*newest_first)
-            .limit(limit)
             .subquery("recent")
         )
         similarity = (1 - EpisodeRow.embedding.cosine_distance(list(vector))).label("similarity")
+        over = recent.c.n > limit
+        # the first turn past either cap comes too: it tells that older ones exist
+        wanted = [recent.c.n <= limit + 1]
+        if max_tokens is not None:
+            over = over | (recent.c.spent > max_tokens)
+            wanted.append(recent.c.spent - recent.c.cost <= max_tokens)
         stmt = (
-            select(*_COLUMNS, similarity, recent.c.total)
+            select(
+                EpisodeRow.id,
+                EpisodeRow.speaker,
+                EpisodeRow.text,
+                EpisodeRow.occurred_at,
+                similarity,
+                over.label("over"),
+            )
             .join(recent, recent.c.id == EpisodeRow.id)
-            .where(EpisodeRow.tenant_id == tenant)
+            .where(EpisodeRow.tenant_id == tenant, *wanted)
             .order_by(EpisodeRow.occurred_at, EpisodeRow.seq)
         )
-        if max_tokens is not None:
-            stmt = stmt.where(recent.c.spent <= max_tokens)
         rows = (await self._s.execute(stmt)).all()
-        if not rows:
-            total = await self._s.scalar(
-                select(func.count()).where(*scope_filters(EpisodeRow, tenant, scope))
-            )
-            return [], int(total or 0)
-        return [(_episode(r), float(r.similarity)) for r in rows], int(rows[0].total) - len(rows)
+        kept = [(Turn(r.id, r.speaker, r.text, r.occurred_at), float(r.similarity)) for r in rows]
+        fits = [turn for turn, r in zip(kept, rows, strict=True) if not r.over]
+        return fits, len(fits) < len(kept)
 
     async def similarities(
         self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]

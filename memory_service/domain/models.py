@@ -169,6 +169,16 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class Turn:
+    """One utterance as Full Deliberation reads it: who said what, and when."""
+
+    id: UUID
+    speaker: str | None
+    text: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ContextTurn:
     """A neighbouring episode shown with a hit (what was said just before or after)."""
 

@@ -36,7 +36,7 @@ async def deliberate(
     ``chunks`` reads the chunks elsewhere (Celery workers); when it cannot start, or
     is not given, ``llm`` reads them in this process.
     """
-    scanned, left_out = await uow.episodes.scan(
+    scanned, older_left = await uow.episodes.scan(
         tenant, query.scope, vector, limit=MAX_EPISODES, max_tokens=budget.max_tokens
     )
     if llm is None:
@@ -46,5 +46,5 @@ async def deliberate(
         here = InProcessChunkRunner(llm)
         reader = LLMDeliberation(chunks, fallback=here) if chunks else LLMDeliberation(here)
         found = await reader.deliberate(episodes, query.text, query.limit, budget)
-    found.truncated = found.truncated or left_out > 0
+    found.truncated = found.truncated or older_left
     return found

@@ -278,7 +278,8 @@ async def test_system_2_reads_the_most_recent_history_that_fits_its_budget(
     client: AsyncClient,
 ) -> None:
     filler = " and then some more words about an ordinary day" * 8
-    texts = [f"entry {i} zeppelin{filler}"[:400] for i in range(30)]  # 100 tokens each
+    # 100 tokens each: the ten newest fill a 1,000-token budget exactly
+    texts = [f"entry {i} zeppelin{filler}"[:400].ljust(400, ".") for i in range(30)]
     times = [f"2024-01-{i + 1:02d}T12:00:00Z" for i in range(30)]
     ids = await add_messages(client, texts, user_id="u", times=times)
     body = {"user_id": "u", "query": "zeppelin", "mode": "deliberate", "limit": 30}

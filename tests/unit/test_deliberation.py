@@ -13,7 +13,7 @@ import pytest
 from memory_service.bootstrap import build_llm
 from memory_service.config import Settings
 from memory_service.domain.errors import UpstreamUnavailable
-from memory_service.domain.models import ChatMessage, Completion, Episode, Scope
+from memory_service.domain.models import ChatMessage, Completion, Turn
 from memory_service.testing import ScriptedLLM
 from retrievers.deliberation import Budget, InProcessChunkRunner, LLMDeliberation, approx_tokens
 from workers.chunks import completion_from_dict, completion_to_dict
@@ -22,19 +22,9 @@ T0 = datetime(2024, 5, 1, tzinfo=UTC)
 ASK = r"find everything relevant"
 
 
-def episodes(n: int) -> list[Episode]:
+def episodes(n: int) -> list[Turn]:
     return [
-        Episode(
-            id=uuid4(),
-            scope=Scope(user_id="u"),
-            role="user",
-            speaker="Caroline",
-            text=f"message number {i} about painting",
-            occurred_at=T0 + timedelta(minutes=i),
-            created_at=T0,
-            metadata={},
-            utility=0.0,
-        )
+        Turn(uuid4(), "Caroline", f"message number {i} about painting", T0 + timedelta(minutes=i))
         for i in range(n)
     ]
 
