@@ -10,7 +10,6 @@ a token and a time budget.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
@@ -22,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from memory_service.domain.errors import UpstreamUnavailable
 from memory_service.domain.models import Candidate, ChatMessage, ChunkReply, Turn
-from memory_service.domain.text import without_nul
+from memory_service.domain.replies import json_object
 from memory_service.ports import LLM, ChunkRunner
 from retrievers.fusion import reciprocal_rank_fusion
 
@@ -260,7 +259,7 @@ class LLMDeliberation:
         result.input_tokens += out.input_tokens
         result.output_tokens += out.output_tokens
         try:
-            parsed = _Reply.model_validate(without_nul(json.loads(_json_object(out.text))))
+            parsed = _Reply.model_validate(json_object(out.text))
         except (ValueError, ValidationError) as exc:
             result.errors.append(f"unreadable reply: {str(exc)[:200]}")
             return []
@@ -289,16 +288,6 @@ def _prompt(context: Sequence[Turn], body: Sequence[Turn], query: str) -> str:
     lines = [f"(context) {render(e)}" for e in context]
     lines += [render(e, n) for n, e in enumerate(body, start=1)]
     return PROMPT.format(messages="\n".join(lines), question=query)
-
-
-def _json_object(text: str) -> str:
-    fenced = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, re.DOTALL)
-    if fenced:
-        return fenced.group(1)
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end < start:
-        raise ValueError("no JSON object in the reply")
-    return text[start : end + 1]
 
 
 def _dedupe(candidates: Sequence[Candidate]) -> list[Candidate]:

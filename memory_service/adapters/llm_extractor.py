@@ -7,8 +7,6 @@ bad reply raises ``UpstreamUnavailable`` so the job system retries later.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import cache
@@ -30,7 +28,7 @@ from memory_service.domain.consolidation import (
 )
 from memory_service.domain.errors import UpstreamUnavailable
 from memory_service.domain.models import ChatMessage
-from memory_service.domain.text import without_nul
+from memory_service.domain.replies import json_object
 from memory_service.ports import LLM
 
 __all__ = ["LLMDecider", "LLMExtractor"]
@@ -39,7 +37,6 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 _ENTITY_TYPES: frozenset[str] = frozenset(get_args(EntityType))
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 _ERROR_CHARS = 1500  # how much of a validation error is quoted back to the model
 
 
@@ -133,18 +130,10 @@ def _parse_when(value: str) -> datetime | None:
 
 
 def _json_object(raw: str) -> Any:
-    """The first JSON object in ``raw``: inside a ```json fence if there is one,
-    else from the first "{" on, ignoring prose before and after it."""
-    fenced = _FENCE.search(raw)
-    body = fenced.group(1) if fenced else raw
-    start = body.find("{")
-    if start < 0:
-        raise _MalformedReply("the reply contains no JSON object")
     try:
-        value, _ = json.JSONDecoder().raw_decode(body, start)
-    except json.JSONDecodeError as exc:
-        raise _MalformedReply(f"invalid JSON: {exc}") from exc
-    return without_nul(value)
+        return json_object(raw)
+    except ValueError as exc:
+        raise _MalformedReply(str(exc)) from exc
 
 
 def _validated(schema: type[M], raw: str) -> M:

@@ -8,16 +8,14 @@ an answer from the evidence and judge it in the same call, so the quality gate o
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ValidationError
 
-from memory_service.domain.models import ChatMessage, Completion, SearchHit
-from memory_service.domain.text import without_nul
+from memory_service.domain.models import ChatMessage, Completion, ContextTurn, SearchHit
+from memory_service.domain.replies import json_object
 from memory_service.ports import LLM
 
 AUDIT = """You audit an answer given by an assistant from retrieved memories.
@@ -86,23 +84,25 @@ def evidence_text(hits: Sequence[SearchHit]) -> str:
     episode hit as its passage (the hit with its context turns), in time order."""
     lines = []
     for h in hits:
-        if h.kind == "episode" and h.occurred_at is not None:
-            for t in h.passage():
-                who = f"{t.speaker}: " if t.speaker else ""
-                lines.append(f"[{t.occurred_at:%Y-%m-%d}] {who}{t.text}")
+        turns = h.passage()
+        if turns:
+            lines += [turn_line(t) for t in turns]
         else:
             when = h.occurred_at.strftime("%Y-%m-%d") if h.occurred_at else "undated"
             lines.append(f"[{when}] {h.text}")
     return "\n".join(lines) or "(no memories)"
 
 
+def turn_line(turn: ContextTurn) -> str:
+    """One turn as a prompt or a context block shows it: ``[day] speaker: text``."""
+    who = f"{turn.speaker}: " if turn.speaker else ""
+    return f"[{turn.occurred_at:%Y-%m-%d}] {who}{turn.text}"
+
+
 def parse_audit(reply: str) -> Audit | None:
     """None when the auditor's reply cannot be read (treated as a failed audit)."""
-    match = re.search(r"\{.*\}", reply, re.DOTALL)
-    if not match:
-        return None
     try:
-        return Audit.model_validate(without_nul(json.loads(match.group(0))))
+        return Audit.model_validate(json_object(reply))
     except (ValueError, ValidationError):
         return None
 

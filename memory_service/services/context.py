@@ -10,6 +10,7 @@ from uuid import UUID
 from memory_service.domain.models import Scope, SearchHit, SearchQuery
 from memory_service.ports import Embedder, UnitOfWork
 from memory_service.services import recall
+from memory_service.services.audit import turn_line
 from policies.recipes import RecallConfig
 
 Counter = Callable[[str], int]
@@ -32,10 +33,7 @@ def _when(moment: datetime | None) -> str:
 def _lines(hit: SearchHit) -> list[str]:
     """A fact's line, or an episode's passage (the hit and its context turns)."""
     if hit.kind == "episode":
-        return [
-            f"- [{_when(t.occurred_at)}] {f'{t.speaker}: ' if t.speaker else ''}{t.text}"
-            for t in hit.passage()
-        ]
+        return [f"- {turn_line(t)}" for t in hit.passage()]
     return [f"- {hit.text} (since {_when(hit.occurred_at)})"]
 
 

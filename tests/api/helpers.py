@@ -24,3 +24,17 @@ async def add_memory(client: AsyncClient, text: str, **fields: Any) -> dict[str,
     assert r.status_code == 201, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+def episode_record(**fields: Any) -> dict[str, Any]:
+    """One valid ``/v1/import`` line (an episode of user ``u``), with ``fields`` over it."""
+    return {
+        "type": "episode",
+        "id": "00000000-0000-0000-0000-0000000000aa",
+        "role": "user",
+        "text": "ok",
+        "occurred_at": "2024-01-01T00:00:00Z",
+        "embedding": [0.0] * 383 + [1.0],
+        "user_id": "u",
+        **fields,
+    }

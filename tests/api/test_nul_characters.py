@@ -14,7 +14,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 
 from memory_service.bootstrap import Components
-from tests.api.helpers import add_memory
+from tests.api.helpers import add_memory, episode_record
 
 NUL = "a\u0000b"
 TABLES = ("episodes", "memories", "memory_history", "entities", "retrievals", "jobs")
@@ -155,15 +155,7 @@ async def test_nul_in_a_patch_is_422_and_changes_nothing(client: AsyncClient) ->
 async def test_nul_in_an_import_line_is_422_naming_line_and_field(
     client: AsyncClient, components: Components, field: str, value: Any
 ) -> None:
-    record = {
-        "type": "episode",
-        "id": "00000000-0000-0000-0000-0000000000aa",
-        "role": "user",
-        "text": "ok",
-        "occurred_at": "2024-01-01T00:00:00Z",
-        "embedding": [0.0] * 383 + [1.0],
-        "user_id": "u",
-    }
+    record = episode_record()
     fine = json.dumps({**record, "id": "00000000-0000-0000-0000-0000000000ab"})
     before = await row_counts(components)
     r = await client.post("/v1/import", content=f"{fine}\n{json.dumps({**record, field: value})}")

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from memory_service.bootstrap import Components, build_consolidator, migrate
 from memory_service.db.embedded import asyncpg_url
 from memory_service.db.session import make_engine, make_sessionmaker
-from tests.api.helpers import add_memory, add_messages
+from tests.api.helpers import add_memory, add_messages, episode_record
 from tests.conftest import api_client
 from workers.dispatch import InProcessWorker
 
@@ -97,17 +97,7 @@ async def test_export_of_one_user_only(client: AsyncClient) -> None:
 async def test_bad_imports_are_422_and_store_nothing(
     client: AsyncClient, body: bytes, fragment: str
 ) -> None:
-    good = json.dumps(
-        {
-            "type": "episode",
-            "id": "00000000-0000-0000-0000-0000000000aa",
-            "role": "user",
-            "text": "ok",
-            "occurred_at": "2024-01-01T00:00:00Z",
-            "embedding": [0.0] * 383 + [1.0],
-            "user_id": "u",
-        }
-    ).encode()
+    good = json.dumps(episode_record()).encode()
     r = await client.post("/v1/import", content=good + b"\n" + body)
     if body:
         assert r.status_code == 422, r.text
