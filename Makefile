@@ -35,4 +35,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python -m evals.bench_store
+	$(BIN)/python -m evals.bench.store

@@ -20,10 +20,10 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evals.datasets.locomo import CATEGORY_NAMES
-from evals.locomo_eval import LocomoConfig, run_locomo
-from evals.longmemeval_eval import LongMemEvalConfig, run_longmemeval
-from evals.output import RunOutput
-from evals.qa import build_llm, prompt_template
+from evals.quality.locomo import LocomoConfig, run_locomo
+from evals.quality.longmemeval import LongMemEvalConfig, run_longmemeval
+from evals.quality.output import RunOutput
+from evals.quality.qa import build_llm, prompt_template
 from memory_service.bootstrap import Components, build_components
 from memory_service.config import Settings
 
@@ -205,16 +205,16 @@ def _progress() -> Progress:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.dataset == "bench":
-        from evals import bench_store
+        from evals.bench import store
 
-        bench_store.main(args.args)
+        store.main(args.args)
         return 0
     if args.dataset == "calibrate":
-        from evals import calibrate
+        from evals.quality import calibrate
 
         return calibrate.main(args.args)
     if args.dataset == "train-gate":
-        from evals import train_gate
+        from evals.quality import train_gate
 
         return train_gate.main(args.args)
     logging.basicConfig(level=logging.WARNING)

@@ -6,8 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -17,21 +16,24 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from memory_service.adapters.hash_embedder import HashEmbedder
 from memory_service.adapters.local_embedder import LocalEmbedder
+from memory_service.adapters.scripted_llm import ScriptedLLM
 from memory_service.config import Settings
 from memory_service.db.embedded import start_embedded
 from memory_service.db.models import EMBEDDING_DIM
-from memory_service.db.session import enter_tenant, make_engine, make_sessionmaker, sync_url
-from memory_service.db.uow import SqlUnitOfWork
+from memory_service.db.session import make_engine, make_sessionmaker, sync_url
+from memory_service.db.uow import SqlUnitOfWork, transaction
 from memory_service.domain.errors import ConfigurationError
+from memory_service.domain.search import Budget
 from memory_service.ports import LLM, ChunkRunner, Dispatcher, Embedder
 from memory_service.services.consolidate import Consolidator
-from memory_service.services.recall import Mode, RecallOptions
-from memory_service.testing import HashEmbedder, ScriptedLLM
+from memory_service.services.recall import RecallPipeline
+from memory_service.services.recall.parts import Parts
+from memory_service.services.recall.presets import PRESETS, preset
 from policies import learned_gate as learned_gate_model
 from policies.gate import GateConfig
 from policies.learned_gate import LearnedGate
-from retrievers.deliberation import Budget
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -39,15 +41,24 @@ SCRIPTED = "scripted:"
 """``MEMORY_LLM_MODEL=scripted:<path>``: the deterministic test LLM, from a JSON script."""
 
 
-@dataclass
+class _NoDispatch:
+    async def dispatch(self, job_ids: Sequence[UUID]) -> None:
+        return None
+
+
+@dataclass(frozen=True)
 class Components:
+    """The parts that live as long as the process. Frozen: an entrypoint that wires more
+    (a worker, Celery's chunk runner: see ``workers.wiring``) gets a copy with them."""
+
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     embedder: Embedder
     database_url: str
     embedded_server: Any = None
-    dispatcher: Dispatcher = field(default_factory=lambda: _NoDispatch())
+    dispatcher: Dispatcher = field(default_factory=_NoDispatch)
+    """Gets committed jobs to a worker; by default none does (they wait in the table)."""
     llm: LLM | None = None
     chunk_runner: ChunkRunner | None = None
     """Reads Full Deliberation's LLM chunks elsewhere (Celery workers); None: in process."""
@@ -59,12 +70,10 @@ class Components:
         Given a ``tenant``, the transaction runs under row-level security for it (the
         second wall behind every query's tenant filter). Jobs added inside it are
         dispatched only after the commit (the outbox): a worker never sees a job whose
-        data is not there yet.
+        data is not there yet. An unreachable database raises ``DatabaseUnavailable``.
         """
-        async with self.sessions() as session, session.begin():
-            if tenant is not None:
-                await enter_tenant(session, tenant)
-            uow = SqlUnitOfWork(session, ef_search=self.settings.hnsw_ef_search)
+        ef_search = self.settings.hnsw_ef_search
+        async with transaction(self.sessions, tenant=tenant, ef_search=ef_search) as uow:
             yield uow
         if uow.jobs.created:
             await self.dispatcher.dispatch(list(uow.jobs.created))
@@ -72,57 +81,40 @@ class Components:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
-    def recall_options(
-        self,
-        *,
-        mode: Mode = "auto",
-        now: datetime | None = None,
-        max_tokens: int | None = None,
-        max_seconds: float | None = None,
-    ) -> RecallOptions:
-        """Per-request recall knobs, with the gate's thresholds from the settings."""
-        s = self.settings
-        gate = GateConfig(
-            relevance=s.gate_relevance,
-            coverage=s.gate_coverage,
-            temporal_fit=s.gate_temporal_fit,
-            consistency=s.gate_consistency,
-        )
-        budget = Budget(
-            max_tokens=max_tokens or s.deliberation_max_tokens,
-            max_seconds=max_seconds or s.deliberation_max_seconds,
-        )
-        return RecallOptions(
-            mode=mode,
-            now=now,
+    @cached_property
+    def pipelines(self) -> dict[str, RecallPipeline]:
+        """Every preset's read path, built once from these parts (a copy of the
+        components with other parts, e.g. a chunk runner, builds its own)."""
+        parts = Parts(
             llm=self.llm,
             chunks=self.chunk_runner,
-            gate=gate,
-            gate_model=learned_gate(s),
-            audit=s.gate_audit,
-            budget=budget,
+            gate=gate_config(self.settings),
+            gate_model=learned_gate(self.settings),
+            audit=self.settings.gate_audit,
+        )
+        return {name: p.build(self.embedder, parts) for name, p in PRESETS.items()}
+
+    def pipeline(self, name: str | None = None) -> RecallPipeline:
+        """The named preset's pipeline (none: the settings' default); an unknown name
+        is the caller's mistake (InvalidInput)."""
+        return self.pipelines[preset(name or self.settings.default_preset).name]
+
+    def budget(self, max_tokens: int | None = None, max_seconds: float | None = None) -> Budget:
+        """System 2's budget for one request: what it asks, else the settings'."""
+        return Budget(
+            max_tokens=max_tokens or self.settings.deliberation_max_tokens,
+            max_seconds=max_seconds or self.settings.deliberation_max_seconds,
         )
 
-    async def start_worker(self) -> Any:
-        """With a broker, jobs go to Celery; without one, to an in-process worker
-        started here. Returns the in-process worker (to stop), or None."""
-        if self.settings.broker_url:
-            from workers.celery_app import app
-            from workers.dispatch import CeleryDispatcher
 
-            self.dispatcher = CeleryDispatcher(app)
-            return None
-        from workers.dispatch import InProcessWorker
-
-        worker = InProcessWorker(self, build_consolidator(self.settings, self.embedder))
-        self.dispatcher = worker
-        worker.start()
-        return worker
-
-
-class _NoDispatch:
-    async def dispatch(self, job_ids: Sequence[UUID]) -> None:
-        return None
+def gate_config(settings: Settings) -> GateConfig:
+    """The gate's pass marks from the settings."""
+    return GateConfig(
+        relevance=settings.gate_relevance,
+        coverage=settings.gate_coverage,
+        temporal_fit=settings.gate_temporal_fit,
+        consistency=settings.gate_consistency,
+    )
 
 
 def build_llm(settings: Settings) -> LLM | None:
@@ -133,17 +125,6 @@ def build_llm(settings: Settings) -> LLM | None:
     from memory_service.adapters.litellm_llm import LiteLLM
 
     return LiteLLM(settings.llm_model, api_base=settings.llm_api_base)
-
-
-def build_chunk_runner(settings: Settings) -> ChunkRunner | None:
-    """Celery workers read Full Deliberation's chunks when a broker is configured (and
-    ``deliberation_workers`` is on); otherwise the API process reads them itself."""
-    if not (settings.broker_url and settings.deliberation_workers):
-        return None
-    from workers.celery_app import make_app
-    from workers.chunks import CeleryChunkRunner
-
-    return CeleryChunkRunner(make_app(settings, current=False))
 
 
 def build_consolidator(
@@ -216,7 +197,6 @@ def build_components(
         sessions=make_sessionmaker(engine),
         embedder=embedder or build_embedder(settings),
         llm=build_llm(settings),
-        chunk_runner=build_chunk_runner(settings),
         database_url=url,
         embedded_server=server,
     )

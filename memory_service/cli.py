@@ -42,10 +42,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from memory_service.api.app import create_app
+    from workers.wiring import with_chunk_runner
 
     host = args.host or settings.host
     port = args.port or settings.port
-    components = build_components(settings)
+    components = with_chunk_runner(build_components(settings))
     asyncio.run(first_start(components))
     print(f"memory-service listening on http://{host}:{port}  (database: {_where(settings)})")
     uvicorn.run(create_app(components=components), host=host, port=port, log_level="info")
@@ -64,14 +65,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from workers.celery_app import app
+    from workers.celery_app import make_app
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     argv = ["worker", "--loglevel", args.loglevel, "-Q", args.queues, "--pool", args.pool]
     argv += ["--concurrency", str(args.concurrency), "--without-gossip", "--without-mingle"]
     if not args.no_beat:
         argv += ["-B", "-s", str(settings.data_dir / "celerybeat-schedule")]
-    app.worker_main(argv)
+    make_app(settings).worker_main(argv)
     return 0
 
 
@@ -81,10 +82,11 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     Nothing may be printed to stdout here: over stdio it carries the protocol.
     """
     from memory_service.mcp import run
+    from workers.wiring import with_chunk_runner
 
     key = settings.api_key.get_secret_value() if settings.api_key else None
     run(
-        build_components(settings),
+        with_chunk_runner(build_components(settings)),
         transport=args.transport,
         host=args.host or settings.host,
         port=args.port or settings.mcp_port,

@@ -1,104 +1,20 @@
-"""Deterministic fakes shipped with the package, for tests and offline runs."""
+"""Deterministic fakes shipped with the package, for tests and offline runs.
+
+They live in ``memory_service.adapters`` (the composition root builds them from the
+settings); this module is their public name for tests.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from memory_service.adapters.hash_embedder import HashEmbedder
+from memory_service.adapters.scripted_llm import Reply, ScriptedLLM, first_context_line
+from memory_service.fake_store import FakeStore, FakeUnitOfWork
 
-from memory_service.domain.models import ChatMessage, Completion
-
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-class HashEmbedder:
-    """Bag of hashed word tokens, normalised: same text, same vector, no model.
-
-    Texts sharing words have positive cosine similarity, so search behaves
-    sensibly in tests without loading weights.
-    """
-
-    name = "hash"
-
-    def __init__(self, dim: int = 384) -> None:
-        self.dim = dim
-
-    def embed_sync(self, texts: Sequence[str]) -> list[list[float]]:
-        return [self._one(t) for t in texts]
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.embed_sync(texts)
-
-    def _one(self, text: str) -> list[float]:
-        vec = [0.0] * self.dim
-        tokens = _TOKEN.findall(text.lower()) or [text]
-        for token in tokens:
-            digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
-            slot = int.from_bytes(digest[:4], "little") % self.dim
-            vec[slot] += 1.0 if digest[4] & 1 else -1.0
-        norm = math.sqrt(sum(x * x for x in vec)) or 1.0
-        return [x / norm for x in vec]
-
-
-Reply = str | Callable[[str], str]
-
-
-def first_context_line(prompt: str) -> str:
-    """Default scripted reply: the first non-empty line after a "Context:" header."""
-    _, _, after = prompt.partition("Context:")
-    for line in after.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return "Not mentioned in the conversation"
-
-
-@dataclass
-class ScriptedLLM:
-    """A deterministic LLM behind the same port: the first rule whose pattern matches
-    the last user message decides the reply. It records every call."""
-
-    rules: Sequence[tuple[str, Reply]] = ()
-    default: Reply = first_context_line
-    model: str = "scripted"
-    calls: list[list[ChatMessage]] = field(default_factory=list)
-
-    @classmethod
-    def from_file(cls, path: Path) -> ScriptedLLM:
-        """A scripted LLM from a JSON file (``MEMORY_LLM_MODEL=scripted:<path>``, for
-        tests that start other processes): ``{"rules": [["<regex>", "<reply>"], ...],
-        "default": "<reply>", "model": "<name>"}``; all keys optional."""
-        script = json.loads(path.read_text())
-        rules = [(str(pattern), str(reply)) for pattern, reply in script.get("rules", [])]
-        default = script.get("default")
-        return cls(
-            rules=rules,
-            default=first_context_line if default is None else str(default),
-            model=str(script.get("model", "scripted")),
-        )
-
-    async def complete(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        seed: int | None = None,
-    ) -> Completion:
-        self.calls.append(list(messages))
-        prompt = messages[-1].content if messages else ""
-        reply = self.default
-        for pattern, candidate in self.rules:
-            if re.search(pattern, prompt, flags=re.IGNORECASE | re.DOTALL):
-                reply = candidate
-                break
-        text = reply(prompt) if callable(reply) else reply
-        return Completion(
-            text=text,
-            input_tokens=sum(len(m.content.split()) for m in messages),
-            output_tokens=len(text.split()),
-            model=self.model,
-        )
+__all__ = [
+    "FakeStore",
+    "FakeUnitOfWork",
+    "HashEmbedder",
+    "Reply",
+    "ScriptedLLM",
+    "first_context_line",
+]

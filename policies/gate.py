@@ -7,12 +7,10 @@ which evidence items contradict each other) are computed by the caller.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import groupby
 from typing import Literal
 
 Route = Literal["fast", "deliberate"]
@@ -254,29 +252,3 @@ def similarity_baseline(evidence: Sequence[Evidence]) -> float:
     """The single-threshold baseline's score: the best cosine similarity alone, in
     [-1, 1]; -1.0 (the lowest cosine) without evidence."""
     return max((e.similarity for e in evidence), default=-1.0)
-
-
-def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
-    """Area under the ROC curve, in [0, 1]: the chance that a random positive scores
-    above a random negative, ties counting half (Mann-Whitney U over mid-ranks).
-
-    Raises ValueError when only one class is present, the lengths differ, or a score
-    is NaN. O(n log n).
-    """
-    if len(scores) != len(labels):
-        raise ValueError(f"{len(scores)} scores but {len(labels)} labels")
-    if any(math.isnan(s) for s in scores):
-        raise ValueError("roc_auc got a NaN score")
-    n_pos = sum(bool(y) for y in labels)
-    n_neg = len(labels) - n_pos
-    if not n_pos or not n_neg:
-        raise ValueError("roc_auc needs both classes")
-    pos_rank_sum = 0.0
-    below = 0
-    for _, group in groupby(sorted(zip(scores, labels, strict=True)), key=lambda p: p[0]):
-        tied = [bool(y) for _, y in group]
-        # 1-based ranks below + 1 .. below + len(tied); tied scores share their mean
-        pos_rank_sum += (below + (len(tied) + 1) / 2) * sum(tied)
-        below += len(tied)
-    u = pos_rank_sum - n_pos * (n_pos + 1) / 2
-    return u / (n_pos * n_neg)

@@ -1,9 +1,10 @@
-"""MemRL's two-phase reranker and its utility update (Q-values learned from feedback).
+"""MemRL's two-phase reranker over utilities Q learned from feedback.
 
 Phase A keeps what is relevant at all (cosine similarity above a floor, the ``k1``
 most similar); phase B orders that pool by a mixture of z-scored similarity and
 z-scored utility, so that feedback can reorder relevant items but never promote an
-irrelevant one.
+irrelevant one. Q itself is updated in SQL when feedback arrives
+(``memory_service.services.feedback``).
 """
 
 from __future__ import annotations
@@ -116,14 +117,3 @@ def rerank(items: Sequence[Scored], limit: int, config: RerankConfig) -> list[Ra
     ]
     ranked.sort(key=lambda p: (-p[1].score, -p[1].similarity, p[0]))
     return [r for _, r in ranked[:limit]]
-
-
-def update_utility(q: float, reward: float, alpha: float = 0.3) -> float:
-    """MemRL's update ``Q <- Q + alpha (r - Q)``: an exponential average of rewards.
-
-    ``alpha`` in [0, 1] is the learning rate. With Q and the reward in [-1, 1] the new
-    Q stays in [-1, 1], between the old Q and the reward.
-    """
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    return q + alpha * (reward - q)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from memory_service.domain.consolidation import Decision, ExistingMemory, ExtractedFact
 from memory_service.domain.errors import ConfigurationError
+from memory_service.domain.text import CONTENT_STOPWORDS
 
 __all__ = ["SimilarityDecider", "content_tokens", "is_negated"]
 
@@ -26,20 +27,6 @@ _NEGATION = re.compile(r"\b(?:not|never|no longer|cannot)\b")
 _CONTRACTED = ((re.compile(r"\bcan't\b"), "can not"), (re.compile(r"\bwon't\b"), "will not"))
 _WORD = re.compile(r"[a-z0-9]+")
 _SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
-_STOPWORDS = frozenset((
-    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
-    "anymore", "are", "as", "at", "be", "because", "been", "before", "being", "below",
-    "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down",
-    "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he",
-    "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into",
-    "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor",
-    "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out",
-    "over", "own", "really", "same", "she", "should", "so", "some", "still", "such", "than",
-    "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they",
-    "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
-    "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
-    "would", "you", "your", "yours", "yourself", "yourselves",
-))  # fmt: skip
 
 
 def _normalised(text: str) -> str:
@@ -69,7 +56,7 @@ def content_tokens(text: str) -> frozenset[str]:
     """Stemmed content words of ``text``: stopwords, possessive 's and negations removed."""
     plain = _NEGATION.sub(" ", _normalised(text))
     plain = re.sub(r"'s\b", "", plain)
-    return frozenset(_stem(w) for w in _WORD.findall(plain) if w not in _STOPWORDS)
+    return frozenset(_stem(w) for w in _WORD.findall(plain) if w not in CONTENT_STOPWORDS)
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:

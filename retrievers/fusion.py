@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Self
 from uuid import UUID
 
-from memory_service.domain.models import Candidate
+from memory_service.domain.models import Candidate, SearchHit
 
 
 @dataclass(slots=True)
@@ -40,3 +41,46 @@ def reciprocal_rank_fusion(lists: Mapping[str, Sequence[Candidate]], *, k: int =
     order = list(fused)
     order.sort(key=lambda key: (-fused[key].score, best_rank[key]))
     return [fused[key] for key in order]
+
+
+@dataclass(frozen=True, slots=True)
+class RRF:
+    """The fusion stage: reciprocal rank fusion with constant ``k``; each hit's scores
+    are ``rrf`` and what every list said of it (``<list>`` and ``<list>_rank``)."""
+
+    k: int = 60
+
+    def fuse(self, lists: Mapping[str, Sequence[Candidate]]) -> list[SearchHit]:
+        return [
+            hit_of(f.candidate, {"rrf": f.score, **f.parts}, f.score)
+            for f in reciprocal_rank_fusion(lists, k=self.k)
+        ]
+
+    def create(self, parts: object) -> Self:
+        return self
+
+
+def hit_of(cand: Candidate, scores: dict[str, float], score: float | None = None) -> SearchHit:
+    """A candidate as a search hit with ``scores`` (``score``: its own, unless given)."""
+    return SearchHit(
+        kind=cand.kind,
+        id=cand.id,
+        text=cand.text,
+        occurred_at=cand.occurred_at,
+        score=cand.score if score is None else score,
+        scores=scores,
+        source_episode_ids=cand.source_episode_ids,
+        speaker=cand.speaker,
+    )
+
+
+def candidate_of(hit: SearchHit) -> Candidate:
+    return Candidate(
+        kind=hit.kind,
+        id=hit.id,
+        text=hit.text,
+        occurred_at=hit.occurred_at,
+        score=hit.score,
+        source_episode_ids=hit.source_episode_ids,
+        speaker=hit.speaker,
+    )

@@ -9,71 +9,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from memory_service.domain.models import Candidate, SearchQuery
+from memory_service.domain.text import MENTION_STOPWORDS
 from memory_service.ports import EntityRepository
 
 _WORD = re.compile(r"[\w][\w'’-]*")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "him",
-        "his",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-    ]
-)
 
 
 def mention_keys(text: str, longest: int = 3) -> list[str]:
@@ -84,7 +23,7 @@ def mention_keys(text: str, longest: int = 3) -> list[str]:
     for size in range(1, longest + 1):
         for i in range(len(words) - size + 1):
             span = words[i : i + size]
-            if span[0] in _STOP or span[-1] in _STOP:
+            if span[0] in MENTION_STOPWORDS or span[-1] in MENTION_STOPWORDS:
                 continue
             keys.append(" ".join(span))
     return list(dict.fromkeys(keys))

@@ -1,18 +1,19 @@
 """The Celery app: Redis broker, late acks, a beat schedule for the sweeper, and a
 result store used only by Full Deliberation's chunks.
 
-Creating it connects to nothing; workers start with ``memory-service worker``.
+Creating it connects to nothing; workers start with ``memory-service worker``. The
+service builds its apps from the Settings it was given (:func:`make_app`); the
+module-level ``app`` exists only for Celery's own command line (``celery -A
+workers.celery_app ...``), built from the environment on first access.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
 
 from celery import Celery
-from celery.signals import worker_process_init
 
 from memory_service.config import Settings
-from workers import runtime
 from workers.chunks import DELIBERATE_CHUNK, DELIBERATION_QUEUE
 
 
@@ -59,10 +60,13 @@ def make_app(settings: Settings, *, current: bool = True) -> Celery:
     return app
 
 
-app = make_app(Settings())
+@cache
+def _cli_app() -> Celery:
+    return make_app(Settings())
 
 
-@worker_process_init.connect
-def _fresh_state(**_: Any) -> None:
-    # A forked child must not reuse the parent's event loop or connections.
-    runtime.reset()
+def __getattr__(name: str) -> Celery:
+    """``app``: Celery's command line looks it up here; the service never does."""
+    if name == "app":
+        return _cli_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

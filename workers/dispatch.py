@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from memory_service.domain.errors import DatabaseUnavailable
 from memory_service.services.consolidate import Consolidator
-from workers.jobs import DB_DOWN, run_job
+from workers.jobs import cause, run_job
 
 if TYPE_CHECKING:
     from memory_service.bootstrap import Components
@@ -49,12 +51,13 @@ class CeleryDispatcher:
 
 class InProcessWorker:
     """Runs jobs in the API's own event loop when no broker is configured, fed from the
-    same jobs table: woken by each commit, and polling so nothing waits forever."""
+    same jobs table: woken by each commit, and polling so nothing waits forever. Jobs
+    that its own jobs add wake it too."""
 
     def __init__(
         self, components: Components, consolidator: Consolidator, *, poll_s: float = 2.0
     ) -> None:
-        self._components = components
+        self._components = replace(components, dispatcher=self)
         self._consolidator = consolidator
         self._poll_s = poll_s
         self._wake = asyncio.Event()
@@ -94,8 +97,8 @@ class InProcessWorker:
             self._wake.clear()
             try:
                 self.completed += await self.drain()
-            except DB_DOWN as exc:  # keep serving: the jobs wait in the table
-                log.warning("in-process worker: database unavailable (%s)", type(exc).__name__)
+            except DatabaseUnavailable as exc:  # keep serving: the jobs wait in the table
+                log.warning("in-process worker: database unavailable (%s)", cause(exc))
             except Exception:  # entrypoint: this loop must outlive any one failure
                 log.exception("in-process worker: unexpected error; retrying after a pause")
             with contextlib.suppress(TimeoutError):

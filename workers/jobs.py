@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
-from memory_service.domain.errors import UpstreamUnavailable
+from memory_service.domain.errors import DatabaseUnavailable, UpstreamUnavailable
 from memory_service.services.consolidate import Consolidator, consolidate
 from memory_service.services.ingest import CONSOLIDATE
 
@@ -21,8 +19,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 State = Literal["done", "skipped", "retry", "failed"]
-DB_DOWN: tuple[type[Exception], ...] = (OperationalError, InterfaceError, OSError)
-"""Errors that mean the database is unreachable, not that the job is bad."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +52,10 @@ async def run_job(components: Components, consolidator: Consolidator, job_id: UU
             await uow.jobs.finish(job_id)
         log.info("job %s done: %s", job_id, report)
         return Outcome("done")
-    except DB_DOWN as exc:
+    except DatabaseUnavailable as exc:
         # The database went away mid-job: nothing was committed, and the job row cannot
         # be updated now. It stays "running", goes stale, and is picked up again.
-        log.warning("job %s interrupted by the database: %s", job_id, type(exc).__name__)
+        log.warning("job %s interrupted by the database: %s", job_id, cause(exc))
         return Outcome("retry", settings.job_stale_after_s)
     except UpstreamUnavailable as exc:
         retry = (
@@ -73,6 +69,11 @@ async def run_job(components: Components, consolidator: Consolidator, job_id: UU
         log.exception("job %s failed", job_id)
         await _fail(components, job_id, f"{type(exc).__name__}: {exc}", None)
         return Outcome("failed")
+
+
+def cause(exc: BaseException) -> str:
+    """The class name of what the driver raised under a domain error (or of ``exc``)."""
+    return type(exc.__cause__ or exc).__name__
 
 
 async def _fail(components: Components, job_id: UUID, error: str, retry: float | None) -> None:

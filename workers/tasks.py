@@ -1,4 +1,8 @@
-"""Celery tasks: thin shims over ``workers.jobs`` and the jobs table."""
+"""Celery tasks: thin shims over ``workers.jobs`` and the jobs table.
+
+Shared tasks: they belong to whichever app the worker runs (``make_app(settings)``
+includes this module), not to an app built here.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import logging
 from typing import Any
 from uuid import UUID
 
+from celery import shared_task
+from celery.signals import worker_process_init
+
 from memory_service.bootstrap import Components
 from memory_service.domain.errors import ConfigurationError
 from memory_service.domain.models import ChatMessage
 from memory_service.services.consolidate import Consolidator
 from workers import runtime
-from workers.celery_app import app
 from workers.chunks import DELIBERATE_CHUNK, completion_to_dict
 from workers.dispatch import RUN_JOB
 from workers.jobs import Outcome, run_job
@@ -19,7 +25,13 @@ from workers.jobs import Outcome, run_job
 log = logging.getLogger(__name__)
 
 
-@app.task(name=RUN_JOB, acks_late=True, reject_on_worker_lost=True)
+@worker_process_init.connect
+def _fresh_state(**_: Any) -> None:
+    # A forked child must not reuse the parent's event loop or connections.
+    runtime.reset()
+
+
+@shared_task(name=RUN_JOB, acks_late=True, reject_on_worker_lost=True)
 def run_job_task(job_id: str) -> str:
     """Run one job; a transient failure is queued again in the table and re-sent later."""
     target = UUID(job_id)
@@ -33,7 +45,7 @@ def run_job_task(job_id: str) -> str:
     return outcome.state
 
 
-@app.task(name="memory.sweep")
+@shared_task(name="memory.sweep")
 def sweep() -> int:
     """Re-send jobs whose message was lost (broker restart) or whose worker died."""
 
@@ -51,7 +63,7 @@ def sweep() -> int:
     return len(job_ids)
 
 
-@app.task(name=DELIBERATE_CHUNK, ignore_result=False, acks_late=False)
+@shared_task(name=DELIBERATE_CHUNK, ignore_result=False, acks_late=False)
 def deliberate_chunk(prompt: str, max_tokens: int) -> dict[str, Any]:
     """One chunk of Full Deliberation, read by this worker's LLM; the completion as a
     plain dict. At most once: a search waits only its time budget, never for a retry."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -15,7 +15,6 @@ from memory_service.api.metrics import (
     RequestIdMiddleware,
     RequestMetrics,
 )
-from memory_service.api.ratelimit import RateLimiter
 from memory_service.api.routers import (
     answer,
     episodes,
@@ -31,6 +30,8 @@ from memory_service.api.routers import (
 )
 from memory_service.bootstrap import Components, build_components
 from memory_service.config import Settings
+from memory_service.requests.ratelimit import RateLimiter
+from workers.wiring import attached_worker, with_chunk_runner
 
 
 def create_app(
@@ -40,23 +41,22 @@ def create_app(
     background: bool = True,
 ) -> FastAPI:
     """Build the app. Given ``components``, the caller owns them; else they are
-    built at startup from ``settings`` and disposed at shutdown. ``background``
-    runs the consolidation worker in process when no broker is configured."""
+    built at startup from ``settings`` (with the chunk runner the settings ask for)
+    and disposed at shutdown. ``background`` attaches the worker: Celery's when a
+    broker is configured, else one in process."""
     settings = components.settings if components else (settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = components is None
-        parts = components or build_components(settings)
-        app.state.components = parts
-        worker = await parts.start_worker() if background else None
-        try:
+        async with AsyncExitStack() as stack:
+            parts = components
+            if parts is None:
+                parts = with_chunk_runner(build_components(settings))
+                stack.push_async_callback(parts.dispose)
+            if background:
+                parts = await stack.enter_async_context(attached_worker(parts))
+            app.state.components = parts
             yield
-        finally:
-            if worker is not None:
-                await worker.stop()
-            if owned:
-                await parts.dispose()
 
     app = FastAPI(
         title="memory-service",

@@ -1,9 +1,9 @@
-"""Annotated dependencies: components, the unit of work, the caller's tenant."""
+"""Annotated dependencies: components, the caller's key and tenant, and the call
+(one unit of work under that tenant) that every operation of ``requests`` takes."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,9 +12,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from memory_service.bootstrap import Components
 from memory_service.db.uow import SqlUnitOfWork
-from memory_service.domain.errors import RateLimited, Unauthorized
+from memory_service.domain.errors import Unauthorized
 from memory_service.domain.models import ApiKey
-from memory_service.services import tenants
+from memory_service.requests.call import Call, authenticate
+from memory_service.requests.ratelimit import RateLimiter
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer msk_...`")
 
@@ -43,13 +44,9 @@ async def get_api_key(
 ) -> ApiKey:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send Authorization: Bearer <API key>")
-    async with components.uow() as uow:
-        key = await tenants.authenticate(uow, credentials.credentials)
-    wait = request.app.state.rate_limiter.acquire(key.id)
-    if wait is not None:
-        raise RateLimited(
-            f"rate limit of this API key exceeded; retry in {wait:.1f} s", retry_after_s=wait
-        )
+    key = await authenticate(components, credentials.credentials)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.admit(key.id)
     return key
 
 
@@ -62,5 +59,9 @@ UowDep = Annotated[SqlUnitOfWork, Depends(get_uow, scope="function")]
 """Committed when the handler returns, before the response is sent (read-your-writes)."""
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+def get_call(uow: UowDep, tenant: TenantDep, components: ComponentsDep) -> Call:
+    return Call(uow=uow, tenant=tenant, components=components)
+
+
+CallDep = Annotated[Call, Depends(get_call)]
+"""The request as ``requests`` takes it: its unit of work, tenant and components."""

@@ -10,13 +10,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from memory_service.api.ratelimit import retry_after_header
 from memory_service.domain.errors import (
     ConfigurationError,
     Conflict,
+    DatabaseUnavailable,
     InvalidInput,
     MemoryServiceError,
     NotFound,
@@ -24,6 +23,7 @@ from memory_service.domain.errors import (
     Unauthorized,
     UpstreamUnavailable,
 )
+from memory_service.requests.ratelimit import retry_after_header
 
 STATUS: dict[type[MemoryServiceError], int] = {
     NotFound: 404,
@@ -99,8 +99,9 @@ def _unreadable_body(cause: BaseException) -> JSONResponse:
 
 
 async def _database_down(_: Request, exc: Exception) -> JSONResponse:
-    # Entrypoint: the database is unreachable (restarting, network): a retryable 503,
-    # never a 500 with a stack trace. Nothing was committed.
+    # The database is unreachable (restarting, network): a retryable 503, never a 500
+    # with a stack trace. Nothing was committed.
+    assert isinstance(exc, DatabaseUnavailable)
     return error_response(
         503, "Unavailable", "the database is unavailable; retry shortly", **{"Retry-After": "1"}
     )
@@ -108,8 +109,6 @@ async def _database_down(_: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(MemoryServiceError, _domain)
-    app.add_exception_handler(OperationalError, _database_down)
-    app.add_exception_handler(InterfaceError, _database_down)
-    app.add_exception_handler(OSError, _database_down)
+    app.add_exception_handler(DatabaseUnavailable, _database_down)  # the nearest class wins
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)

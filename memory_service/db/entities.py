@@ -176,15 +176,6 @@ class SqlEntities:
         )
         return {row.id: row.name for row in (await self._s.execute(stmt)).all()}
 
-    async def members_of(self, tenant: UUID, entity_ids: Sequence[UUID]) -> list[Membership]:
-        if not entity_ids:
-            return []
-        stmt = select(HyperedgeMemberRow).where(
-            HyperedgeMemberRow.tenant_id == tenant,
-            HyperedgeMemberRow.entity_id.in_(list(entity_ids)),
-        )
-        return [_membership(r) for r in (await self._s.execute(stmt)).scalars()]
-
     async def of_edges(
         self, tenant: UUID, *, memory_ids: Sequence[UUID] = (), episode_ids: Sequence[UUID] = ()
     ) -> list[Membership]:

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,6 +14,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+
+UNREACHABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, OSError)
+"""What SQLAlchemy and asyncpg raise when the database cannot be reached (refused,
+restarting, connection lost), as opposed to a bad statement or a broken constraint."""
 
 
 def make_engine(url: str, *, pool: bool = True, pool_size: int = 10) -> AsyncEngine:

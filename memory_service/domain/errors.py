@@ -41,5 +41,10 @@ class UpstreamUnavailable(MemoryServiceError):
     """A dependency (database, LLM, broker) failed in a way worth retrying."""
 
 
+class DatabaseUnavailable(UpstreamUnavailable):
+    """The database cannot be reached (restarting, network): retry shortly. The
+    transaction it interrupted committed nothing."""
+
+
 class ConfigurationError(MemoryServiceError):
     """The service was configured in a way it cannot run with."""

@@ -8,6 +8,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from memory_service.domain.errors import InvalidInput
+from memory_service.domain.search import Route
+
 MemoryStatus = Literal["active", "superseded", "deleted"]
 HistoryOp = Literal["ADD", "UPDATE", "DELETE"]
 JobState = Literal["queued", "running", "done", "failed"]
@@ -25,6 +28,13 @@ class Scope:
 
     def is_empty(self) -> bool:
         return self.user_id is None and self.agent_id is None and self.session_id is None
+
+    def require(self) -> Scope:
+        """This scope, when it names an owner; InvalidInput when every part is absent.
+        Writes and searches need an owner; listings and exports may span the tenant."""
+        if self.is_empty():
+            raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,9 @@ class NewMemory:
     source_episode_ids: Sequence[UUID] = ()
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.scope.require()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +156,22 @@ class ApiKey:
 
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
+    """What to look for, and in whose memory. Checked when built (InvalidInput): ``until``
+    (exclusive) after ``since``, the text not blank, the scope naming an owner."""
+
     text: str
     scope: Scope
     limit: int = 10
     since: datetime | None = None
     until: datetime | None = None
     kinds: tuple[HitKind, ...] = ("episode", "memory")
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise InvalidInput({"until": "until must be after since"})
+        if not self.text.strip():
+            raise InvalidInput({"query": "query must not be empty"})
+        self.scope.require()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +241,7 @@ class SearchResult:
     retrieval_id: UUID
     hits: Sequence[SearchHit]
     timings_ms: Mapping[str, float]
-    route: str = "fast"
+    route: Route = "fast"
     gate: Mapping[str, Any] | None = None
     """The gate's scores (each in [0, 1]), overall score and reasons, when it ran."""
     cost: Mapping[str, float] = field(default_factory=dict)

@@ -4,6 +4,8 @@ Inputs are checked where they enter (request bodies, headers, import lines), so 
 NUL is a 422 naming the field, never a 500 from the database half-way through a write.
 A model's output is not refused but cleaned (``without_nul``): a stray NUL in a reply
 must not fail a consolidation job or a search log.
+
+Also the stopword lists of the word-level heuristics (lower-case English words).
 """
 
 from __future__ import annotations
@@ -61,3 +63,26 @@ def without_nul(value: object) -> object:
     if isinstance(value, list):
         return [without_nul(v) for v in value]
     return value
+
+
+MENTION_STOPWORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "did", "do", "does",
+    "for", "from", "had", "has", "have", "he", "her", "him", "his", "how", "i", "in", "is",
+    "it", "its", "me", "my", "of", "on", "or", "our", "she", "so", "that", "the", "their",
+    "them", "they", "this", "to", "was", "we", "were", "what", "when", "where", "which",
+    "who", "whom", "why", "will", "with", "would", "you", "your",
+))  # fmt: skip
+"""Words an entity mention does not start or end with (hypergraph retrieval's keys)."""
+
+CONTENT_STOPWORDS = MENTION_STOPWORDS | frozenset((
+    "about", "above", "after", "again", "against", "all", "also", "am", "any", "anymore",
+    "because", "before", "being", "below", "between", "both", "can", "could", "doing",
+    "down", "during", "each", "few", "further", "having", "here", "hers", "herself",
+    "himself", "if", "into", "itself", "just", "more", "most", "myself", "no", "nor", "now",
+    "off", "once", "only", "other", "ours", "ourselves", "out", "over", "own", "really",
+    "same", "should", "some", "still", "such", "than", "theirs", "themselves", "then",
+    "there", "these", "those", "through", "too", "under", "until", "up", "very", "while",
+    "yours", "yourself", "yourselves",
+))  # fmt: skip
+"""Words that carry no content, for comparing what two facts say (the update rule):
+the mention list plus quantifiers, adverbs, prepositions and the rest of the pronouns."""

@@ -10,11 +10,10 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from memory_service.api.ratelimit import RateLimiter
 from memory_service.bootstrap import Components
-from memory_service.domain.errors import RateLimited, Unauthorized
-from memory_service.mcp._errors import DATABASE_DOWN
-from memory_service.services import tenants
+from memory_service.domain.errors import DatabaseUnavailable, Unauthorized
+from memory_service.requests.call import authenticate
+from memory_service.requests.ratelimit import RateLimiter
 
 
 def bearer(headers: Mapping[str, str]) -> str:
@@ -38,18 +37,13 @@ class Access:
 
     async def tenant(self, ctx: Context) -> UUID:
         key_id, tenant = await self.authenticate(self._secret(ctx.headers))
-        wait = self._limiter.acquire(key_id)
-        if wait is not None:
-            raise RateLimited(
-                f"rate limit of this API key exceeded; retry in {wait:.1f} s", retry_after_s=wait
-            )
+        self._limiter.admit(key_id)
         return tenant
 
     async def authenticate(self, secret: str) -> tuple[UUID, UUID]:
         """(key id, tenant id); Unauthorized for a malformed, unknown or revoked key.
         Checked on every call, so revoking a key cuts off a running server's clients."""
-        async with self._components.uow() as uow:
-            key = await tenants.authenticate(uow, secret)
+        key = await authenticate(self._components, secret)
         return key.id, key.tenant_id
 
     def _secret(self, headers: Mapping[str, str] | None) -> str:
@@ -82,7 +76,7 @@ class BearerGuard:
         except Unauthorized as exc:
             body = {"error": "Unauthorized", "detail": exc.detail}
             return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        except DATABASE_DOWN:
+        except DatabaseUnavailable:
             body = {"error": "Unavailable", "detail": "the database is unavailable; retry shortly"}
             return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
         return None

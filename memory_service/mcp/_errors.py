@@ -7,12 +7,10 @@ from contextlib import contextmanager
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
 
-from memory_service.domain.errors import InvalidInput, MemoryServiceError
+from memory_service.domain.errors import DatabaseUnavailable, InvalidInput, MemoryServiceError
 
-DATABASE_DOWN = (OperationalError, InterfaceError, OSError)
-"""What an unreachable database raises (restarting, network): retryable, nothing committed."""
+DATABASE_DOWN_TEXT = "UpstreamUnavailable: the database is unavailable; retry shortly"
 
 
 def describe(exc: MemoryServiceError | ValidationError) -> str:
@@ -33,7 +31,7 @@ def tool_errors() -> Iterator[None]:
     reports as ``Error executing tool <name>`` and logs with its traceback."""
     try:
         yield
+    except DatabaseUnavailable as exc:
+        raise ToolError(DATABASE_DOWN_TEXT) from exc
     except (MemoryServiceError, ValidationError) as exc:
         raise ToolError(describe(exc)) from exc
-    except DATABASE_DOWN as exc:
-        raise ToolError("UpstreamUnavailable: the database is unavailable; retry shortly") from exc

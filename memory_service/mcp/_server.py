@@ -14,6 +14,7 @@ from memory_service.bootstrap import Components
 from memory_service.domain.errors import Unauthorized
 from memory_service.mcp._auth import Access, BearerGuard
 from memory_service.mcp._tools import Tools
+from workers.wiring import attached_worker
 
 Transport = Literal["stdio", "http"]
 MCP_PATH = "/mcp"
@@ -71,19 +72,15 @@ async def serve(
         if api_key is None:
             raise Unauthorized("set MEMORY_API_KEY to serve MCP over stdio")
         await Access(components, api_key).authenticate(api_key)
-    worker = await components.start_worker()
-    try:
+    async with attached_worker(components) as parts:
         if transport == "stdio":
-            await build_server(components, api_key=api_key).run_stdio_async()
+            await build_server(parts, api_key=api_key).run_stdio_async()
         else:
             import uvicorn
 
-            app = http_app(components, host=host)
-            level = components.settings.log_level.lower()
+            app = http_app(parts, host=host)
+            level = parts.settings.log_level.lower()
             await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=level)).serve()
-    finally:
-        if worker is not None:
-            await worker.stop()
 
 
 def run(

@@ -4,41 +4,34 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from memory_service.adapters.tokens import count_tokens
-from memory_service.api.schemas import (
+from memory_service.bootstrap import Components
+from memory_service.mcp._auth import Access
+from memory_service.mcp._errors import tool_errors
+from memory_service.requests import bulk, retrieval
+from memory_service.requests.call import Call
+from memory_service.requests.fields import NulFree, ScopeId
+from memory_service.requests.inputs import (
+    ContextIn,
+    FeedbackIn,
+    MessageIn,
+    MessagesIn,
+    SearchIn,
+)
+from memory_service.requests.messages import add_messages
+from memory_service.requests.outputs import (
     ContextOut,
     FeedbackOut,
     ForgetOut,
-    MessageIn,
-    MessagesIn,
     MessagesOut,
-    NulFree,
-    ScopeId,
-    SearchHitOut,
-    SearchIn,
     SearchOut,
-    as_utc,
-    check_limits,
 )
-from memory_service.bootstrap import Components
-from memory_service.domain.errors import InvalidInput
-from memory_service.domain.models import Scope, SearchQuery
-from memory_service.mcp._auth import Access
-from memory_service.mcp._errors import tool_errors
-from memory_service.ports import UnitOfWork
-from memory_service.services import ingest, recall
-from memory_service.services.context import build_context
-from memory_service.services.feedback import feedback_id_for, give_feedback
-from memory_service.services.forget import forget_user
-from policies.recipes import PRESETS
-from policies.recipes import preset as named_preset
 
 # Annotations are resolved at registration (the SDK builds each tool's input schema from
 # its signature), so every name used in one must be importable here at run time.
@@ -48,26 +41,20 @@ SessionId = Annotated[ScopeId | None, Field(description="which conversation (a s
 Moment = Annotated[datetime | None, Field(description="ISO 8601; naive times are UTC")]
 
 
-def _scope(user_id: str | None, agent_id: str | None, session_id: str | None) -> Scope:
-    scope = Scope(user_id, agent_id, session_id)
-    if scope.is_empty():
-        raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
-    return scope
-
-
 class Tools:
-    """One method per tool; each is one unit of work, like one REST request."""
+    """One method per tool; each builds the request model from its arguments and calls
+    the same operation as the matching REST route, in one unit of work."""
 
     def __init__(self, components: Components, access: Access) -> None:
         self._components = components
         self._access = access
 
     @asynccontextmanager
-    async def _call(self, ctx: Context) -> AsyncIterator[tuple[UnitOfWork, UUID]]:
+    async def _call(self, ctx: Context) -> AsyncIterator[Call]:
         with tool_errors():
             tenant = await self._access.tenant(ctx)
             async with self._components.uow(tenant=tenant) as uow:
-                yield uow, tenant
+                yield Call(uow=uow, tenant=tenant, components=self._components)
 
     async def add(
         self,
@@ -80,24 +67,11 @@ class Tools:
     ) -> MessagesOut:
         """Store conversation messages for a scope; facts are extracted from them in the
         background. Retrying with the same idempotency_key stores nothing twice."""
-        async with self._call(ctx) as (uow, tenant):
+        async with self._call(ctx) as call:
             body = MessagesIn(
                 user_id=user_id, agent_id=agent_id, session_id=session_id, messages=messages
             )
-            check_limits(body, self._components.settings)
-            result = await ingest.add_messages(
-                uow,
-                self._components.embedder,
-                tenant,
-                _scope(user_id, agent_id, session_id),
-                [m.to_domain() for m in body.messages],
-                now=datetime.now(UTC),
-                idempotency_key=idempotency_key,
-                request_hash=ingest.fingerprint(body.model_dump(mode="json")),
-            )
-        return MessagesOut(
-            episode_ids=list(result.episode_ids), job_id=result.job_id, replayed=result.replayed
-        )
+            return await add_messages(call, body, idempotency_key=idempotency_key)
 
     async def search(
         self,
@@ -110,14 +84,13 @@ class Tools:
         since: Moment = None,
         until: Moment = None,
         kinds: list[Literal["episode", "memory"]] | None = None,
-        preset: Annotated[str | None, Field(description=f"one of {sorted(PRESETS)}")] = None,
+        preset: Annotated[str | None, Field(description=f"one of {retrieval.PRESET_NAMES}")] = None,
         mode: Literal["auto", "fast", "deliberate"] = "auto",
         now: Annotated[datetime | None, Field(description="resolve 'last week' against")] = None,
     ) -> SearchOut:
         """Hybrid search over stored messages (episodes) and facts (memories) of a scope.
         Returns hits with scores and a retrieval_id for feedback."""
-        settings = self._components.settings
-        async with self._call(ctx) as (uow, tenant):
+        async with self._call(ctx) as call:
             body = SearchIn(
                 query=query,
                 user_id=user_id,
@@ -131,31 +104,7 @@ class Tools:
                 mode=mode,
                 now=now,
             )
-            if body.limit > settings.max_limit:
-                raise InvalidInput({"limit": f"at most {settings.max_limit}"})
-            if body.since and body.until and body.until <= body.since:
-                raise InvalidInput({"until": "until must be after since"})
-            search_query = SearchQuery(
-                text=body.query,
-                scope=_scope(user_id, agent_id, session_id),
-                limit=body.limit,
-                since=body.since,
-                until=body.until,
-                kinds=tuple(dict.fromkeys(body.kinds)),
-            )
-            config = named_preset(body.preset or settings.default_preset)
-            options = self._components.recall_options(mode=body.mode, now=body.now)
-            result = await recall.search(
-                uow, self._components.embedder, tenant, search_query, config, options=options
-            )
-        return SearchOut(
-            retrieval_id=result.retrieval_id,
-            route="deliberate" if result.route == "deliberate" else "fast",
-            gate=dict(result.gate) if result.gate else None,
-            results=[SearchHitOut.of(h) for h in result.hits],
-            timings_ms=dict(result.timings_ms),
-            cost=dict(result.cost),
-        )
+            return await retrieval.search(call, body)
 
     async def context(
         self,
@@ -173,26 +122,16 @@ class Tools:
     ) -> ContextOut:
         """A ready-to-paste context block for a scope (facts, dated conversation excerpts,
         entities), packed to token_budget (cl100k_base tokens) in rank order."""
-        async with self._call(ctx) as (uow, tenant):
-            built = await build_context(
-                uow,
-                self._components.embedder,
-                tenant,
-                _scope(user_id, agent_id, session_id),
-                query=query if query and query.strip() else None,
+        async with self._call(ctx) as call:
+            body = ContextIn(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                query=query,
                 token_budget=token_budget,
-                config=named_preset(self._components.settings.default_preset),
-                count=count_tokens,
-                now=as_utc(now) or datetime.now(UTC),
+                now=now,
             )
-        return ContextOut(
-            context=built.text,
-            tokens=built.tokens,
-            memory_ids=built.memory_ids,
-            episode_ids=built.episode_ids,
-            entities=built.entities,
-            retrieval_id=built.retrieval_id,
-        )
+            return await retrieval.context(call, body)
 
     async def feedback(
         self,
@@ -210,23 +149,17 @@ class Tools:
     ) -> FeedbackOut:
         """Reward what a search or context call returned: each credited item's utility
         moves toward the reward (Q <- Q + 0.3 (reward - Q)), once per feedback_id."""
-        async with self._call(ctx) as (uow, tenant):
-            fid = feedback_id_for(tenant, feedback_id)
-            result = await give_feedback(
-                uow,
-                tenant,
-                retrieval_id,
-                reward,
-                feedback_id=fid,
-                item_ids=memory_ids,
+        async with self._call(ctx) as call:
+            body = FeedbackIn(
+                retrieval_id=retrieval_id,
+                reward=reward,
+                memory_ids=memory_ids,
+                feedback_id=feedback_id,
             )
-        return FeedbackOut(
-            feedback_id=result.feedback_id, applied=result.applied, utilities=result.utilities
-        )
+            return await retrieval.give_feedback(call, body)
 
     async def forget(self, ctx: Context, user_id: ScopeId) -> ForgetOut:
         """Delete every message, fact, entity, log and job of user_id, atomically. Cannot
         be undone."""
-        async with self._call(ctx) as (uow, tenant):
-            deleted = await forget_user(uow, tenant, user_id)
-        return ForgetOut(user_id=user_id, deleted=deleted)
+        async with self._call(ctx) as call:
+            return await bulk.forget_user(call, user_id)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from memory_service.domain.errors import Conflict
 from memory_service.domain.models import ChatMessage, SearchHit, SearchQuery, SearchResult
-from memory_service.ports import LLM, Embedder, UnitOfWork
+from memory_service.domain.search import Budget
+from memory_service.ports import LLM, UnitOfWork
 from memory_service.services import recall
 from memory_service.services.audit import AUDIT, Audit, evidence_text, parse_audit
-from policies.recipes import RecallConfig
+from memory_service.services.recall import RecallPipeline
 
 NOT_MENTIONED = "Not mentioned"
 
@@ -42,28 +44,28 @@ class AnswerResult:
 
 async def answer_question(
     uow: UnitOfWork,
-    embedder: Embedder,
     llm: LLM | None,
     tenant: UUID,
     query: SearchQuery,
-    config: RecallConfig,
-    options: recall.RecallOptions,
+    pipeline: RecallPipeline,
+    *,
+    now: datetime | None = None,
+    budget: Budget | None = None,
 ) -> AnswerResult:
     if llm is None:
         raise Conflict("answers need an LLM: set MEMORY_LLM_MODEL (any litellm model)")
     # The answer below is audited itself; the search need not audit its evidence too.
-    opts = replace(options, llm=llm, audit=False)
     cost = {"llm_calls": 0.0, "input_tokens": 0.0, "output_tokens": 0.0, "answer_ms": 0.0}
-    found = await recall.search(uow, embedder, tenant, query, config, options=opts)
-    text, audit = await _answer_and_audit(llm, query, found.hits, opts, cost)
+    found = await recall.search(uow, pipeline, tenant, query, now=now, budget=budget, audit=False)
+    text, audit = await _answer_and_audit(llm, query, found.hits, now, cost)
     attempts = [
         {"route": found.route, "answer": text, "audit": audit.model_dump() if audit else None}
     ]
     if (audit is None or not audit.passed) and found.route == "fast":
         found = await recall.search(
-            uow, embedder, tenant, query, config, options=replace(opts, mode="deliberate")
+            uow, pipeline, tenant, query, mode="deliberate", now=now, budget=budget, audit=False
         )
-        text, audit = await _answer_and_audit(llm, query, found.hits, opts, cost)
+        text, audit = await _answer_and_audit(llm, query, found.hits, now, cost)
         attempts.append(
             {"route": found.route, "answer": text, "audit": audit.model_dump() if audit else None}
         )
@@ -76,11 +78,11 @@ async def _answer_and_audit(
     llm: LLM,
     query: SearchQuery,
     hits: Sequence[SearchHit],
-    opts: recall.RecallOptions,
+    now: datetime | None,
     cost: dict[str, float],
 ) -> tuple[str, Audit | None]:
     evidence = evidence_text(hits)
-    today = opts.now.strftime("%Y-%m-%d") if opts.now else "unknown"
+    today = now.strftime("%Y-%m-%d") if now else "unknown"
     started = time.perf_counter()
     out = await llm.complete(
         [

@@ -8,10 +8,10 @@ from datetime import datetime
 from uuid import UUID
 
 from memory_service.domain.models import Scope, SearchHit, SearchQuery
-from memory_service.ports import Embedder, UnitOfWork
+from memory_service.ports import UnitOfWork
 from memory_service.services import recall
 from memory_service.services.audit import turn_line
-from policies.recipes import RecallConfig
+from memory_service.services.recall import RecallPipeline
 
 Counter = Callable[[str], int]
 
@@ -72,22 +72,22 @@ def pack(
 
 async def build_context(
     uow: UnitOfWork,
-    embedder: Embedder,
+    pipeline: RecallPipeline,
     tenant: UUID,
     scope: Scope,
     *,
     query: str | None,
     token_budget: int,
-    config: RecallConfig,
     count: Counter,
     now: datetime,
 ) -> ContextBlock:
     """The most useful facts, the relevant episodes with their dates, and the entities
-    involved. Without a query: the facts with the highest utility, then the latest."""
+    involved. Without a query: the facts with the highest utility, then the latest.
+    The scope must name an owner (InvalidInput otherwise)."""
+    scope.require()
     if query:
         query_ = SearchQuery(text=query, scope=scope, limit=50)
-        options = recall.RecallOptions(mode="fast", now=now)
-        result = await recall.search(uow, embedder, tenant, query_, config, options=options)
+        result = await recall.search(uow, pipeline, tenant, query_, mode="fast", now=now)
         hits = list(result.hits)
         retrieval_id: UUID | None = result.retrieval_id
     else:

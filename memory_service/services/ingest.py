@@ -58,8 +58,7 @@ async def add_messages(
     Under an idempotency key, a replay of the same request returns the first
     answer and stores nothing; the same key with another body is a Conflict.
     """
-    if scope.is_empty():
-        raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
+    scope.require()
     if not messages:
         raise InvalidInput({"messages": "at least one message is required"})
     if idempotency_key is not None:

@@ -15,8 +15,6 @@ from memory_service.ports import Embedder, UnitOfWork
 async def add_memory(
     uow: UnitOfWork, embedder: Embedder, tenant: UUID, new: NewMemory, *, cause: str = "api"
 ) -> Memory:
-    if new.scope.is_empty():
-        raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
     _check_interval(new.valid_from, new.valid_to)
     for episode_id in new.source_episode_ids:
         if await uow.episodes.get(tenant, episode_id) is None:

@@ -13,14 +13,22 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from mcp.server.mcpserver.exceptions import ToolError
+from sqlalchemy import text
 
+from memory_service.bootstrap import Components, build_consolidator
 from memory_service.db.embedded import postgres_bin, start_embedded
+from memory_service.db.session import make_engine, make_sessionmaker
+from memory_service.domain.errors import DatabaseUnavailable
+from memory_service.mcp._errors import tool_errors
 from tests.conftest import ROOT, free_port
+from workers.dispatch import InProcessWorker
 
 pytestmark = pytest.mark.integration
 
@@ -196,3 +204,39 @@ def test_embedded_postgres_restart_under_a_running_server(server: Server) -> Non
         assert len(seen) == 3 * 20
         assert set(seen.values()) == {1}
         wait_jobs_done(c, [before.json()["job_id"], r.json()["job_id"]])
+
+
+async def select_one(parts: Components) -> None:
+    async with parts.uow() as uow:
+        await uow.session.execute(text("SELECT 1"))
+
+
+async def test_an_unreachable_database_is_one_error_every_entrypoint_maps(
+    components: Components,
+) -> None:
+    from memory_service.api.app import create_app
+
+    dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool=False)
+    parts = replace(components, engine=dead, sessions=make_sessionmaker(dead))
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught:
+            await select_one(parts)
+        assert isinstance(caught.value.__cause__, OSError)  # what the driver raised
+        app = create_app(components=parts, background=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            r = await client.get("/v1/episodes", headers={"Authorization": "Bearer msk_x"})
+        assert r.status_code == 503
+        assert r.headers["Retry-After"] == "1"
+        assert r.json() == {
+            "error": "Unavailable",
+            "detail": "the database is unavailable; retry shortly",
+        }
+        down = r"^UpstreamUnavailable: the database is unavailable"
+        with pytest.raises(ToolError, match=down), tool_errors():
+            await select_one(parts)
+        worker = InProcessWorker(parts, build_consolidator(parts.settings, parts.embedder))
+        with pytest.raises(DatabaseUnavailable):
+            await worker.drain()
+    finally:
+        await dead.dispose()

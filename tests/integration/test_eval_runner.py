@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from evals import runner
-from evals.output import RunOutput
+from evals.quality.output import RunOutput
 from memory_service.bootstrap import Components
 
 LOCOMO = [
@@ -278,7 +278,7 @@ async def test_gated_pipelines_report_routes_and_gate_quality(
     assert 0.0 <= gated["deliberate_share"] <= 1.0
     records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert all("gate_overall" in r for r in records)
-    from evals.calibrate import calibrate
+    from evals.quality.calibrate import calibrate
 
     thresholds = calibrate(records, "fast")
     assert set(thresholds) == {"relevance", "coverage", "temporal_fit", "consistency"}
@@ -291,7 +291,7 @@ async def test_a_presets_fast_result_with_gate_features_feeds_train_gate(
     summary = await run_small(components, tmp_path, "gated-window@fast", out)
     assert summary["pipelines"]["gated-window@fast"]["overall"]["deliberate_share"] == 0.0
     records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
-    from evals.train_gate import rows
+    from evals.quality.train_gate import rows
     from policies.gate_features import FEATURES
 
     assert all(set(r["gate_features"]) == set(FEATURES) for r in records)

@@ -14,8 +14,10 @@ from memory_service.bootstrap import build_llm
 from memory_service.config import Settings
 from memory_service.domain.errors import UpstreamUnavailable
 from memory_service.domain.models import ChatMessage, Completion, Turn
+from memory_service.domain.search import Budget
 from memory_service.testing import ScriptedLLM
-from retrievers.deliberation import Budget, InProcessChunkRunner, LLMDeliberation, approx_tokens
+from retrievers.chunk_reading import InProcessChunkRunner, LLMDeliberation
+from retrievers.deliberation import approx_tokens
 from workers.chunks import completion_from_dict, completion_to_dict
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)

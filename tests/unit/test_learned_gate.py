@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from evals.train_gate import MODELS, Rows, fit, train
+from evals.quality.train_gate import MODELS, Rows, fit, train
 from policies.gate import Evidence, GateConfig, GateInput, assess
 from policies.gate_features import FEATURES, WH_WORDS, features
 from policies.learned_gate import LearnedGate, bundled

@@ -1,4 +1,5 @@
-"""MemRL's two phases and its utility update, table-driven, against hand-computed values."""
+"""MemRL's two phases, table-driven, against hand-computed values (Q is updated in SQL:
+tests/integration/test_utility_update.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from policies.memrl import Ranked, RerankConfig, Scored, rerank, update_utility, z_scores
+from policies.memrl import Ranked, RerankConfig, Scored, rerank, z_scores
 
 
 def s(n: int, sim: float, q: float = 0.0) -> Scored:
@@ -131,28 +132,6 @@ def test_utility_z_scores_are_clipped(outlier: float, clipped: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("q", "reward", "alpha", "expected"),
-    [
-        (0.0, 1.0, 0.3, 0.3),
-        (0.3, 1.0, 0.3, 0.51),  # 0.3 + 0.3 x 0.7
-        (0.51, 1.0, 0.3, 0.657),  # 0.51 + 0.3 x 0.49
-        (0.0, -1.0, 0.5, -0.5),
-        (0.4, 0.0, 0.5, 0.2),
-        (0.4, 1.0, 0.0, 0.4),  # alpha 0: nothing learned
-        (0.4, -1.0, 1.0, -1.0),  # alpha 1: the last reward
-    ],
-)
-def test_update_utility(q: float, reward: float, alpha: float, expected: float) -> None:
-    assert update_utility(q, reward, alpha) == pytest.approx(expected)
-
-
-def test_update_utility_default_alpha_and_bounds() -> None:
-    assert update_utility(0.0, 1.0) == pytest.approx(0.3)
-    with pytest.raises(ValueError, match="alpha"):
-        update_utility(0.0, 1.0, alpha=1.5)
-
-
-@pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"lam": 1.5}, "lam"),
@@ -167,20 +146,16 @@ def test_config_is_validated(kwargs: dict[str, Any], match: str) -> None:
         RerankConfig(**kwargs)
 
 
-def test_rewarding_one_of_two_equally_similar_items_ranks_it_first() -> None:
+def test_a_rewarded_item_outranks_an_equally_similar_one() -> None:
     a, b = 1, 2
-    q = {a: 0.0, b: 0.0}
-    first = rerank([s(a, 0.6, q[a]), s(b, 0.6, q[b])], 2, RerankConfig())
+    first = rerank([s(a, 0.6, 0.0), s(b, 0.6, 0.0)], 2, RerankConfig())
     assert ids(first) == [a, b]  # no signal yet: input order
-    for _ in range(3):
-        q[b] = update_utility(q[b], 1.0)
-        q[a] = update_utility(q[a], 0.0)
-    assert q == pytest.approx({a: 0.0, b: 0.657})  # 0.3, 0.51, 0.657
-    learned = rerank([s(a, 0.6, q[a]), s(b, 0.6, q[b])], 2, RerankConfig())
+    # Q after three rewards of 1 at alpha 0.3 (b) and of 0 (a): 0.3, 0.51, 0.657 and 0
+    learned = rerank([s(a, 0.6, 0.0), s(b, 0.6, 0.657)], 2, RerankConfig())
     assert ids(learned) == [b, a]
 
 
-def test_a_negative_reward_demotes_a_misleading_similar_item() -> None:
+def test_a_negative_utility_demotes_a_misleading_similar_item() -> None:
     misleading, good, filler = 1, 2, 3
     sims = {misleading: 0.9, good: 0.8, filler: 0.4}
     q = dict.fromkeys(sims, 0.0)
@@ -189,7 +164,7 @@ def test_a_negative_reward_demotes_a_misleading_similar_item() -> None:
         return ids(rerank([s(i, sims[i], q[i]) for i in sims], 3, RerankConfig(lam=0.5)))
 
     assert ranking() == [misleading, good, filler]
-    q[misleading] = update_utility(q[misleading], -1.0)  # -0.3
+    q[misleading] = -0.3  # one reward of -1 at alpha 0.3
     # sims: mean 0.7, std 0.2160 -> z 0.9258, 0.4629, -1.3887
     # Q -0.3, 0, 0: mean -0.1, std 0.1414 -> z -1.4142, 0.7071, 0.7071
     # scores: misleading -0.2442, good 0.5850, filler -0.3408

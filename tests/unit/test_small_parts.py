@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from memory_service.api.schemas import as_utc
 from memory_service.config import Settings
 from memory_service.db.embedded import asyncpg_url
 from memory_service.db.filters import decode_cursor, encode_cursor, sequence_number
 from memory_service.domain.errors import InvalidInput
+from memory_service.requests.fields import as_utc
 from memory_service.testing import HashEmbedder
 
 

@@ -24,8 +24,8 @@ from sqlalchemy import func, select, text
 from memory_service.bootstrap import Components
 from memory_service.db.models import EpisodeRow, JobRow, MemoryRow
 from tests.conftest import ROOT, api_client, free_port
-from workers.celery_app import make_app
 from workers.dispatch import CeleryDispatcher
+from workers.wiring import attached_worker
 
 pytestmark = pytest.mark.integration
 REDIS = shutil.which("redis-server")
@@ -116,11 +116,12 @@ class Worker:
 
 @pytest.fixture
 async def api(components: Components, redis: RedisServer) -> AsyncIterator[AsyncClient]:
-    """The API, dispatching jobs to Celery through ``redis``."""
-    celery = make_app(components.settings.model_copy(update={"broker_url": redis.url}))
-    parts = replace(components, dispatcher=CeleryDispatcher(celery))
-    async with api_client(parts, "celery") as client:
-        yield client
+    """The API, dispatching jobs to Celery through ``redis`` (its settings' broker)."""
+    settings = components.settings.model_copy(update={"broker_url": redis.url})
+    async with attached_worker(replace(components, settings=settings)) as parts:
+        assert isinstance(parts.dispatcher, CeleryDispatcher)
+        async with api_client(parts, "celery") as client:
+            yield client
 
 
 def turns(n: int, who: str = "Caroline") -> list[dict[str, Any]]:
@@ -152,6 +153,20 @@ async def scalar(components: Components, sql: Any) -> Any:
         return (await uow.session.execute(sql)).scalar()
 
 
+SCOPE_LOCKS = text(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+async def wait_consolidating(components: Components, limit_s: float = 60) -> None:
+    """Until a worker holds a scope's lock: it is inside a job's transaction."""
+    deadline = time.monotonic() + limit_s
+    while not await scalar(components, SCOPE_LOCKS):
+        assert time.monotonic() < deadline, "no worker started consolidating"
+        await asyncio.sleep(0.05)
+
+
 def settings_url(components: Components) -> str:
     return components.database_url
 
@@ -178,7 +193,7 @@ async def test_sigkill_mid_job_loses_nothing_and_repeats_nothing(
     r = await api.post("/v1/messages", json={"user_id": "big", "messages": turns(400)})
     job_id = r.json()["job_id"]
     await wait_for(api, job_id, {"running"}, limit_s=60)
-    await asyncio.sleep(0.5)
+    await wait_consolidating(components)
     worker.kill()  # mid-job: its transaction dies with it
     assert (await api.get(f"/v1/jobs/{job_id}")).json()["state"] == "running"
     assert await scalar(components, select(func.count()).select_from(MemoryRow)) == 0

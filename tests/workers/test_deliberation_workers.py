@@ -16,13 +16,16 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 
-from memory_service.bootstrap import Components, build_chunk_runner
+from memory_service.bootstrap import Components
+from memory_service.config import Settings
 from memory_service.db.models import RetrievalRow
 from memory_service.testing import ScriptedLLM
 from tests.api.helpers import add_messages
 from tests.conftest import api_client, free_port
 from tests.workers.test_celery_worker import RedisServer, Worker, scalar
+from workers.celery_app import make_app
 from workers.chunks import CeleryChunkRunner
+from workers.wiring import with_chunk_runner
 
 pytestmark = pytest.mark.integration
 
@@ -41,9 +44,9 @@ def scripted(fact: str) -> ScriptedLLM:
 
 
 def runner(components: Components, broker_url: str) -> CeleryChunkRunner:
-    """Chunks to ``broker_url``, the way ``build_components`` wires them."""
+    """Chunks to ``broker_url``, the way the entrypoints wire them."""
     settings = components.settings.model_copy(update={"broker_url": broker_url})
-    chunks = build_chunk_runner(settings)
+    chunks = with_chunk_runner(replace(components, settings=settings)).chunk_runner
     assert isinstance(chunks, CeleryChunkRunner)
     return chunks
 
@@ -142,14 +145,20 @@ async def test_chunks_not_back_in_time_are_truncated(
     assert (await logged(components))["runner"] == "celery"
 
 
-def test_only_the_chunk_task_keeps_a_result_and_has_its_own_queue() -> None:
-    from workers import tasks
+def test_only_the_chunk_task_keeps_a_result_and_has_its_own_queue(settings: Settings) -> None:
+    import workers.tasks  # noqa: F401  (what a worker imports: its tasks join every app)
 
-    assert tasks.deliberate_chunk.ignore_result is False
-    assert tasks.deliberate_chunk.acks_late is False  # nobody waits for a redelivery
-    assert tasks.run_job_task.ignore_result is True
-    assert tasks.sweep.ignore_result is True
-    route = tasks.app.amqp.router.route({}, "memory.deliberate_chunk")
+    app = make_app(settings, current=False)
+    assert app.tasks["memory.deliberate_chunk"].ignore_result is False
+    assert app.tasks["memory.deliberate_chunk"].acks_late is False  # no one awaits a redelivery
+    assert app.tasks["memory.run_job"].ignore_result is True
+    assert app.tasks["memory.sweep"].ignore_result is True
+    route = app.amqp.router.route({}, "memory.deliberate_chunk")
     assert route["queue"].name == "deliberation"
-    assert tasks.app.amqp.router.route({}, "memory.run_job")["queue"].name == "memory"
-    assert tasks.app.conf.result_expires == 3600
+    assert app.amqp.router.route({}, "memory.run_job")["queue"].name == "memory"
+    assert app.conf.result_expires == 3600
+
+
+def test_the_app_is_built_from_the_settings_given(settings: Settings) -> None:
+    given = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/5"})
+    assert make_app(given, current=False).conf.broker_url == "redis://127.0.0.1:1/5"

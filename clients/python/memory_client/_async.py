@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
-
-import httpx
+from typing import Any
 
 from memory_client import _routes as routes
-from memory_client._base import Call, ClientCore, RetryPolicy, connection_error
+from memory_client._drivers import AsyncDriver
 from memory_client._routes import Id
 from memory_client.models import (
     AddResult,
@@ -33,10 +29,8 @@ from memory_client.models import (
     SearchResult,
 )
 
-T = TypeVar("T")
 
-
-class AsyncMemoryClient:
+class AsyncMemoryClient(AsyncDriver):
     """An asyncio client for memory-service; the methods of ``MemoryClient``, awaited.
 
     ``base_url`` and ``api_key`` default to the environment variables
@@ -44,71 +38,12 @@ class AsyncMemoryClient:
     Pass ``transport`` to talk to something other than the network (tests).
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float | None = 60.0,
-        retry: RetryPolicy | None = None,
-        headers: Mapping[str, str] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._core = ClientCore(base_url, api_key, timeout=timeout, retry=retry, headers=headers)
-        self._http = httpx.AsyncClient(transport=transport, **self._core.http_options())
-
     @property
     def base_url(self) -> str:
         return self._core.base_url
 
     async def close(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    # -- the driver: send, retry, check ------------------------------------------------
-
-    async def _send(self, call: Call[Any]) -> httpx.Response:
-        request = self._core.build(self._http, call)
-        attempt = 0
-        while True:
-            try:
-                response = await self._http.send(request, stream=call.stream)
-            except httpx.TransportError as exc:
-                delay = self._core.retry_delay(call, attempt, exc)
-                if delay is None:
-                    raise connection_error(exc) from exc
-            else:
-                if not response.is_success:
-                    await response.aread()
-                delay = self._core.retry_delay(call, attempt, response)
-                if delay is None:
-                    return self._core.check(response)
-                await response.aclose()
-            await asyncio.sleep(delay)
-            attempt += 1
-
-    async def _request(self, call: Call[T]) -> T:
-        return call.parse((await self._send(call)).content)
-
-    @asynccontextmanager
-    async def _stream(self, call: Call[Any]) -> AsyncIterator[httpx.Response]:
-        response = await self._send(call)
-        try:
-            yield response
-        except httpx.TransportError as exc:  # the stream broke after it began
-            raise connection_error(exc) from exc
-        finally:
-            await response.aclose()
 
     # -- memories, the Mem0 way ---------------------------------------------------------
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
-
-import httpx
+from typing import Any
 
 from memory_client import _routes as routes
-from memory_client._base import Call, ClientCore, RetryPolicy, connection_error
+from memory_client._drivers import SyncDriver
 from memory_client._routes import Id
 from memory_client.models import (
     AddResult,
@@ -33,10 +28,8 @@ from memory_client.models import (
     SearchResult,
 )
 
-T = TypeVar("T")
 
-
-class MemoryClient:
+class MemoryClient(SyncDriver):
     """A client for memory-service.
 
     ``base_url`` and ``api_key`` default to the environment variables
@@ -44,71 +37,12 @@ class MemoryClient:
     Pass ``transport`` to talk to something other than the network (tests).
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float | None = 60.0,
-        retry: RetryPolicy | None = None,
-        headers: Mapping[str, str] | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self._core = ClientCore(base_url, api_key, timeout=timeout, retry=retry, headers=headers)
-        self._http = httpx.Client(transport=transport, **self._core.http_options())
-
     @property
     def base_url(self) -> str:
         return self._core.base_url
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- the driver: send, retry, check ------------------------------------------------
-
-    def _send(self, call: Call[Any]) -> httpx.Response:
-        request = self._core.build(self._http, call)
-        attempt = 0
-        while True:
-            try:
-                response = self._http.send(request, stream=call.stream)
-            except httpx.TransportError as exc:
-                delay = self._core.retry_delay(call, attempt, exc)
-                if delay is None:
-                    raise connection_error(exc) from exc
-            else:
-                if not response.is_success:
-                    response.read()
-                delay = self._core.retry_delay(call, attempt, response)
-                if delay is None:
-                    return self._core.check(response)
-                response.close()
-            time.sleep(delay)
-            attempt += 1
-
-    def _request(self, call: Call[T]) -> T:
-        return call.parse(self._send(call).content)
-
-    @contextmanager
-    def _stream(self, call: Call[Any]) -> Iterator[httpx.Response]:
-        response = self._send(call)
-        try:
-            yield response
-        except httpx.TransportError as exc:  # the stream broke after it began
-            raise connection_error(exc) from exc
-        finally:
-            response.close()
 
     # -- memories, the Mem0 way ---------------------------------------------------------
 

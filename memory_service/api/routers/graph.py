@@ -6,27 +6,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from memory_service.api.deps import TenantDep, UowDep
+from memory_service.api.deps import CallDep
 from memory_service.api.errors import error_responses
-from memory_service.api.schemas import ScopeId
-from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import Scope
-from memory_service.services.hypergraph import export_graph
+from memory_service.requests import bulk
+from memory_service.requests.fields import ScopeId
 
 router = APIRouter(prefix="/v1/graph", tags=["graph"])
 
 
 @router.get("/export", responses=error_responses(401, 422))
 async def export(
-    uow: UowDep,
-    tenant: TenantDep,
+    call: CallDep,
     user_id: Annotated[ScopeId | None, Query()] = None,
     agent_id: Annotated[ScopeId | None, Query()] = None,
     session_id: Annotated[ScopeId | None, Query()] = None,
 ) -> dict[str, Any]:
     """Entities (vertices), hyperedges (memories and episodes with their members) and
     connected components of one scope."""
-    scope = Scope(user_id, agent_id, session_id)
-    if scope.is_empty():
-        raise InvalidInput({"scope": "give at least one of user_id, agent_id, session_id"})
-    return await export_graph(uow, tenant, scope)
+    return await bulk.export_graph(call, Scope(user_id, agent_id, session_id))

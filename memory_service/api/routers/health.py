@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from memory_service.api.deps import ComponentsDep
 from memory_service.api.errors import error_response, error_responses
 from memory_service.bootstrap import head_revision
+from memory_service.db.revision import schema_revision
 
 router = APIRouter(tags=["health"])
 
@@ -23,8 +23,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(components: ComponentsDep) -> Response:
     """Ready when the database answers and its schema is at the migrations' head."""
     try:
-        async with components.engine.connect() as conn:
-            current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        current = await schema_revision(components.engine)
     except Exception as exc:  # entrypoint: any database failure means "not ready"
         return error_response(503, "NotReady", f"database unreachable: {type(exc).__name__}")
     head = head_revision()

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from evals import metrics
 from evals.datasets.longmemeval import (
     QUESTION_TYPES,
     LMEItem,
@@ -20,6 +19,7 @@ from evals.datasets.longmemeval import (
     load_longmemeval,
     parse_lme_date,
 )
+from evals.quality import metrics
 
 TINY: list[dict[str, Any]] = [
     {

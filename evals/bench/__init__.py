@@ -1,0 +1,1 @@
+"""Performance benchmarks: store and scan latency, load, GPU embedder throughput."""

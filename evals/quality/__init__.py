@@ -1,0 +1,1 @@
+"""Retrieval and answer quality on LoCoMo and LongMemEval, scored, aggregated, reported."""

@@ -1,0 +1,70 @@
+"""The declarative base of every model, and the column and index shapes they share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import DateTime, ForeignKey, Index, MetaData, Table, func
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+EMBEDDING_DIM = 384
+"""Width of every embedding column; the configured embedder must match it."""
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TSV = "to_tsvector('english'::regconfig, coalesce(text, ''::text))"
+EPISODE_TSV = (
+    "to_tsvector('english'::regconfig, "
+    "(coalesce(speaker, ''::character varying)::text || ' '::text) || coalesce(text, ''::text))"
+)
+"""Episodes are found by who said them as well as by what was said."""
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def tenant_fk() -> Mapped[UUID]:
+    return mapped_column(
+        PgUUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+def server_now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def scope_indexes(table: str, time_col: str) -> tuple[Index, ...]:
+    return tuple(
+        Index(f"ix_{table}_{col}", "tenant_id", col, time_col)
+        for col in ("user_id", "agent_id", "session_id")
+    )
+
+
+def vector_index(table: str) -> Index:
+    return Index(
+        f"ix_{table}_embedding",
+        "embedding",
+        postgresql_using="hnsw",
+        postgresql_with={"m": 16, "ef_construction": 64},
+        postgresql_ops={"embedding": "vector_cosine_ops"},
+    )
+
+
+def tsv_index(table: str) -> Index:
+    return Index(f"ix_{table}_tsv", "tsv", postgresql_using="gin")
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class, typed as such."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

@@ -1,0 +1,173 @@
+"""Idempotency keys, the retrieval log, feedback and forgetting a user, in memory, with
+the contracts of ``memory_service.db.records``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from memory_service.domain.errors import NotFound
+from memory_service.domain.models import RetrievalRecord, SearchQuery
+from memory_service.fake_store._tables import (
+    FakeStore,
+    FeedbackRow,
+    IdempotencyRow,
+    RetrievalRow,
+    plain_json,
+)
+
+
+class FakeIdempotency:
+    def __init__(self, store: FakeStore, now: datetime) -> None:
+        self._db = store
+        self._now = now
+
+    async def claim(
+        self, tenant: UUID, key: str, request_hash: str, user_id: str | None
+    ) -> tuple[str, Mapping[str, Any]] | None:
+        """Reserve ``key``; return ``(request_hash, response)`` when it was used before."""
+        row = self._db.idempotency.get((tenant, key))
+        if row is not None:
+            return row.request_hash, row.response
+        self._db.idempotency[(tenant, key)] = IdempotencyRow(request_hash, {}, user_id, self._now)
+        return None
+
+    async def store(self, tenant: UUID, key: str, response: Mapping[str, Any]) -> None:
+        row = self._db.idempotency.get((tenant, key))
+        if row is not None:
+            row.response = plain_json(response)
+
+
+class FakeRetrievalLog:
+    """Every search logged; ``records`` are the rows this unit of work logged, in order."""
+
+    def __init__(self, store: FakeStore, now: datetime) -> None:
+        self._db = store
+        self._now = now
+        self.records: list[RetrievalRow] = []
+
+    async def record(
+        self,
+        tenant: UUID,
+        query: SearchQuery,
+        *,
+        request: Mapping[str, Any],
+        stages: Mapping[str, Any],
+        gate: Mapping[str, Any] | None = None,
+        route: str,
+        results: Sequence[Mapping[str, Any]],
+    ) -> UUID:
+        """The row as the jsonb columns would hold it (a JSON round trip)."""
+        row = RetrievalRow(
+            id=self._db.new_id(),
+            tenant=tenant,
+            scope=query.scope,
+            query=query.text,
+            request=plain_json(request),
+            stages=plain_json(stages),
+            gate=plain_json(gate) if gate is not None else None,
+            route=route,
+            results=[plain_json(r) for r in results],
+            created_at=self._now,
+        )
+        self._db.retrievals[row.id] = row
+        self.records.append(row)
+        return row.id
+
+
+class FakeFeedback:
+    def __init__(self, store: FakeStore, now: datetime) -> None:
+        self._db = store
+        self._now = now
+
+    async def retrieval(self, tenant: UUID, retrieval_id: UUID) -> RetrievalRecord | None:
+        row = self._db.retrievals.get(retrieval_id)
+        if row is None or row.tenant != tenant:
+            return None
+        items = tuple((str(r["kind"]), UUID(str(r["id"]))) for r in row.results)
+        return RetrievalRecord(id=row.id, query=row.query, route=row.route, items=items)
+
+    async def add(
+        self,
+        tenant: UUID,
+        feedback_id: UUID,
+        retrieval_id: UUID,
+        reward: float,
+        item_ids: Sequence[UUID],
+    ) -> bool:
+        """Record feedback once per id; False when this id was recorded before. The
+        retrieval must exist (the foreign key), else NotFound."""
+        if feedback_id in self._db.feedback:
+            return False
+        if retrieval_id not in self._db.retrievals:
+            raise NotFound(f"retrieval {retrieval_id} not found")
+        self._db.feedback[feedback_id] = FeedbackRow(
+            feedback_id, tenant, retrieval_id, reward, list(item_ids), self._now
+        )
+        return True
+
+    async def update_utilities(
+        self, tenant: UUID, items: Sequence[tuple[str, UUID]], reward: float, alpha: float
+    ) -> dict[UUID, float]:
+        """``Q <- Q + alpha (reward - Q)`` once for each of ``tenant``'s items (an id
+        named twice moves once, as one SQL UPDATE moves each row once)."""
+        updated: dict[UUID, float] = {}
+        for kind in ("memory", "episode"):
+            for item_id in dict.fromkeys(i for k, i in items if k == kind):
+                updated.update(self._learn(tenant, kind, item_id, reward, alpha))
+        return updated
+
+    def _learn(
+        self, tenant: UUID, kind: str, item_id: UUID, reward: float, alpha: float
+    ) -> dict[UUID, float]:
+        if kind == "memory":
+            memory = self._db.memories.get(item_id)
+            if memory is None or memory.tenant != tenant:
+                return {}
+            q = memory.memory.utility
+            memory.memory = replace(memory.memory, utility=q + alpha * (reward - q))
+            return {item_id: memory.memory.utility}
+        episode = self._db.episodes.get(item_id)
+        if episode is None or episode.tenant != tenant:
+            return {}
+        q = episode.episode.utility
+        episode.episode = replace(episode.episode, utility=q + alpha * (reward - q))
+        return {item_id: episode.episode.utility}
+
+
+class FakeScopes:
+    def __init__(self, store: FakeStore) -> None:
+        self._db = store
+
+    async def forget_user(self, tenant: UUID, user_id: str) -> dict[str, int]:
+        """Delete everything of ``user_id`` in ``tenant`` (with what cascades from it:
+        history, memberships, feedback); return counts per table."""
+        db = self._db
+
+        def mine(row_tenant: UUID, row_user: str | None) -> bool:
+            return row_tenant == tenant and row_user == user_id
+
+        counts = {
+            "memories": db.delete_memories(
+                [i for i, r in db.memories.items() if mine(r.tenant, r.memory.scope.user_id)]
+            ),
+            "episodes": db.delete_episodes(
+                [i for i, r in db.episodes.items() if mine(r.tenant, r.episode.scope.user_id)]
+            ),
+            "entities": db.delete_entities(
+                [i for i, r in db.entities.items() if mine(r.tenant, r.entity.scope.user_id)]
+            ),
+            "retrievals": db.delete_retrievals(
+                [i for i, r in db.retrievals.items() if mine(r.tenant, r.scope.user_id)]
+            ),
+        }
+        jobs = [i for i, r in db.jobs.items() if mine(r.job.tenant_id, r.job.scope.user_id)]
+        for job_id in jobs:
+            del db.jobs[job_id]
+        keys = [k for k, r in db.idempotency.items() if mine(k[0], r.user_id)]
+        for key in keys:
+            del db.idempotency[key]
+        return {**counts, "jobs": len(jobs), "idempotency_keys": len(keys)}

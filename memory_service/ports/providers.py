@@ -1,0 +1,85 @@
+"""Ports to the outside world's models and queues: embedder, LLM, chunk runner,
+dispatcher, extractor, update decider."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+from uuid import UUID
+
+from memory_service.domain.consolidation import (
+    Decision,
+    EpisodeText,
+    ExistingMemory,
+    ExtractedFact,
+    Extraction,
+)
+from memory_service.domain.models import (
+    ChatMessage,
+    ChunkReply,
+    Completion,
+)
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors of width ``dim``."""
+
+    dim: int
+    name: str
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class LLM(Protocol):
+    """A chat model. Deterministic settings by default (temperature 0)."""
+
+    model: str
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> Completion: ...
+
+
+class ChunkRunner(Protocol):
+    """Completes many independent prompts (Full Deliberation's chunks), in parallel where
+    it can, as one user message each.
+
+    Returns one reply per prompt, in order, within ``timeout_s`` seconds: a prompt that
+    did not come back in time has ``timed_out``, one that failed an ``error``. Raises
+    ``UpstreamUnavailable`` when it could not start at all (its broker is down), so the
+    caller may read the chunks another way.
+    """
+
+    name: str
+
+    async def complete_many(
+        self, prompts: Sequence[str], *, max_tokens: int, timeout_s: float
+    ) -> list[ChunkReply]: ...
+
+
+class Dispatcher(Protocol):
+    """Sends committed jobs to whatever runs them; losing one is allowed (the sweeper
+    finds it in the jobs table), raising is not."""
+
+    async def dispatch(self, job_ids: Sequence[UUID]) -> None: ...
+
+
+class Extractor(Protocol):
+    """Facts and entities from a batch of episodes of one scope."""
+
+    name: str
+
+    async def extract(self, episodes: Sequence[EpisodeText]) -> Extraction: ...
+
+
+class UpdateDecider(Protocol):
+    """Mem0's rule: ADD, UPDATE, DELETE or NOOP for a new fact against similar memories."""
+
+    name: str
+
+    async def decide(self, fact: ExtractedFact, similar: Sequence[ExistingMemory]) -> Decision: ...

@@ -1,0 +1,75 @@
+"""Memories: facts added as given, edited, retired, listed, and their history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from memory_service.domain.errors import InvalidInput
+from memory_service.domain.models import NewMemory, Scope
+from memory_service.requests.call import Call
+from memory_service.requests.inputs import MemoryIn, MemoryPatch
+from memory_service.requests.outputs import MemoryChangeOut, MemoryOut, MemoryPageOut
+from memory_service.services import memories
+
+
+def _check_length(call: Call, text: str | None) -> None:
+    most = call.components.settings.max_text_chars
+    if text is not None and len(text) > most:
+        raise InvalidInput({"text": f"longer than {most} characters"})
+
+
+async def add_memory(call: Call, body: MemoryIn) -> MemoryOut:
+    """Add a fact as given, without extraction; its scope must name an owner."""
+    _check_length(call, body.text)
+    new = NewMemory(
+        text=body.text,
+        scope=body.scope(),
+        metadata=body.metadata,
+        source_episode_ids=body.source_episode_ids,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+    )
+    return MemoryOut.of(
+        await memories.add_memory(call.uow, call.components.embedder, call.tenant, new)
+    )
+
+
+async def list_memories(
+    call: Call, scope: Scope, *, include_inactive: bool, cursor: str | None, limit: int
+) -> MemoryPageOut:
+    """Facts of the tenant (an empty scope: all of them), by pages."""
+    call.check_limit(limit)
+    items, next_cursor = await memories.list_memories(
+        call.uow, call.tenant, scope, include_inactive=include_inactive, cursor=cursor, limit=limit
+    )
+    return MemoryPageOut(items=[MemoryOut.of(m) for m in items], next_cursor=next_cursor)
+
+
+async def get_memory(call: Call, memory_id: UUID) -> MemoryOut:
+    return MemoryOut.of(await memories.get_memory(call.uow, call.tenant, memory_id))
+
+
+async def update_memory(call: Call, memory_id: UUID, body: MemoryPatch) -> MemoryOut:
+    _check_length(call, body.text)
+    updated = await memories.update_memory(
+        call.uow,
+        call.components.embedder,
+        call.tenant,
+        memory_id,
+        text=body.text,
+        metadata=body.metadata,
+        valid_to=body.valid_to,
+    )
+    return MemoryOut.of(updated)
+
+
+async def delete_memory(call: Call, memory_id: UUID) -> MemoryOut:
+    """Retire a fact: it leaves search, its validity closes, its history stays."""
+    now = datetime.now(UTC)
+    return MemoryOut.of(await memories.delete_memory(call.uow, call.tenant, memory_id, now=now))
+
+
+async def memory_history(call: Call, memory_id: UUID) -> list[MemoryChangeOut]:
+    changes = await memories.memory_history(call.uow, call.tenant, memory_id)
+    return [MemoryChangeOut.of(c) for c in changes]

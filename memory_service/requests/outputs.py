@@ -1,0 +1,257 @@
+"""Response models: what every transport answers, built from domain objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from memory_service.domain.models import (
+    Episode,
+    HitKind,
+    Job,
+    Memory,
+    MemoryChange,
+    SearchHit,
+    SearchResult,
+)
+from memory_service.domain.search import Route
+
+
+class MessagesOut(BaseModel):
+    episode_ids: list[UUID]
+    job_id: UUID
+    replayed: bool = False
+
+
+class EpisodeOut(BaseModel):
+    id: UUID
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    role: str
+    speaker: str | None
+    content: str
+    occurred_at: datetime
+    created_at: datetime
+    metadata: dict[str, Any]
+    utility: float
+
+    @classmethod
+    def of(cls, e: Episode) -> EpisodeOut:
+        return cls(
+            id=e.id,
+            user_id=e.scope.user_id,
+            agent_id=e.scope.agent_id,
+            session_id=e.scope.session_id,
+            role=e.role,
+            speaker=e.speaker,
+            content=e.text,
+            occurred_at=e.occurred_at,
+            created_at=e.created_at,
+            metadata=dict(e.metadata),
+            utility=e.utility,
+        )
+
+
+class EpisodePageOut(BaseModel):
+    items: list[EpisodeOut]
+    next_cursor: str | None
+
+
+class MemoryOut(BaseModel):
+    id: UUID
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    text: str
+    metadata: dict[str, Any]
+    source_episode_ids: list[UUID]
+    valid_from: datetime | None
+    valid_to: datetime | None
+    status: str
+    utility: float
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, m: Memory) -> MemoryOut:
+        return cls(
+            id=m.id,
+            user_id=m.scope.user_id,
+            agent_id=m.scope.agent_id,
+            session_id=m.scope.session_id,
+            text=m.text,
+            metadata=dict(m.metadata),
+            source_episode_ids=list(m.source_episode_ids),
+            valid_from=m.valid_from,
+            valid_to=m.valid_to,
+            status=m.status,
+            utility=m.utility,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+
+class MemoryPageOut(BaseModel):
+    items: list[MemoryOut]
+    next_cursor: str | None
+
+
+class MemoryChangeOut(BaseModel):
+    id: UUID
+    memory_id: UUID
+    op: str
+    old_text: str | None
+    new_text: str | None
+    cause: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: MemoryChange) -> MemoryChangeOut:
+        return cls(
+            id=c.id,
+            memory_id=c.memory_id,
+            op=c.op,
+            old_text=c.old_text,
+            new_text=c.new_text,
+            cause=c.cause,
+            created_at=c.created_at,
+        )
+
+
+class ContextTurnOut(BaseModel):
+    id: UUID
+    speaker: str | None
+    text: str
+    occurred_at: datetime
+    position: int = Field(description="negative: before the hit; positive: after it")
+
+
+class SearchHitOut(BaseModel):
+    kind: HitKind
+    id: UUID
+    text: str
+    occurred_at: datetime | None
+    speaker: str | None
+    score: float
+    scores: dict[str, float]
+    source_episode_ids: list[UUID]
+    context: list[ContextTurnOut] = Field(
+        default_factory=list, description="neighbouring turns (presets with a window)"
+    )
+    merged_ids: list[UUID] = Field(
+        default_factory=list,
+        description="hits merged into this one: their turns overlapped its context",
+    )
+
+    @classmethod
+    def of(cls, h: SearchHit) -> SearchHitOut:
+        return cls(
+            kind=h.kind,
+            id=h.id,
+            text=h.text,
+            occurred_at=h.occurred_at,
+            speaker=h.speaker,
+            score=h.score,
+            scores=dict(h.scores),
+            source_episode_ids=list(h.source_episode_ids),
+            context=[
+                ContextTurnOut(
+                    id=t.id,
+                    speaker=t.speaker,
+                    text=t.text,
+                    occurred_at=t.occurred_at,
+                    position=t.position,
+                )
+                for t in h.context
+            ],
+            merged_ids=list(h.merged),
+        )
+
+
+class SearchOut(BaseModel):
+    retrieval_id: UUID
+    route: Route = "fast"
+    gate: dict[str, Any] | None = Field(
+        default=None, description="the quality gate's scores in [0, 1], overall and reasons"
+    )
+    results: list[SearchHitOut]
+    timings_ms: dict[str, float]
+    cost: dict[str, float] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, r: SearchResult) -> SearchOut:
+        return cls(
+            retrieval_id=r.retrieval_id,
+            route=r.route,
+            gate=dict(r.gate) if r.gate else None,
+            results=[SearchHitOut.of(h) for h in r.hits],
+            timings_ms=dict(r.timings_ms),
+            cost=dict(r.cost),
+        )
+
+
+class AnswerOut(BaseModel):
+    answer: str
+    route: Route
+    retrieval_id: UUID
+    evidence: list[SearchHitOut]
+    gate: dict[str, Any] | None
+    audit: dict[str, Any] | None
+    attempts: list[dict[str, Any]]
+    cost: dict[str, float]
+
+
+class ContextOut(BaseModel):
+    context: str
+    tokens: int
+    memory_ids: list[UUID]
+    episode_ids: list[UUID]
+    entities: list[str]
+    retrieval_id: UUID | None
+
+
+class FeedbackOut(BaseModel):
+    feedback_id: UUID
+    applied: bool
+    utilities: dict[UUID, float]
+
+
+class ForgetOut(BaseModel):
+    user_id: str
+    deleted: dict[str, int]
+
+
+class JobOut(BaseModel):
+    id: UUID
+    kind: str
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, j: Job) -> JobOut:
+        return cls(
+            id=j.id,
+            kind=j.kind,
+            state=j.state,
+            attempts=j.attempts,
+            last_error=j.last_error,
+            created_at=j.created_at,
+            updated_at=j.updated_at,
+        )
+
+
+class ImportCounts(BaseModel):
+    received: int
+    added: int
+    skipped: int
+
+
+class ImportOut(BaseModel):
+    imported: dict[str, ImportCounts]

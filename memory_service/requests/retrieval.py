@@ -1,0 +1,118 @@
+"""The read path: search, context blocks, answers, and feedback on what they returned."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from memory_service.adapters.tokens import count_tokens
+from memory_service.domain.models import SearchQuery
+from memory_service.requests.call import Call
+from memory_service.requests.inputs import AnswerIn, ContextIn, FeedbackIn, SearchIn
+from memory_service.requests.outputs import (
+    AnswerOut,
+    ContextOut,
+    FeedbackOut,
+    SearchHitOut,
+    SearchOut,
+)
+from memory_service.services import feedback, recall
+from memory_service.services.answer import answer_question
+from memory_service.services.context import build_context
+from memory_service.services.recall.presets import PRESETS
+
+PRESET_NAMES = sorted(PRESETS)
+"""What ``preset`` may name (in the MCP tools' descriptions)."""
+
+
+async def search(call: Call, body: SearchIn) -> SearchOut:
+    """Hybrid search (vector + full text over episodes and memories, fused by RRF), routed
+    by the quality gate; the result carries a retrieval id for feedback."""
+    uow, components, tenant = call.uow, call.components, call.tenant
+    call.check_limit(body.limit)
+    query = SearchQuery(
+        text=body.query,
+        scope=body.scope(),
+        limit=body.limit,
+        since=body.since,
+        until=body.until,
+        kinds=tuple(dict.fromkeys(body.kinds)),
+    )
+    result = await recall.search(
+        uow,
+        components.pipeline(body.preset),
+        tenant,
+        query,
+        mode=body.mode,
+        now=body.now,
+        budget=components.budget(body.budget_tokens, body.budget_seconds),
+    )
+    return SearchOut.of(result)
+
+
+async def context(call: Call, body: ContextIn) -> ContextOut:
+    """A ready-to-paste context block packed to ``token_budget`` (cl100k_base tokens) in
+    rank order, with the ids it used."""
+    components = call.components
+    built = await build_context(
+        call.uow,
+        components.pipeline(),
+        call.tenant,
+        body.scope(),
+        query=body.query if body.query and body.query.strip() else None,
+        token_budget=body.token_budget,
+        count=count_tokens,
+        now=body.now or datetime.now(UTC),
+    )
+    return ContextOut(
+        context=built.text,
+        tokens=built.tokens,
+        memory_ids=built.memory_ids,
+        episode_ids=built.episode_ids,
+        entities=built.entities,
+        retrieval_id=built.retrieval_id,
+    )
+
+
+async def answer(call: Call, body: AnswerIn) -> AnswerOut:
+    """Retrieve, answer with the LLM from the evidence, audit the answer, and fall back to
+    Full Deliberation when the audit fails. Conflict when no LLM is configured."""
+    components = call.components
+    query = SearchQuery(text=body.question, scope=body.scope(), limit=body.limit)
+    result = await answer_question(
+        call.uow,
+        components.llm,
+        call.tenant,
+        query,
+        components.pipeline(body.preset),
+        now=body.now or datetime.now(UTC),
+        budget=components.budget(),
+    )
+    return AnswerOut(
+        answer=result.answer,
+        route=result.search.route,
+        retrieval_id=result.search.retrieval_id,
+        evidence=[SearchHitOut.of(h) for h in result.search.hits],
+        gate=dict(result.search.gate) if result.search.gate else None,
+        audit=result.audit.model_dump() if result.audit else None,
+        attempts=result.attempts,
+        cost=result.cost,
+    )
+
+
+async def give_feedback(
+    call: Call, body: FeedbackIn, *, idempotency_key: str | None = None
+) -> FeedbackOut:
+    """``Q <- Q + 0.3 (reward - Q)`` for each credited item, once per feedback id (the
+    body's, else the idempotency key)."""
+    feedback_id = feedback.feedback_id_for(call.tenant, body.feedback_id or idempotency_key)
+    result = await feedback.give_feedback(
+        call.uow,
+        call.tenant,
+        body.retrieval_id,
+        body.reward,
+        feedback_id=feedback_id,
+        item_ids=body.memory_ids,
+    )
+    return FeedbackOut(
+        feedback_id=result.feedback_id, applied=result.applied, utilities=result.utilities
+    )

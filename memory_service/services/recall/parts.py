@@ -1,0 +1,32 @@
+"""What the composition root lends the stages of a preset when it builds them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from memory_service.ports import LLM, ChunkRunner
+from policies.gate import GateConfig
+from policies.learned_gate import LearnedGate
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """The process-wide parts a stage may need: the LLM (None: local methods only),
+    where Full Deliberation's LLM chunks are read (None: in process), and the gate's
+    pass marks, learned model (None: the marks alone) and audit switch."""
+
+    llm: LLM | None = None
+    chunks: ChunkRunner | None = None
+    gate: GateConfig = field(default_factory=GateConfig)
+    gate_model: LearnedGate | None = None
+    audit: bool = True
+
+
+class Spec(Protocol[T_co]):
+    """A stage as a preset names it: data that makes the stage from the parts. A stage
+    that needs no parts is its own spec (its ``create`` returns itself)."""
+
+    def create(self, parts: Parts) -> T_co: ...

@@ -1,0 +1,35 @@
+"""Packers: what of the ranked passages goes into the answer
+(``memory_service.ports.Packer``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Self
+
+from memory_service.domain.models import SearchHit
+from memory_service.ports import Search
+from policies.excerpts import merge_overlapping
+
+
+@dataclass(frozen=True, slots=True)
+class TopK:
+    """The best ``limit`` passages, as ranked."""
+
+    def pack(self, search: Search, passages: Sequence[SearchHit]) -> list[SearchHit]:
+        return list(passages[: search.query.limit])
+
+    def create(self, parts: object) -> Self:
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class MergedPassages:
+    """The best ``limit`` passages, overlapping ones merged into one and the freed
+    slots given to the next (:func:`policies.excerpts.merge_overlapping`)."""
+
+    def pack(self, search: Search, passages: Sequence[SearchHit]) -> list[SearchHit]:
+        return merge_overlapping(passages, search.query.limit)
+
+    def create(self, parts: object) -> Self:
+        return self

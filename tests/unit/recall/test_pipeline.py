@@ -1,0 +1,177 @@
+"""The orchestrator end to end over the fake unit of work: presets built as the
+composition root builds them, run through ``search`` (which logs the search)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from uuid import UUID
+
+import pytest
+
+from memory_service.domain.models import Episode, HitKind, Memory, SearchQuery
+from memory_service.fake_store import FakeUnitOfWork
+from memory_service.ports import Pool, Search
+from memory_service.services.recall import search
+from memory_service.services.recall.parts import Parts
+from memory_service.services.recall.presets import PRESETS
+from memory_service.testing import ScriptedLLM
+from tests.unit.recall.factories import ALICE, EMBEDDER, NOW, TENANT, add_fact, add_turns
+
+SAID = (
+    "We went hiking in the Alps",
+    "I adopted a puppy named Rex",
+    "Rex chews every shoe in the house",
+    "My sister lives in Paris",
+    "The weather was rainy all week",
+)
+LISTS = {"episodes.vector", "episodes.text", "memories.vector", "memories.text"}
+
+
+@pytest.fixture
+async def turns(uow: FakeUnitOfWork) -> list[Episode]:
+    return await add_turns(uow, SAID)
+
+
+@pytest.fixture
+async def fact(uow: FakeUnitOfWork) -> Memory:
+    return await add_fact(uow, "Alice has a puppy named Rex")
+
+
+def query(
+    text: str = "puppy named Rex",
+    limit: int = 3,
+    kinds: tuple[HitKind, ...] = ("episode", "memory"),
+) -> SearchQuery:
+    return SearchQuery(text, ALICE, limit=limit, kinds=kinds)
+
+
+async def test_hybrid_search_end_to_end_is_logged(
+    uow: FakeUnitOfWork, turns: list[Episode], fact: Memory
+) -> None:
+    pipeline = PRESETS["hybrid"].build(EMBEDDER, Parts())
+    result = await search(uow, pipeline, TENANT, query(), now=NOW)
+    assert result.route == "fast"
+    assert result.gate is None
+    assert [(h.kind, h.id) for h in result.hits[:2]] == [
+        ("episode", turns[1].id),
+        ("memory", fact.id),
+    ]
+    assert len(result.hits) == 3
+    assert set(result.hits[0].scores) >= {"rrf", "episodes.vector", "episodes.text_rank"}
+    assert set(result.timings_ms) == {*LISTS, "embed", "rerank", "context", "log", "total"}
+    parts = sum(v for k, v in result.timings_ms.items() if k != "total")
+    assert result.timings_ms["total"] == pytest.approx(parts)
+    [record] = uow.retrievals.records
+    assert record.id == result.retrieval_id
+    assert (record.tenant, record.scope, record.query) == (TENANT, ALICE, "puppy named Rex")
+    assert record.route == "fast"
+    assert record.gate is None
+    assert record.request == {
+        "limit": 3,
+        "since": None,
+        "until": None,
+        "kinds": ["episode", "memory"],
+        "preset": "hybrid",
+        "mode": "auto",
+        "now": NOW.isoformat(),
+    }
+    assert record.results == [
+        {"kind": h.kind, "id": str(h.id), "score": h.score} for h in result.hits
+    ]
+    assert set(record.stages["timings_ms"]) == {*LISTS, "embed", "rerank", "context"}
+    assert record.stages["candidates"] == 6  # five turns and one fact, each proposed once
+    assert record.stages["deliberation"] is None
+    assert record.stages["cost"] == {"llm_calls": 0, "input_tokens": 0, "output_tokens": 0}
+
+
+async def test_lists_of_an_excluded_kind_are_skipped(
+    uow: FakeUnitOfWork, turns: list[Episode], fact: Memory
+) -> None:
+    pipeline = PRESETS["hybrid"].build(EMBEDDER, Parts())
+    result = await search(uow, pipeline, TENANT, query(kinds=("memory",)), now=NOW, log=False)
+    assert [h.id for h in result.hits] == [fact.id]
+    assert "episodes.vector" not in result.timings_ms
+    assert result.retrieval_id == UUID(int=0)
+    assert uow.retrievals.records == []
+
+
+async def test_forced_deliberation_runs_the_gate_and_system_2(
+    uow: FakeUnitOfWork, turns: list[Episode], fact: Memory
+) -> None:
+    pipeline = PRESETS["hybrid-window"].build(EMBEDDER, Parts())
+    result = await search(uow, pipeline, TENANT, query(), mode="deliberate", now=NOW)
+    assert result.route == "deliberate"
+    assert result.gate is not None
+    assert result.gate["reasons"][0] == "forced deliberate"
+    assert {"gate", "deliberation"} <= set(result.timings_ms)
+    # System 2 replaced System 1 (the fact is gone); its hits, a turn apart, were then
+    # windowed and merged into one passage around the best
+    [passage] = result.hits
+    assert passage.id == turns[1].id
+    assert [(t.id, t.position) for t in passage.context] == [
+        (turns[0].id, -1),
+        (turns[2].id, 1),
+        (turns[3].id, 2),
+        (turns[4].id, 3),
+    ]
+    assert set(passage.merged) == {turns[i].id for i in (0, 2, 3, 4)}
+    assert result.cost["chunks_read"] == 1
+    [record] = uow.retrievals.records
+    assert record.route == "deliberate"
+    assert record.gate == json.loads(json.dumps(result.gate))
+    assert record.stages["deliberation"] == {"runner": None, "truncated": False, "errors": []}
+
+
+async def test_the_gated_preset_audits_with_the_llm(
+    uow: FakeUnitOfWork, turns: list[Episode], fact: Memory
+) -> None:
+    verdict = {"answer": "Rex", "relevance": True, "faithfulness": True, "completeness": True}
+    llm = ScriptedLLM(default=json.dumps(verdict))
+    pipeline = PRESETS["gated"].build(EMBEDDER, Parts(llm=llm))
+    result = await search(uow, pipeline, TENANT, query(), now=NOW)
+    assert result.route == "fast"
+    assert result.gate is not None
+    assert result.gate["audit"]["answer"] == "Rex"
+    assert result.cost["llm_calls"] == 1
+    assert {"gate", "audit"} <= set(result.timings_ms)
+    assert "deliberation" not in result.timings_ms
+    assert all("memrl" in h.scores for h in result.hits)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+async def test_every_preset_runs_over_the_fake(
+    uow: FakeUnitOfWork, turns: list[Episode], fact: Memory, name: str
+) -> None:
+    pipeline = PRESETS[name].build(EMBEDDER, Parts())
+    result = await search(uow, pipeline, TENANT, query(limit=2), now=NOW)
+    assert 1 <= len(result.hits) <= 2
+    assert uow.retrievals.records[-1].request["preset"] == name
+
+
+@dataclass(frozen=True)
+class Reverse:
+    """A test-only reranker: the pool backwards; it notes each pool it is given."""
+
+    seen: list[int] = field(default_factory=list)
+
+    def create(self, parts: Parts) -> Reverse:
+        return self
+
+    async def rerank(self, search: Search, pool: Pool, limit: int) -> Pool:
+        self.seen.append(len(pool.hits))
+        return Pool(list(reversed(pool.hits))[:limit], pool.exact)
+
+
+async def test_a_new_stage_needs_no_change_to_the_orchestrator(
+    uow: FakeUnitOfWork, turns: list[Episode], fact: Memory
+) -> None:
+    plain = PRESETS["hybrid"].build(EMBEDDER, Parts())
+    reverse = Reverse()
+    backwards = replace(PRESETS["hybrid"], rerankers=(reverse,)).build(EMBEDDER, Parts())
+    wide = query(limit=10)
+    before = await search(uow, plain, TENANT, wide, now=NOW)
+    after = await search(uow, backwards, TENANT, wide, now=NOW)
+    assert len(before.hits) == 6
+    assert [h.id for h in after.hits] == [h.id for h in reversed(before.hits)]
+    assert reverse.seen == [6]
