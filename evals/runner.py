@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import random
@@ -17,12 +18,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from evals.datasets.locomo import CATEGORY_NAMES
+from evals.quality import memrl_protocol
+from evals.quality.embed_cache import CachedEmbedder
 from evals.quality.locomo import LocomoConfig, run_locomo
 from evals.quality.longmemeval import LongMemEvalConfig, run_longmemeval
 from evals.quality.output import RunOutput
+from evals.quality.plots import Panel
+from evals.quality.progress import RunProgress, progress_for
 from evals.quality.qa import build_llm, prompt_template
 from memory_service.bootstrap import Components, build_components
 from memory_service.config import Settings
@@ -49,6 +52,19 @@ def _names(text: str) -> list[str]:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=["retrieval", "qa"], default="retrieval")
     p.add_argument("--k", type=_ints, default=[5, 10, 25], help="comma-separated k values")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="items each question is asked for (default max(k, 50): enough to fill the "
+        "largest token budget; recall@k counts the first k of them)",
+    )
+    p.add_argument(
+        "--progress-every",
+        type=float,
+        default=10.0,
+        help="seconds between progress lines when stderr is not a terminal (0: none)",
+    )
     p.add_argument("--pipeline", type=_names, default=None, help="comma-separated pipelines")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--llm", default=None, help="litellm model for answers, or 'scripted'")
@@ -82,6 +98,10 @@ def parser() -> argparse.ArgumentParser:
     calibrate.add_argument("args", nargs=argparse.REMAINDER)
     train = sub.add_parser("train-gate", help="train the learned gate on a run's results.jsonl")
     train.add_argument("args", nargs=argparse.REMAINDER)
+    quantiles = sub.add_parser("gate-quantiles", help="the learned gate's escalation budget")
+    quantiles.add_argument("args", nargs=argparse.REMAINDER)
+    memrl = sub.add_parser("memrl", help="does MemRL feedback help unseen LoCoMo questions?")
+    memrl_protocol.add_arguments(memrl, DEFAULT_LOCOMO)
     return p
 
 
@@ -105,24 +125,20 @@ async def run(args: argparse.Namespace, components: Components) -> dict[str, Any
         args.pipeline.remove("full-context")  # not a ranking: it only makes sense for QA
     out = RunOutput(args.out or Path("evals/out") / args.dataset, config_record(args, components))
     llm, judge_llm = build_llm(args.llm), build_llm(args.judge)
+    # Each distinct text (a turn, a question) is embedded once per run.
+    cache = CachedEmbedder(components.embedder)
+    components = dataclasses.replace(components, embedder=cache)
     partial = True
     facts: dict[str, Any] = {}
-    with _progress() as progress:
-        samples = progress.add_task("samples", total=None)
-        task = progress.add_task("questions", total=None)
-        seen: set[str] = set()
-
-        def tick(label: str) -> None:
-            seen.add(label)
-            progress.update(samples, completed=len(seen), description=f"sample {label}")
-            progress.update(task, advance=1)
-
+    every = 0.0 if os.environ.get("MEMORY_EVAL_PROGRESS") == "0" else args.progress_every
+    with progress_for(sys.stderr, every) as progress:
         try:
-            facts = await _dispatch(args, components, llm, judge_llm, out.write, tick)
+            facts = await _dispatch(args, components, llm, judge_llm, out.write, progress)
             partial = False
         except (KeyboardInterrupt, asyncio.CancelledError):
-            progress.console.print("[yellow]interrupted: writing a partial report")
+            progress.note("interrupted: writing a partial report")
         finally:
+            facts["embedding_cache"] = cache.stats()
             summary = _finish(args, out, facts, partial)
     return summary
 
@@ -133,7 +149,7 @@ async def _dispatch(
     llm: Any,
     judge_llm: Any,
     sink: Callable[[dict[str, Any]], None],
-    tick: Callable[[str], None],
+    progress: RunProgress,
 ) -> dict[str, Any]:
     if args.dataset == "locomo":
         cfg = LocomoConfig(
@@ -147,8 +163,9 @@ async def _dispatch(
             judge_seeds=args.judge_seeds,
             max_questions=args.max_questions,
             consolidate=args.consolidate,
+            limit=args.limit,
         )
-        return await run_locomo(cfg, components, llm, judge_llm, sink, tick)
+        return await run_locomo(cfg, components, llm, judge_llm, sink, progress)
     lme = LongMemEvalConfig(
         data=args.data,
         mode=args.mode,
@@ -157,8 +174,9 @@ async def _dispatch(
         qa_k=args.qa_k,
         seed=args.seed,
         max_items=args.max_items,
+        limit=args.limit,
     )
-    return await run_longmemeval(lme, components, llm, judge_llm, sink, tick)
+    return await run_longmemeval(lme, components, llm, judge_llm, sink, progress)
 
 
 def _finish(
@@ -178,6 +196,8 @@ def _finish(
             partial=partial,
             exclude="5",
             prompts=prompts,
+            budget_panels=(Panel("overall"), Panel("overall without 5", "overall_without_5")),
+            budget_by_group=True,
         )
     return out.finish(
         dataset="LongMemEval",
@@ -188,17 +208,10 @@ def _finish(
         partial=partial,
         prompts={"answer": prompt_template("longmemeval_answer")},
         metric="session_recall_all",
-    )
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description:<14}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-        disable=not sys.stderr.isatty() and os.environ.get("MEMORY_EVAL_PROGRESS") != "1",
+        budget_panels=(
+            Panel("session level", prefix="session_"),
+            Panel("turn level (user turns)", prefix="turn_"),
+        ),
     )
 
 
@@ -217,6 +230,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from evals.quality import train_gate
 
         return train_gate.main(args.args)
+    if args.dataset == "gate-quantiles":
+        from evals.quality import gate_budget
+
+        return gate_budget.main(args.args)
+    if args.dataset == "memrl":
+        return memrl_protocol.main(args)
     logging.basicConfig(level=logging.WARNING)
     settings = Settings()
     if args.embedder:

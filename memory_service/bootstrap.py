@@ -133,7 +133,8 @@ def build_consolidator(
     """The LLM extractor and decider when a model is configured, else the local ones."""
     llm = llm or build_llm(settings)
     if llm is not None:
-        from memory_service.adapters.llm_extractor import LLMDecider, LLMExtractor
+        from memory_service.adapters.llm_decider import LLMDecider
+        from memory_service.adapters.llm_extractor import LLMExtractor
 
         return Consolidator(embedder, LLMExtractor(llm), LLMDecider(llm))
     from memory_service.adapters.local_extractor import LocalExtractor
@@ -203,16 +204,30 @@ def build_components(
 
 
 @cache
-def _gate_model(path: Path | None, threshold: float | None) -> LearnedGate | None:
+def _gate_model(
+    path: Path | None, threshold: float | None, share: float | None = None
+) -> LearnedGate | None:
     model = learned_gate_model.load(path) if path else learned_gate_model.bundled()
-    if model is None or threshold is None:
+    if model is None:
+        return model
+    if share is not None:
+        if not model.quantiles:
+            raise ConfigurationError(
+                f"MEMORY_GATE_ESCALATION_SHARE needs a gate model with a quantile table; "
+                f"{path or 'the bundled model'} has none (add one: memory-eval gate-quantiles)"
+            )
+        return model.with_share(share)
+    if threshold is None:
         return model
     return replace(model, threshold=threshold)
 
 
 def learned_gate(settings: Settings) -> LearnedGate | None:
-    """The learned gate the settings ask for (with their pass mark), or None; read and
-    checked once per model file and mark, not per request."""
+    """The learned gate the settings ask for (with their pass mark, or the mark their
+    escalation share gives), or None; read and checked once per model file and mark,
+    not per request."""
     if not settings.gate_learned:
         return None
-    return _gate_model(settings.gate_model, settings.gate_learned_threshold)
+    return _gate_model(
+        settings.gate_model, settings.gate_learned_threshold, settings.gate_escalation_share
+    )

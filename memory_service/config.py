@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     gate_learned_threshold: float | None = Field(
         default=None, ge=0, le=1, description="pass mark of the learned gate; unset: the model's"
     )
+    gate_escalation_share: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="the learned gate as a budget: its pass mark is the quantile of its "
+        "probability at this share (in (0, 1]) of the model's calibration sample, so about "
+        "this share of searches escalates; unset: the pass mark above",
+    )
     deliberation_max_tokens: int = Field(default=250_000, ge=1000)
     deliberation_max_seconds: float = Field(default=60.0, gt=0)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
@@ -100,6 +108,14 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
         return value
+
+    @model_validator(mode="after")
+    def _one_pass_mark(self) -> Settings:
+        if self.gate_escalation_share is not None and self.gate_learned_threshold is not None:
+            raise ValueError(
+                "set MEMORY_GATE_LEARNED_THRESHOLD or MEMORY_GATE_ESCALATION_SHARE, not both"
+            )
+        return self
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -11,11 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
-Route = Literal["fast", "deliberate"]
-Mode = Literal["auto", "fast", "deliberate"]
-"""``auto`` routes by the scores; ``fast`` and ``deliberate`` force the route."""
+from memory_service.domain.search import Mode, Route
 
 DIMENSIONS = ("relevance", "coverage", "temporal_fit", "consistency", "audit")
 AUDIT_CHECKS = ("relevance", "faithfulness", "completeness")

@@ -99,10 +99,3 @@ async def scope_counts(components: Components, run: ScopeRun) -> dict[str, int]:
         )
         entities, members = await uow.entities.graph(run.tenant, run.scope)
     return {"facts": len(memories), "entities": len(entities), "memberships": len(members)}
-
-
-def render(turn_time: datetime | None, speaker: str | None, text: str) -> str:
-    """How an item appears in a prompt (and is counted in tokens)."""
-    when = turn_time.strftime("%Y-%m-%d %H:%M") if turn_time else "undated"
-    who = f"{speaker}: " if speaker else ""
-    return f"[{when}] {who}{text}"

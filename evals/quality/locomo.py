@@ -17,9 +17,10 @@ from evals.quality.harness import (
     ingest_turns,
     scope_counts,
 )
-from evals.quality.pipelines import Pipeline, build_pipeline, route_fields
+from evals.quality.pipelines import Item, Pipeline, build_pipeline, route_fields
+from evals.quality.progress import RunProgress
 from evals.quality.qa import answer, judge, usd_cost
-from evals.quality.scoring import answer_scores, retrieval_scores
+from evals.quality.scoring import BUDGETS, answer_scores, retrieval_limit, retrieval_scores
 from memory_service.bootstrap import Components, build_consolidator
 from memory_service.ports import LLM
 
@@ -36,12 +37,13 @@ class LocomoConfig:
     judge_seeds: int = 1
     max_questions: int | None = None
     consolidate: bool = False
+    limit: int | None = None
+    """Items each question is asked for (None: max(k, 50), enough for every budget)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 NOT_MENTIONED = "Not mentioned in the conversation"
 Sink = Callable[[dict[str, Any]], None]
-Tick = Callable[[str], None]
 
 
 def source_turns(conv: Conversation) -> list[SourceTurn]:
@@ -64,7 +66,7 @@ async def run_locomo(
     llm: LLM | None,
     judge_llm: LLM | None,
     sink: Sink,
-    tick: Tick,
+    progress: RunProgress,
 ) -> dict[str, Any]:
     """Run every (conversation, question, pipeline); each result goes to ``sink`` at once.
 
@@ -78,6 +80,8 @@ async def run_locomo(
         q.malformed_evidence for c in conversations for q in c.questions
     )
     facts["skipped_no_evidence"] = 0
+    facts["limit"] = retrieval_limit(cfg.ks, cfg.limit)
+    progress.expect(sum(len(_asked(cfg, c)) for c in conversations))
     facts["ingest_seconds"] = 0.0
     consolidator = (
         build_consolidator(components.settings, components.embedder, llm)
@@ -86,10 +90,12 @@ async def run_locomo(
     )
     async with eval_tenant(components, f"locomo-{int(time.time())}") as tenant:
         for conv in conversations:
+            progress.phase(f"{conv.sample_id}: ingesting")
             started = time.perf_counter()
             run = await ingest_turns(components, tenant, conv.sample_id, source_turns(conv))
             facts["ingest_seconds"] += time.perf_counter() - started
             if consolidator is not None:
+                progress.phase(f"{conv.sample_id}: consolidating")
                 done = await consolidate_all(components, consolidator)
                 counts = await scope_counts(components, run)
                 facts.setdefault("consolidation", {})[conv.sample_id] = {
@@ -98,16 +104,30 @@ async def run_locomo(
                     "seconds": round(done["seconds"], 2),
                     "episodes_per_s": round(len(run.turns) / done["seconds"], 1),
                 }
-            questions = conv.questions[: cfg.max_questions] if cfg.max_questions else conv.questions
-            for q in questions:
+            for q in _asked(cfg, conv):
                 if not q.evidence and cfg.mode == "retrieval":
                     facts["skipped_no_evidence"] += 1
-                    tick(conv.sample_id)
+                    progress.tick(conv.sample_id)
                     continue
                 for pipeline in pipelines:
                     sink(await _one(cfg, pipeline, run, conv, q, llm, judge_llm))
-                tick(conv.sample_id)
+                progress.tick(conv.sample_id)
     return facts
+
+
+def _asked(cfg: LocomoConfig, conv: Conversation) -> Sequence[Question]:
+    return conv.questions[: cfg.max_questions] if cfg.max_questions else conv.questions
+
+
+def shown(items: Sequence[Item], ks: Sequence[int]) -> int:
+    """How many items a record lists: the first max(k), or all within the largest budget."""
+    used, fit = 0, 0
+    for item in items:
+        used += item.tokens
+        if used > BUDGETS[-1]:
+            break
+        fit += 1
+    return max(*ks, fit)
 
 
 async def _one(
@@ -119,10 +139,12 @@ async def _one(
     llm: LLM | None,
     judge_llm: LLM | None,
 ) -> dict[str, Any]:
-    k = max(*cfg.ks, cfg.qa_k) if cfg.mode == "qa" else max(cfg.ks)
+    limit = retrieval_limit(cfg.ks, cfg.limit)
+    limit = max(limit, cfg.qa_k) if cfg.mode == "qa" else limit
     started = time.perf_counter()
-    found = await pipeline.retrieve(run, q.question, k)
+    found = await pipeline.retrieve(run, q.question, limit)
     items = found.items
+    listed = items[: shown(items, cfg.ks)]
     record: dict[str, Any] = {
         "pipeline": pipeline.name,
         "conversation": conv.sample_id,
@@ -132,8 +154,9 @@ async def _one(
         "question": q.question,
         "gold": q.answer,
         "evidence": list(q.evidence),
-        "retrieved": [sorted(i.covers) for i in items[: max(cfg.ks)]],
-        "retrieved_kinds": [i.kind for i in items[: max(cfg.ks)]],
+        "retrieved": [sorted(i.covers) for i in listed],
+        "retrieved_kinds": [i.kind for i in listed],
+        "retrieved_tokens": [i.tokens for i in listed],
         "retrieval_ms": (time.perf_counter() - started) * 1000,
         **route_fields(found),
     }

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from evals.quality import plots
-from evals.quality.report import DRAGON, read_records, summarise, table
+from evals.quality.markdown import render_report
+from evals.quality.plots import Panel
+from evals.quality.report import read_records, summarise
+from evals.quality.scoring import BUDGETS
+
+BUDGET_PNG = "recall_vs_budget.png"
+AT_K_PNG = "recall_at_k.png"
+LATENCY_PNG = "latency.png"
 
 
 def git_commit() -> str | None:
@@ -62,8 +69,13 @@ class RunOutput:
         exclude: str | None = None,
         prompts: Mapping[str, str] | None = None,
         metric: str = "recall",
+        budget_panels: Sequence[Panel] = (Panel("overall"),),
+        budget_by_group: bool = False,
     ) -> dict[str, Any]:
-        """Write summary.json, report.md and the plots from what results.jsonl holds."""
+        """Write summary.json, report.md and the plots from what results.jsonl holds:
+        ``recall_vs_budget.png`` (``budget_panels``, the report's headline tables, then
+        one panel per group if ``budget_by_group``), ``recall_at_k.png`` (two k or more:
+        ``metric@k`` overall and per group) and ``latency.png``."""
         self.close()
         records = read_records(self.results)
         summary: dict[str, Any] = {
@@ -77,71 +89,19 @@ class RunOutput:
             "pipelines": summarise(records, group_key, exclude),
         }
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        figures = []
         if records:
-            plots.recall_curves(
-                summary["pipelines"], ks, metric, self.out / "recall_at_k.png", titles
-            )
-            plots.latency_histogram(records, self.out / "latency.png")
-        (self.out / "report.md").write_text(
-            render_report(summary, ks, titles, prompts or {}, metric)
-        )
+            pipelines = summary["pipelines"]
+            groups = sorted({g for p in pipelines.values() for g in p["groups"]})
+            by_group = [Panel(titles.get(g, g), g) for g in groups]
+            budget = [*budget_panels, *(by_group if budget_by_group else [])]
+            plots.recall_vs_budget(pipelines, BUDGETS, budget, self.out / BUDGET_PNG)
+            figures.append(BUDGET_PNG)
+            panels = [Panel("overall"), *by_group]
+            if plots.recall_at_k(pipelines, ks, metric, self.out / AT_K_PNG, panels):
+                figures.append(AT_K_PNG)
+            plots.latency_boxes(records, self.out / LATENCY_PNG)
+            figures.append(LATENCY_PNG)
+        report = render_report(summary, ks, titles, prompts or {}, metric, budget_panels, figures)
+        (self.out / "report.md").write_text(report)
         return summary
-
-
-def render_report(
-    summary: Mapping[str, Any],
-    ks: Sequence[int],
-    titles: Mapping[str, str],
-    prompts: Mapping[str, str],
-    metric: str = "recall",
-) -> str:
-    pipelines = summary["pipelines"]
-    lines = [
-        f"# {summary['dataset']} evaluation"
-        + (" (PARTIAL: interrupted)" if summary["partial"] else "")
-    ]
-    lines.append("")
-    lines.append(f"commit `{summary['git_commit']}`, started {summary['started']}")
-    lines.append("")
-    lines.append("```json\n" + json.dumps(summary["config"], indent=2, default=str) + "\n```")
-    lines.append("")
-    lines.append("Facts: " + ", ".join(f"{k}: {v}" for k, v in summary["facts"].items()))
-    overall_keys = [k for k in next(iter(pipelines.values()), {}) if k.startswith("overall")]
-    for key in overall_keys:
-        lines += ["", f"## {key.replace('_', ' ')}", ""]
-        lines.append(_overview(pipelines, key, ks))
-    groups = sorted({g for p in pipelines.values() for g in p["groups"]})
-    for k in ks:
-        lines += ["", f"## {metric}@{k} by {('category' if groups else 'group')}", ""]
-        header = ["pipeline", *[titles.get(g, g) for g in groups]]
-        rows = [
-            [name, *[p["groups"].get(g, {}).get(f"{metric}@{k}") for g in groups]]
-            for name, p in pipelines.items()
-        ]
-        lines.append(table(header, rows))
-    if summary["dataset"] == "LoCoMo":
-        lines += ["", "Reference (LoCoMo paper, DRAGON over dialog turns): "]
-        lines.append(", ".join(f"recall@{k} {v:.3f}" for k, v in DRAGON.items()))
-    lines += ["", "![recall@k](recall_at_k.png)", "", "![latency](latency.png)"]
-    for name, text in prompts.items():
-        lines += ["", f"## Prompt: {name}", "", "```", text.strip(), "```"]
-    return "\n".join(lines) + "\n"
-
-
-def _overview(pipelines: Mapping[str, Any], key: str, ks: Sequence[int]) -> str:
-    cols = [f"recall@{k}" for k in ks] + [f"all@{k}" for k in ks[-1:]] + [f"ndcg@{ks[-1]}"]
-    for level in ("session", "turn"):
-        cols += [f"{level}_recall_all@{k}" for k in ks] + [f"{level}_ndcg_any@{ks[-1]}"]
-    cols += ["recall@500tok", "recall@1000tok", "recall@2000tok", f"tokens@{ks[0]}"]
-    cols += ["f1", "set_f1", "bleu1", "judge_accuracy", "input_tokens_per_query"]
-    cols += [
-        "deliberate_share",
-        "gate_auc",
-        "similarity_auc",
-        "latency_ms_p50",
-        "latency_ms_p95",
-        "n",
-    ]
-    present = [c for c in cols if any(p[key].get(c) is not None for p in pipelines.values())]
-    rows = [[name, *[p[key].get(c) for c in present]] for name, p in pipelines.items()]
-    return table(["pipeline", *present], rows)

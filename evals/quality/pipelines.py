@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from evals.quality.harness import ScopeRun, SourceTurn, render
-from memory_service.adapters.tokens import count_tokens
+from evals.quality.harness import ScopeRun, SourceTurn
+from evals.quality.rendering import hit_tokens, turn_hit
 from memory_service.bootstrap import Components
 from memory_service.domain.models import SearchQuery
 from memory_service.services import recall
@@ -19,7 +19,8 @@ from memory_service.services.recall.presets import PRESETS
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One retrieved item: its text as shown to a model, and the evidence it covers."""
+    """One retrieved item: its text as ``/v1/context`` shows it (``tokens`` of it in
+    cl100k_base), and the evidence it covers."""
 
     text: str
     covers: frozenset[str]
@@ -51,8 +52,9 @@ class Pipeline(Protocol):
 
 
 def turn_item(turn: SourceTurn, score: float = 0.0) -> Item:
-    text = render(turn.occurred_at, turn.speaker, turn.text)
-    return Item(text, frozenset({turn.label}), count_tokens(text), "episode", score)
+    """A raw turn as one turn line of a context block."""
+    text, tokens = hit_tokens(turn_hit(turn.label, turn.speaker, turn.text, turn.occurred_at))
+    return Item(text, frozenset({turn.label}), tokens, "episode", score)
 
 
 @dataclass
@@ -73,6 +75,8 @@ class ServicePipeline:
         self.name = self.name or self.preset
 
     async def retrieve(self, run: ScopeRun, question: str, k: int) -> Retrieved:
+        """The preset's best ``k`` items (the request's ``limit``), each rendered as the
+        context block renders that hit."""
         query = SearchQuery(text=question, scope=run.scope, limit=k)
         async with self.components.uow() as uow:
             result = await recall.search(
@@ -88,14 +92,9 @@ class ServicePipeline:
         items = []
         for hit in result.hits:
             covers = frozenset(run.label_of[e] for e in hit.source_episode_ids if e in run.label_of)
-            lines = [render(t.occurred_at, t.speaker, t.text) for t in hit.context]
-            lines.insert(
-                sum(t.position < 0 for t in hit.context),
-                render(hit.occurred_at, hit.speaker, hit.text),
-            )
-            text = "\n".join(lines)
+            text, tokens = hit_tokens(hit)
             sim = hit.scores.get("similarity")
-            items.append(Item(text, covers, count_tokens(text), hit.kind, hit.score, sim))
+            items.append(Item(text, covers, tokens, hit.kind, hit.score, sim))
         gate = dict(result.gate) if result.gate else None
         return Retrieved(items, result.route, gate, dict(result.cost))
 

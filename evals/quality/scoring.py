@@ -8,13 +8,27 @@ from typing import Any
 from evals.quality import metrics
 from evals.quality.pipelines import Item
 
-BUDGETS = (500, 1000, 2000)
+BUDGETS = (250, 500, 1000, 2000, 4000)
+"""Token budgets of the headline: recall within what a context block of that size holds."""
+
+MIN_LIMIT = 50
+"""Items each pipeline is asked for by default: enough to fill the largest budget."""
+
+
+def retrieval_limit(ks: Sequence[int], limit: int | None = None) -> int:
+    """The ``limit`` a question is asked with: ``limit`` if given, else max(k, 50)."""
+    return limit if limit is not None else max(*ks, MIN_LIMIT)
+
+
+def budget_key(budget: int) -> str:
+    return f"recall@{budget}tok"
 
 
 def retrieval_scores(
     items: Sequence[Item], evidence: Sequence[str], ks: Sequence[int]
 ) -> dict[str, Any]:
-    """recall@k, all-evidence@k, NDCG@k, context tokens@k and recall at token budgets."""
+    """recall@k, all-evidence@k, NDCG@k and context tokens@k over the first k items;
+    recall within each of ``BUDGETS`` tokens over the rank-order prefix that fits."""
     covers = [item.covers for item in items]
     tokens = [item.tokens for item in items]
     out: dict[str, Any] = {}
@@ -23,9 +37,22 @@ def retrieval_scores(
         out[f"all@{k}"] = float(metrics.all_evidence_at_k(covers, evidence, k))
         out[f"ndcg@{k}"] = metrics.ndcg_at_k(covers, evidence, k)
         out[f"tokens@{k}"] = float(sum(tokens[:k]))
-    for budget in BUDGETS:
-        out[f"recall@{budget}tok"] = metrics.recall_at_budget(covers, tokens, evidence, budget)
+    out.update(budget_scores(covers, tokens, evidence))
+    out["tokens_retrieved"] = float(sum(tokens))
     return out
+
+
+def budget_scores(
+    covers: Sequence[frozenset[str]],
+    tokens: Sequence[int],
+    evidence: Sequence[str],
+    prefix: str = "",
+) -> dict[str, float]:
+    """``{prefix}recall@{B}tok`` for every budget B of ``BUDGETS``."""
+    return {
+        prefix + budget_key(b): metrics.recall_at_budget(covers, tokens, evidence, b)
+        for b in BUDGETS
+    }
 
 
 def answer_scores(prediction: str, gold: str, category: int) -> dict[str, float]:

@@ -8,7 +8,9 @@ conversation, models are trained on the others and score it; the pooled held-out
 ROC AUC of each model is set against the best-similarity baseline and the hand-set
 gate's overall score on the same rows. The model with the best held-out AUC is then
 fitted on every row and written as JSON (``policies/gate_model.json`` by default),
-with its threshold (Youden's J on the held-out scores) and the figures.
+with its threshold (Youden's J on the held-out scores), the figures, and the quantile
+table of its probability on the training rows (what ``MEMORY_GATE_ESCALATION_SHARE``
+reads; ``share_thresholds`` shows the marks a few shares give).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from evals.quality.calibrate import best_threshold
 from evals.quality.metrics import roc_auc
 from evals.quality.report import gate_label, read_records
 from policies.gate_features import FEATURES
-from policies.learned_gate import BUNDLED, LearnedGate
+from policies.learned_gate import BUNDLED, LearnedGate, quantile_table
+
+SHARES = (0.15, 0.2, 0.25)
+"""Escalation shares whose thresholds a training run reports."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +157,12 @@ def train(data: Rows, models: Mapping[str, int]) -> tuple[LearnedGate, dict[str,
     figures["similarity_auc_by_conversation"] = per_group_auc(data.similarity, data)
     threshold, j = best_threshold(best_scores, data.y)
     final = fit(data.x, data.y, models[best_name])
+    quantiles = quantile_table([final.probability(x) for x in data.x])
     figures.update(model=best_name, threshold=round(threshold, 4), held_out_youden_j=round(j, 4))
+    figures["share_thresholds"] = {
+        str(share): round(replace(final, quantiles=quantiles).threshold_at_share(share), 4)
+        for share in SHARES
+    }
     info = {
         **figures,
         "trained": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -165,6 +175,7 @@ def train(data: Rows, models: Mapping[str, int]) -> tuple[LearnedGate, dict[str,
         layers=final.layers,
         threshold=threshold,
         info=info,
+        quantiles=quantiles,
     )
     return gate, figures
 

@@ -1,8 +1,8 @@
 """Fact extraction, asked of any chat model as JSON.
 
-It shares one policy for bad output with ``LLMDecider`` (``llm_decider``, re-exported
-here): a reply that is not the JSON the prompt asks for is sent back once, with the
-validation error quoted; a second bad reply raises ``UpstreamUnavailable`` so the job
+It shares one policy for bad output with ``LLMDecider`` (``llm_decider``): a reply
+that is not the JSON the prompt asks for is sent back once, with the validation
+error quoted; a second bad reply raises ``UpstreamUnavailable`` so the job
 system retries later (``llm_replies``).
 """
 
@@ -13,7 +13,6 @@ from datetime import UTC
 from typing import TypeVar
 from uuid import UUID
 
-from memory_service.adapters.llm_decider import LLMDecider
 from memory_service.adapters.llm_replies import (
     EntityReply,
     ExtractionReply,
@@ -31,7 +30,7 @@ from memory_service.domain.consolidation import (
 from memory_service.domain.models import ChatMessage
 from memory_service.ports import LLM
 
-__all__ = ["LLMDecider", "LLMExtractor"]
+__all__ = ["LLMExtractor"]
 
 T = TypeVar("T")
 

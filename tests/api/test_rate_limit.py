@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from httpx import ASGITransport, AsyncClient
 
 from memory_service.api.app import create_app
@@ -13,7 +15,7 @@ async def test_429_with_retry_after_per_key(components: Components) -> None:
     settings = components.settings.model_copy(
         update={"rate_limit_per_minute": 60, "rate_limit_burst": 3}
     )
-    parts = Components(**{**components.__dict__, "settings": settings})
+    parts = replace(components, settings=settings)
     app = create_app(components=parts, background=False)
     keys = [await new_key(parts, "limited"), await new_key(parts, "limited")]
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as c:

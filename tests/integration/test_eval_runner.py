@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from evals import runner
+from evals.datasets.locomo import load_locomo
+from evals.quality.harness import eval_tenant, ingest_turns
+from evals.quality.locomo import source_turns
 from evals.quality.output import RunOutput
+from evals.quality.pipelines import ServicePipeline
+from memory_service.adapters.tokens import count_tokens
 from memory_service.bootstrap import Components
+from memory_service.services.context import build_context
 
 LOCOMO = [
     {
@@ -82,15 +89,20 @@ async def test_locomo_retrieval_writes_every_output(components: Components, tmp_
     assert summary["facts"]["skipped_no_evidence"] == 1
     lines = (out / "results.jsonl").read_text().splitlines()
     assert len(lines) == 3 * 3  # 3 questions with evidence x 3 pipelines
-    for name in ("summary.json", "report.md", "recall_at_k.png", "latency.png"):
+    for name in ("summary.json", "report.md", "recall_vs_budget.png", "recall_at_k.png"):
         assert (out / name).stat().st_size > 0
+    assert (out / "latency.png").stat().st_size > 0
     bm25 = summary["pipelines"]["bm25-turns"]
     # "greyhound" and "pottery" are in the evidence turns: BM25 finds them at rank 1.
     assert bm25["groups"]["4"]["recall@1"] == 1.0
     assert bm25["groups"]["1"]["recall@3"] == 1.0
     assert set(bm25) == {"overall", "groups", "overall_without_5"}
     assert bm25["overall_without_5"]["n"] == 2
+    overall = bm25["overall"]
+    # five short turns: whatever BM25 finds fits in 250 tokens
+    assert overall["recall@250tok"] == overall["recall@4000tok"] >= overall["recall@3"]
     report = (out / "report.md").read_text()
+    assert "| pipeline | 250 tok | 500 tok | 1,000 tok | 2,000 tok | 4,000 tok |" in report
     assert "| pipeline | recall@1 | recall@3 |" in report
     assert "DRAGON" in report
     assert summary["config"]["embedder"] == "hash"
@@ -152,80 +164,6 @@ async def test_interrupt_leaves_a_valid_partial_report(
     assert len((out / "results.jsonl").read_text().splitlines()) == 3
     assert "PARTIAL" in (out / "report.md").read_text()
     assert json.loads((out / "summary.json").read_text())["partial"] is True
-
-
-def lme_file(tmp_path: Path) -> Path:
-    def session(*turns: tuple[str, str, bool]) -> list[dict[str, Any]]:
-        return [{"role": r, "content": c, "has_answer": a} for r, c, a in turns]
-
-    items = [
-        {
-            "question_id": "q1",
-            "question_type": "single-session-user",
-            "question": "What breed is my dog?",
-            "answer": "a beagle",
-            "question_date": "2023/06/01 (Thu) 10:00",
-            "haystack_session_ids": ["s_a", "s_b"],
-            "haystack_dates": ["2023/05/20 (Sat) 02:21", "2023/05/21 (Sun) 09:00"],
-            "haystack_sessions": [
-                session(
-                    ("user", "My dog is a beagle named Rex", True),
-                    ("assistant", "Beagles are great!", False),
-                ),
-                session(
-                    ("user", "I like jazz music", False), ("assistant", "Jazz is wonderful.", False)
-                ),
-            ],
-            "answer_session_ids": ["s_a"],
-        },
-        {
-            "question_id": "q2_abs",
-            "question_type": "single-session-user",
-            "question": "What breed is my cat?",
-            "answer": "You never mentioned a cat.",
-            "question_date": "2023/06/01 (Thu) 10:00",
-            "haystack_session_ids": ["s_c"],
-            "haystack_dates": ["2023/05/22 (Mon) 08:00"],
-            "haystack_sessions": [session(("user", "I went hiking", False))],
-            "answer_session_ids": [],
-        },
-    ]
-    path = tmp_path / "longmemeval_s.json"
-    path.write_text(json.dumps(items))
-    return path
-
-
-async def test_longmemeval_retrieval_and_qa(components: Components, tmp_path: Path) -> None:
-    out = tmp_path / "lme"
-    summary = await run(
-        components,
-        "longmemeval",
-        "--data",
-        str(lme_file(tmp_path)),
-        "--k",
-        "1,5",
-        "--mode",
-        "qa",
-        "--llm",
-        "scripted",
-        "--judge",
-        "scripted",
-        "--pipeline",
-        "bm25-turns",
-        "--out",
-        str(out),
-    )
-    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
-    by_id = {r["question_id"]: r for r in records}
-    assert "scores" not in by_id["q2_abs"]  # abstention items are not scored for retrieval
-    scores = by_id["q1"]["scores"]
-    assert scores["session_recall_all@1"] == 1.0
-    assert scores["turn_recall_all@1"] == 1.0
-    assert scores["session_ndcg_any@5"] == 1.0
-    overall = summary["pipelines"]["bm25-turns"]["overall"]
-    assert overall["session_recall_all@5"] == 1.0
-    assert "judge_accuracy" in overall
-    assert summary["facts"] == {"items": 2, "abstention": 1}
 
 
 DEV_SPLIT = runner.DEFAULT_LOCOMO
@@ -299,3 +237,31 @@ async def test_a_presets_fast_result_with_gate_features_feeds_train_gate(
     data = rows(records, "gated-window@fast")
     assert len(data.x) == len(records)
     assert all(len(x) == len(FEATURES) for x in data.x)
+
+
+async def test_service_items_are_what_the_context_block_shows(
+    components: Components, tmp_path: Path
+) -> None:
+    """Items of a windowed preset, in /v1/context's order, are its block's lines."""
+    conv = load_locomo(locomo_file(tmp_path))[0]
+    now = datetime(2023, 6, 2, tzinfo=UTC)
+    question = "What did Ana make in pottery class?"
+    async with eval_tenant(components, "context-check") as tenant:
+        run = await ingest_turns(components, tenant, conv.sample_id, source_turns(conv))
+        pipeline = ServicePipeline(components, "hybrid-window", mode="fast", now=now)
+        found = await pipeline.retrieve(run, question, 50)
+        async with components.uow() as uow:
+            block = await build_context(
+                uow,
+                components.pipeline("hybrid-window"),
+                tenant,
+                run.scope,
+                query=question,
+                token_budget=100_000,
+                count=count_tokens,
+                now=now,
+            )
+    episodes = [i.text for i in found.items if i.kind == "episode"]
+    assert episodes == [i.text for i in found.items]  # no facts without consolidation
+    assert block.text == "\n".join(["## Conversation excerpts", *episodes])
+    assert all(i.tokens == count_tokens(i.text) for i in found.items)

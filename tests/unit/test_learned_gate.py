@@ -6,14 +6,26 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from evals.quality.train_gate import MODELS, Rows, fit, train
+from memory_service.bootstrap import learned_gate
+from memory_service.config import Settings
+from memory_service.domain.errors import ConfigurationError
 from policies.gate import Evidence, GateConfig, GateInput, assess
 from policies.gate_features import FEATURES, WH_WORDS, features
-from policies.learned_gate import LearnedGate, bundled
+from policies.learned_gate import (
+    QUANTILE_POINTS,
+    LearnedGate,
+    bundled,
+    quantile_table,
+    share_threshold,
+)
 
 
 def at(day: int) -> datetime:
@@ -170,3 +182,76 @@ def test_the_bundled_model_loads_and_scores() -> None:
     assert 0.0 <= p <= 1.0
     assert model.info
     assert model.info["held_out_auc"]
+
+
+def test_a_quantile_table_and_the_mark_a_share_gives() -> None:
+    table = quantile_table([0.1 * i for i in range(11)])  # 0.0, 0.1, ..., 1.0
+    assert len(table) == QUANTILE_POINTS
+    assert table[0] == 0.0
+    assert table[-1] == pytest.approx(1.0)
+    assert table[25] == pytest.approx(0.25)
+    assert share_threshold(table, 0.2) == pytest.approx(0.2)
+    assert share_threshold(table, 0.255) == pytest.approx(0.255)
+    assert share_threshold(table, 1.0) == 1.0  # every probability under 1 escalates
+    assert quantile_table([0.3]) == (0.3,) * QUANTILE_POINTS
+    with pytest.raises(ValueError, match="share"):
+        share_threshold(table, 0.0)
+    with pytest.raises(ValueError, match="at least one"):
+        quantile_table([])
+
+
+def test_a_share_routes_that_share_of_the_calibration_sample() -> None:
+    rng = random.Random(3)
+    sample = [rng.random() ** 2 for _ in range(2000)]
+    model = replace(tiny(1.0, 0.0), quantiles=quantile_table(sample))
+    for share in (0.15, 0.2, 0.25):
+        budgeted = model.with_share(share)
+        assert budgeted.escalation_share == share
+        escalated = sum(p < budgeted.threshold for p in sample) / len(sample)
+        assert escalated == pytest.approx(share, abs=0.002)
+    assert model.threshold == 0.5  # the model's own mark is untouched
+
+
+def test_quantiles_round_trip_and_are_validated() -> None:
+    model = replace(tiny(1.0, 0.0), quantiles=(0.1, 0.4, 0.9))
+    data = json.loads(json.dumps(model.to_json()))
+    assert data["quantiles"] == [0.1, 0.4, 0.9]
+    assert LearnedGate.from_json(data).quantiles == (0.1, 0.4, 0.9)
+    assert "quantiles" not in tiny(1.0, 0.0).to_json()  # a model without keeps its JSON
+    with pytest.raises(ValueError, match="decrease"):
+        LearnedGate.from_json({**data, "quantiles": [0.5, 0.4]})
+    with pytest.raises(ValueError, match="quantiles need"):
+        LearnedGate.from_json({**data, "quantiles": [0.5]})
+    with pytest.raises(ValueError, match="no quantile table"):
+        tiny(1.0, 0.0).with_share(0.2)
+
+
+def test_training_ships_the_quantile_table_of_its_probability() -> None:
+    data = synthetic(2, 150)
+    gate, figures = train(data, {"logistic": 0})
+    assert len(gate.quantiles) == QUANTILE_POINTS
+    probabilities = sorted(gate.probability(x) for x in data.x)
+    assert gate.quantiles[0] == pytest.approx(probabilities[0])
+    assert gate.quantiles[-1] == pytest.approx(probabilities[-1])
+    assert set(figures["share_thresholds"]) == {"0.15", "0.2", "0.25"}
+    assert figures["share_thresholds"]["0.2"] == pytest.approx(gate.threshold_at_share(0.2), 1e-3)
+
+
+def test_settings_turn_a_share_into_the_learned_pass_mark(tmp_path: Path) -> None:
+    path = tmp_path / "gate.json"
+    table = tuple(i / 100 for i in range(101))
+    path.write_text(json.dumps(replace(tiny(1.0, 0.0), quantiles=table).to_json()))
+    model = learned_gate(Settings(gate_model=path, gate_escalation_share=0.2))
+    assert model is not None
+    assert (model.threshold, model.escalation_share) == (pytest.approx(0.2), 0.2)
+    fixed = learned_gate(Settings(gate_model=path))
+    assert fixed is not None
+    assert (fixed.threshold, fixed.escalation_share) == (0.5, None)  # unset: as before
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(tiny(1.0, 0.0).to_json()))
+    with pytest.raises(ConfigurationError, match="quantile table"):
+        learned_gate(Settings(gate_model=bare, gate_escalation_share=0.2))
+    with pytest.raises(ValidationError, match="not both"):
+        Settings(gate_escalation_share=0.2, gate_learned_threshold=0.4)
+    with pytest.raises(ValidationError):
+        Settings(gate_escalation_share=0.0)

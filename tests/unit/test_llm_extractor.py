@@ -8,7 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from memory_service.adapters.llm_extractor import LLMDecider, LLMExtractor
+from memory_service.adapters.llm_decider import LLMDecider
+from memory_service.adapters.llm_extractor import LLMExtractor
 from memory_service.domain.consolidation import EpisodeText, ExtractedEntity
 from memory_service.domain.errors import UpstreamUnavailable
 from memory_service.ports import Extractor, UpdateDecider

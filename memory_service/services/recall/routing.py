@@ -79,10 +79,23 @@ class QualityGate:
             "overall": verdict.overall,
             "reasons": verdict.reasons,
             "features": dict(zip(FEATURES, signals, strict=True)),
+            "routing": self.routing(),
         }
         if audited is not None:
             report["audit"] = audited
         return Routing(verdict.route, report)
+
+    def routing(self) -> dict[str, Any]:
+        """Which score routes and its pass mark: the learned probability (with the
+        escalation share that set its mark, None when the mark is fixed), else each
+        hand-set dimension against its own mark. With an LLM, the audit still vetoes."""
+        if self.model is not None:
+            return {
+                "score": "learned",
+                "threshold": self.model.threshold,
+                "escalation_share": self.model.escalation_share,
+            }
+        return {"score": "dimensions", "thresholds": self.config.thresholds}
 
     def _audits(self, search: Search) -> bool:
         return self.audit and search.audit

@@ -4,6 +4,7 @@ timing in the search's trace."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,9 @@ from memory_service.ports import Search
 from memory_service.services.recall.parts import Parts
 from memory_service.services.recall.routing import QualityGate, QualityGateSpec
 from memory_service.testing import ScriptedLLM
+from policies.gate import GateConfig
 from policies.gate_features import FEATURES
+from policies.learned_gate import LearnedGate
 from tests.unit.recall.factories import EMBEDDER, NOW, T0, TENANT, hit, make_search
 
 PASSING = json.dumps(
@@ -174,3 +177,43 @@ async def test_audit_can_be_switched_off(uow: FakeUnitOfWork, where: str) -> Non
 
 def test_hits_are_dated_from_t0() -> None:
     assert HITS[0].occurred_at == T0 + timedelta(minutes=1)
+
+
+def tiny_model(threshold: float = 0.5, quantiles: tuple[float, ...] = ()) -> LearnedGate:
+    """A logistic model over sim_best alone (weight 4, bias -2: p = 0.5 at 0.5)."""
+    n = len(FEATURES)
+    row = tuple(4.0 if name == "sim_best" else 0.0 for name in FEATURES)
+    return LearnedGate(
+        FEATURES, (0.0,) * n, (1.0,) * n, (((row,), (-2.0,)),), threshold, quantiles=quantiles
+    )
+
+
+async def test_the_report_says_the_hand_set_dimensions_route(uow: FakeUnitOfWork) -> None:
+    _, report = await routed(gate(True), await make_search(uow, "the puppy"))
+    assert report["routing"] == {"score": "dimensions", "thresholds": GateConfig().thresholds}
+
+
+async def test_the_report_says_the_learned_probability_routes(uow: FakeUnitOfWork) -> None:
+    g = QualityGateSpec(routes=True).create(Parts(gate_model=tiny_model(0.99)))
+    route, report = await routed(g, await make_search(uow, "the puppy"))
+    assert report["routing"] == {"score": "learned", "threshold": 0.99, "escalation_share": None}
+    assert route == "deliberate"  # sim_best 0.95: p = 0.86 < 0.99
+    assert report["reasons"] == [f"learned {report['scores']['learned']:.3f} < 0.990"]
+
+
+async def test_an_escalation_share_sets_the_learned_pass_mark(uow: FakeUnitOfWork) -> None:
+    # the calibration sample's probabilities run evenly from 0.8 to 0.9: a share of 0.5
+    # puts the mark at 0.85, under this result's p = 1 / (1 + e^-1.8) = 0.858
+    model = tiny_model(quantiles=tuple(0.8 + 0.001 * i for i in range(101))).with_share(0.5)
+    g = QualityGateSpec(routes=True).create(Parts(gate_model=model))
+    route, report = await routed(g, await make_search(uow, "the puppy"))
+    assert report["routing"] == {
+        "score": "learned",
+        "threshold": pytest.approx(0.85),
+        "escalation_share": 0.5,
+    }
+    assert report["scores"]["learned"] == pytest.approx(1 / (1 + math.exp(-1.8)))
+    assert route == "fast"
+    strict = QualityGateSpec(routes=True).create(Parts(gate_model=model.with_share(0.9)))
+    route, report = await routed(strict, await make_search(uow, "the puppy"))
+    assert (route, report["routing"]["threshold"]) == ("deliberate", pytest.approx(0.89))

@@ -1,0 +1,49 @@
+"""An embedder that embeds each distinct text once per run (the evaluation's, not the
+service's: LongMemEval's haystacks share filler sessions, and every pipeline embeds
+the same question)."""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections.abc import Sequence
+
+from memory_service.ports import Embedder
+
+
+class CachedEmbedder:
+    """Wraps ``inner``; vectors are kept as float32 (what pgvector stores), keyed by a
+    128-bit digest of the text (LongMemEval's 100k distinct turns average 1,000 chars).
+
+    Every vector handed out, first time or cached, is the float32 one, so a text gets
+    the same vector however often it is asked for.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.dim = inner.dim
+        self.name = inner.name
+        self._vectors: dict[bytes, array[float]] = {}
+        self.requested = 0
+        """Texts asked for, repeats included."""
+        self.embedded = 0
+        """Texts the inner embedder was given: each distinct text once."""
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.requested += len(texts)
+        keys = [_key(t) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
+        if missing:
+            vectors = await self.inner.embed(list(missing.values()))
+            self.embedded += len(missing)
+            for key, vector in zip(missing, vectors, strict=True):
+                self._vectors[key] = array("f", vector)
+        return [self._vectors[k].tolist() for k in keys]
+
+    def stats(self) -> dict[str, int]:
+        """Texts asked for and texts embedded, for the run's summary."""
+        return {"texts_requested": self.requested, "texts_embedded": self.embedded}
+
+
+def _key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()

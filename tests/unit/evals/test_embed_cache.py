@@ -1,0 +1,39 @@
+"""The runner's embedding cache: each distinct text reaches the model once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from evals.quality.embed_cache import CachedEmbedder
+from memory_service.testing import HashEmbedder
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__(8)
+        self.seen: Counter[str] = Counter()
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.seen.update(texts)
+        return await super().embed(texts)
+
+
+async def test_a_text_is_embedded_once() -> None:
+    inner = CountingEmbedder()
+    cache = CachedEmbedder(inner)
+    first = await cache.embed(["filler session turn", "question", "filler session turn"])
+    again = await cache.embed(["question", "a new turn", "filler session turn"])
+    assert inner.seen == Counter({"filler session turn": 1, "question": 1, "a new turn": 1})
+    assert first[0] == first[2] == again[2]
+    assert first[1] == again[0]
+    assert cache.stats() == {"texts_requested": 6, "texts_embedded": 3}
+    assert (cache.dim, cache.name) == (8, "hash")
+
+
+async def test_vectors_are_the_models_in_float32() -> None:
+    cache = CachedEmbedder(HashEmbedder(8))
+    [vector] = await cache.embed(["a beagle named Rex"])
+    [exact] = await HashEmbedder(8).embed(["a beagle named Rex"])
+    assert len(vector) == 8
+    assert max(abs(a - b) for a, b in zip(vector, exact, strict=True)) < 1e-6
