@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.quality.report import gate_label, read_records
+from evals.quality.gate_quality import gate_label
+from evals.quality.report import read_records
 
 DIMENSIONS = ("relevance", "coverage", "temporal_fit", "consistency")
 

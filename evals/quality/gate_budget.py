@@ -28,7 +28,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from evals.quality.report import gate_label, read_records
+from evals.quality.gate_quality import gate_label
+from evals.quality.report import read_records
 from policies.gate_features import FEATURES
 from policies.learned_gate import BUNDLED, LearnedGate, load, quantile_table, share_threshold
 

@@ -2,7 +2,7 @@
 
 A gated preset (``gated-window2``) is measured with its ``@fast`` twin: the twin's
 records are the fast result with the gate scored but not acted on, so they carry the
-label "the fast result already held all the evidence" (``report.gate_label``: all@10)
+label "the fast result already held all the evidence" (``gate_label``: all@10)
 for every question; the preset's own records carry the route it took and the recall of
 what it returned. The routing score is the learned probability (``gate_scores
 ["learned"]``) when the learned gate scored every record, else the hand-set ``overall``.
@@ -14,11 +14,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evals.quality.metrics import roc_auc
-from evals.quality.report import gate_label
 
 FAST = "@fast"
 
 Record = Mapping[str, Any]
+
+
+def gate_label(record: Mapping[str, Any]) -> bool | None:
+    """Whether the fast result already held all the evidence (at k=10, else the largest k)."""
+    scores = record.get("scores") or {}
+    keys = sorted((k for k in scores if k.startswith("all@")), key=lambda k: int(k[4:]))
+    if not keys:
+        return None
+    key = "all@10" if "all@10" in scores else keys[-1]
+    return bool(scores[key] >= 1.0)
 
 
 def routing_score(records: Sequence[Record]) -> str:
@@ -27,7 +36,8 @@ def routing_score(records: Sequence[Record]) -> str:
     return "learned" if scored and all("learned" in s for s in scored) else "overall"
 
 
-def _score(record: Record, name: str) -> float:
+def routing_value(record: Record, name: str) -> float:
+    """The record's ``name`` score (``learned`` or ``overall``)."""
     if name == "learned":
         return float(record["gate_scores"]["learned"])
     return float(record["gate_overall"])
@@ -85,14 +95,16 @@ def _figures(
     threshold: float | None,
 ) -> dict[str, Any]:
     labelled = [(r, gate_label(r)) for r in fast]
-    rows = [(_score(r, score), bool(y)) for r, y in labelled if y is not None]
+    rows = [(routing_value(r, score), bool(y)) for r, y in labelled if y is not None]
     out: dict[str, Any] = {
         "n": len(fast) or len(routed),
         "auc": _auc([s for s, _ in rows], [y for _, y in rows]) if rows else None,
         "escalation_share": None,
     }
     if threshold is not None and fast:
-        out["share_under_threshold"] = _mean([float(_score(r, score) < threshold) for r in fast])
+        out["share_under_threshold"] = _mean(
+            [float(routing_value(r, score) < threshold) for r in fast]
+        )
     if routed:
         escalated = [r for r in routed if r.get("route") == "deliberate"]
         passed = [r for r in routed if r.get("route") != "deliberate"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.quality import metrics
+from evals.quality.gate_quality import gate_label, routing_score, routing_value
 
 DRAGON = {5: 0.588, 10: 0.675, 25: 0.799, 50: 0.848}
 """LoCoMo paper, DRAGON retriever over dialog turns: evidence recall@k."""
@@ -45,28 +46,21 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def gate_label(record: Mapping[str, Any]) -> bool | None:
-    """Whether the fast result already held all the evidence (at k=10, else the largest k)."""
-    scores = record.get("scores") or {}
-    keys = sorted((k for k in scores if k.startswith("all@")), key=lambda k: int(k[4:]))
-    if not keys:
-        return None
-    key = "all@10" if "all@10" in scores else keys[-1]
-    return bool(scores[key] >= 1.0)
-
-
 def gate_auc(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """ROC AUC of the gate's overall score, and of the best similarity alone (the
-    single-threshold baseline), at telling fast results that hold all evidence apart."""
-    rows = [
-        (r["gate_overall"], r.get("best_similarity"), gate_label(r))
-        for r in records
-        if r.get("gate_overall") is not None and gate_label(r) is not None
-    ]
+    """ROC AUC of the score that routes (the learned probability when the gate has
+    one, else the dimensions' overall score; named in ``gate_auc_score``), and of the
+    best similarity alone (the single-threshold baseline), at telling fast results
+    that hold all evidence apart."""
+    scored = [r for r in records if r.get("gate_overall") is not None and gate_label(r) is not None]
+    score = routing_score(scored)
+    rows = [(routing_value(r, score), r.get("best_similarity"), gate_label(r)) for r in scored]
     labels = [bool(y) for _, _, y in rows]
     if not rows or all(labels) or not any(labels):
         return {}
-    out: dict[str, Any] = {"gate_auc": metrics.roc_auc([g for g, _, _ in rows], labels)}
+    out: dict[str, Any] = {
+        "gate_auc": metrics.roc_auc([g for g, _, _ in rows], labels),
+        "gate_auc_score": score,
+    }
     sims = [s for _, s, _ in rows if s is not None]
     if len(sims) == len(rows):
         out["similarity_auc"] = metrics.roc_auc([float(s) for s in sims], labels)

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from evals.quality.calibrate import best_threshold
+from evals.quality.gate_quality import gate_label
 from evals.quality.metrics import roc_auc
-from evals.quality.report import gate_label, read_records
+from evals.quality.report import read_records
 from policies.gate_features import FEATURES
 from policies.learned_gate import BUNDLED, LearnedGate, quantile_table
 

@@ -12,6 +12,7 @@ import pytest
 from evals.quality.gate_budget import questions, study, with_quantiles
 from evals.quality.gate_quality import gate_quality
 from evals.quality.metrics import roc_auc
+from evals.quality.report import gate_auc
 from policies.gate_features import FEATURES
 from policies.learned_gate import QUANTILE_POINTS, LearnedGate
 
@@ -95,3 +96,17 @@ def test_the_budget_study_routes_each_conversation_by_the_others_quantiles() -> 
     refit = share["model_held_out"]
     assert refit["escalation_share"] == pytest.approx(0.2, abs=0.1)
     assert set(refit["by_conversation"]) == {"conv-a", "conv-b", "conv-c"}
+
+
+def test_the_report_shows_the_auc_of_the_score_that_routes() -> None:
+    """With a learned gate the report's gate AUC is the learned probability's, not the
+    dimensions' overall score (constant here, so its AUC would be 0.5)."""
+    twins = [r for r in run_records() if r["pipeline"] == "gated@fast"]
+    labels = [r["scores"]["all@10"] >= 1.0 for r in twins]
+    learned = roc_auc([r["gate_scores"]["learned"] for r in twins], labels)
+    out = gate_auc(twins)
+    assert out["gate_auc_score"] == "learned"
+    assert out["gate_auc"] == pytest.approx(learned)
+    assert learned > 0.7
+    without = [{**r, "gate_scores": {"relevance": 0.5}} for r in twins]
+    assert gate_auc(without) == {"gate_auc": 0.5, "gate_auc_score": "overall"}
