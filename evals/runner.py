@@ -38,6 +38,13 @@ CONSOLIDATED_PIPELINES = "rag-turns,bm25-turns,episodes-hybrid,memories-hybrid,h
 QA_PIPELINES = "full-context,rag-turns,bm25-turns,hybrid"
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("give a positive integer")
+    return value
+
+
 def _ints(text: str) -> list[int]:
     values = sorted({int(x) for x in text.split(",") if x.strip()})
     if not values or values[0] < 1:
@@ -91,6 +98,9 @@ def parser() -> argparse.ArgumentParser:
     lme = sub.add_parser("longmemeval", help="LongMemEval (_s, _m or _oracle JSON)")
     lme.add_argument("--data", type=Path, required=True)
     lme.add_argument("--max-items", type=int, default=None)
+    lme.add_argument(
+        "--every", type=_positive, default=1, help="every N-th question (a spread over types)"
+    )
     _common(lme)
     bench = sub.add_parser("bench", help="store benchmark: ingestion and search latency")
     bench.add_argument("args", nargs=argparse.REMAINDER)
@@ -174,6 +184,7 @@ async def _dispatch(
         qa_k=args.qa_k,
         seed=args.seed,
         max_items=args.max_items,
+        every=args.every,
         limit=args.limit,
     )
     return await run_longmemeval(lme, components, llm, judge_llm, sink, progress)

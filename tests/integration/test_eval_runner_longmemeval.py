@@ -93,3 +93,24 @@ async def test_longmemeval_retrieval_and_qa(components: Components, tmp_path: Pa
     assert summary["facts"]["limit"] == 50
     # the filler session s_b is in both haystacks: its two turns are embedded once
     assert summary["facts"]["embedding_cache"] == {"texts_requested": 7, "texts_embedded": 5}
+
+
+async def test_every_nth_question(components: Components, tmp_path: Path) -> None:
+    out = tmp_path / "lme-every"
+    summary = await run(
+        components,
+        "longmemeval",
+        "--data",
+        str(lme_file(tmp_path)),
+        "--k",
+        "1",
+        "--every",
+        "2",
+        "--pipeline",
+        "bm25-turns",
+        "--out",
+        str(out),
+    )
+    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["question_id"] for r in records] == ["q1"]  # q1, then q2_abs skipped
+    assert summary["facts"]["items"] == 1
