@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from evals.quality import plots
+from evals.quality.gate_quality import gate_quality, gated_pipelines
 from evals.quality.markdown import render_report
 from evals.quality.plots import Panel
 from evals.quality.report import read_records, summarise
@@ -88,6 +89,7 @@ class RunOutput:
             "facts": dict(facts),
             "pipelines": summarise(records, group_key, exclude),
         }
+        summary.update(_gates(records, ks))
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
         figures = []
         if records:
@@ -105,3 +107,15 @@ class RunOutput:
         report = render_report(summary, ks, titles, prompts or {}, metric, budget_panels, figures)
         (self.out / "report.md").write_text(report)
         return summary
+
+
+def _gates(records: Sequence[Mapping[str, Any]], ks: Sequence[int]) -> dict[str, Any]:
+    """``{"gate": {preset: gate_quality(...)}}`` for the gated presets, measured with
+    recall@10 (else the largest k); nothing when the records have no such recall."""
+    if not ks:
+        return {}
+    metric = f"recall@{10 if 10 in ks else max(ks)}"
+    if any(metric not in (r.get("scores") or {}) for r in records):
+        return {}
+    gates = {name: gate_quality(records, name, metric=metric) for name in gated_pipelines(records)}
+    return {"gate": gates} if gates else {}

@@ -111,15 +111,7 @@ class MemoryChangeOut(BaseModel):
 
     @classmethod
     def of(cls, c: MemoryChange) -> MemoryChangeOut:
-        return cls(
-            id=c.id,
-            memory_id=c.memory_id,
-            op=c.op,
-            old_text=c.old_text,
-            new_text=c.new_text,
-            cause=c.cause,
-            created_at=c.created_at,
-        )
+        return cls.model_validate(c, from_attributes=True)
 
 
 class ContextTurnOut(BaseModel):
@@ -236,15 +228,7 @@ class JobOut(BaseModel):
 
     @classmethod
     def of(cls, j: Job) -> JobOut:
-        return cls(
-            id=j.id,
-            kind=j.kind,
-            state=j.state,
-            attempts=j.attempts,
-            last_error=j.last_error,
-            created_at=j.created_at,
-            updated_at=j.updated_at,
-        )
+        return cls.model_validate(j, from_attributes=True)
 
 
 class ImportCounts(BaseModel):

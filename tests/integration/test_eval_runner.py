@@ -216,6 +216,10 @@ async def test_gated_pipelines_report_routes_and_gate_quality(
     assert 0.0 <= gated["deliberate_share"] <= 1.0
     records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert all("gate_overall" in r for r in records)
+    gate = summary["gate"]["gated"]  # the routing score's figures, for each gated preset
+    assert gate["score"] == "learned"
+    assert gate["escalation_share"] == gated["deliberate_share"]
+    assert set(summary["gate"]) == {"fast", "gated"}
     from evals.quality.calibrate import calibrate
 
     thresholds = calibrate(records, "fast")
