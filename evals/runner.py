@@ -20,7 +20,7 @@ from typing import Any
 
 from evals.datasets.locomo import CATEGORY_NAMES
 from evals.quality import memrl_protocol
-from evals.quality.embed_cache import CachedEmbedder
+from evals.quality.embed_cache import CachedEmbedder, CachedSparse
 from evals.quality.locomo import LocomoConfig, run_locomo
 from evals.quality.longmemeval import LongMemEvalConfig, run_longmemeval
 from evals.quality.output import RunOutput
@@ -137,7 +137,8 @@ async def run(args: argparse.Namespace, components: Components) -> dict[str, Any
     llm, judge_llm = build_llm(args.llm), build_llm(args.judge)
     # Each distinct text (a turn, a question) is embedded once per run.
     cache = CachedEmbedder(components.embedder)
-    components = dataclasses.replace(components, embedder=cache)
+    sparse = CachedSparse(components.sparse) if components.sparse else None
+    components = dataclasses.replace(components, embedder=cache, sparse=sparse)
     partial = True
     facts: dict[str, Any] = {}
     every = 0.0 if os.environ.get("MEMORY_EVAL_PROGRESS") == "0" else args.progress_every
@@ -149,6 +150,8 @@ async def run(args: argparse.Namespace, components: Components) -> dict[str, Any
             progress.note("interrupted: writing a partial report")
         finally:
             facts["embedding_cache"] = cache.stats()
+            if sparse is not None:
+                facts["sparse_cache"] = sparse.stats()
             summary = _finish(args, out, facts, partial)
     return summary
 

@@ -17,8 +17,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from memory_service.adapters.hash_embedder import HashEmbedder
+from memory_service.adapters.hash_sparse import HashSparseEncoder
 from memory_service.adapters.local_embedder import LocalEmbedder
 from memory_service.adapters.scripted_llm import ScriptedLLM
+from memory_service.adapters.splade import SpladeEncoder, bundled_model_path
 from memory_service.config import Settings
 from memory_service.db.embedded import start_embedded
 from memory_service.db.models import EMBEDDING_DIM
@@ -26,7 +28,7 @@ from memory_service.db.session import make_engine, make_sessionmaker, sync_url
 from memory_service.db.uow import SqlUnitOfWork, transaction
 from memory_service.domain.errors import ConfigurationError
 from memory_service.domain.search import Budget
-from memory_service.ports import LLM, ChunkRunner, Dispatcher, Embedder
+from memory_service.ports import LLM, ChunkRunner, Dispatcher, Embedder, SparseEncoder
 from memory_service.services.consolidate import Consolidator
 from memory_service.services.recall import RecallPipeline
 from memory_service.services.recall.parts import Parts
@@ -62,6 +64,9 @@ class Components:
     llm: LLM | None = None
     chunk_runner: ChunkRunner | None = None
     """Reads Full Deliberation's LLM chunks elsewhere (Celery workers); None: in process."""
+    sparse: SparseEncoder | None = None
+    """Encodes queries (and, in the consolidation worker, episodes) for the learned-sparse
+    list; None leaves that list empty."""
 
     @asynccontextmanager
     async def uow(self, tenant: UUID | None = None) -> AsyncIterator[SqlUnitOfWork]:
@@ -91,6 +96,7 @@ class Components:
             gate=gate_config(self.settings),
             gate_model=learned_gate(self.settings),
             audit=self.settings.gate_audit,
+            sparse=self.sparse,
         )
         return {name: p.build(self.embedder, parts) for name, p in PRESETS.items()}
 
@@ -128,19 +134,24 @@ def build_llm(settings: Settings) -> LLM | None:
 
 
 def build_consolidator(
-    settings: Settings, embedder: Embedder, llm: LLM | None = None
+    settings: Settings,
+    embedder: Embedder,
+    llm: LLM | None = None,
+    *,
+    sparse: SparseEncoder | None = None,
 ) -> Consolidator:
-    """The LLM extractor and decider when a model is configured, else the local ones."""
+    """The LLM extractor and decider when a model is configured, else the local ones;
+    with ``sparse``, each job also encodes its episodes for the learned-sparse list."""
     llm = llm or build_llm(settings)
     if llm is not None:
         from memory_service.adapters.llm_decider import LLMDecider
         from memory_service.adapters.llm_extractor import LLMExtractor
 
-        return Consolidator(embedder, LLMExtractor(llm), LLMDecider(llm))
+        return Consolidator(embedder, LLMExtractor(llm), LLMDecider(llm), sparse=sparse)
     from memory_service.adapters.local_extractor import LocalExtractor
     from policies.update_rule import SimilarityDecider
 
-    return Consolidator(embedder, LocalExtractor(), SimilarityDecider())
+    return Consolidator(embedder, LocalExtractor(), SimilarityDecider(), sparse=sparse)
 
 
 def resolve_database_url(settings: Settings) -> tuple[str, Any]:
@@ -181,6 +192,16 @@ def build_embedder(settings: Settings) -> Embedder:
     return embedder
 
 
+def build_sparse(settings: Settings) -> SparseEncoder | None:
+    """The learned-sparse encoder the settings name (its model loads on first use)."""
+    if settings.sparse_encoder == "none":
+        return None
+    if settings.sparse_encoder == "hash":
+        return HashSparseEncoder()
+    # Checked now, loaded on first use: a missing model fails at start, not in a job.
+    return SpladeEncoder(device=settings.embed_device, model_path=bundled_model_path())
+
+
 def build_components(
     settings: Settings,
     *,
@@ -198,6 +219,7 @@ def build_components(
         sessions=make_sessionmaker(engine),
         embedder=embedder or build_embedder(settings),
         llm=build_llm(settings),
+        sparse=build_sparse(settings),
         database_url=url,
         embedded_server=server,
     )

@@ -1,4 +1,4 @@
-"""``memory-service``: serve, migrate, keys."""
+"""``memory-service``: serve, migrate, keys, encode-sparse."""
 
 from __future__ import annotations
 
@@ -95,6 +95,34 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_encode_sparse(args: argparse.Namespace, settings: Settings) -> int:
+    """Encode every episode without a learned-sparse vector, in batches (a backfill)."""
+    return asyncio.run(_encode_sparse(settings, args.batch))
+
+
+async def _encode_sparse(settings: Settings, batch: int) -> int:
+    from memory_service.services.sparse import encode_backlog
+
+    components = build_components(settings, embedder=_NoEmbedder())
+    if components.sparse is None:
+        print("error: MEMORY_SPARSE_ENCODER is none: nothing encodes", file=sys.stderr)
+        await components.dispose()
+        return 2
+    done = 0
+    try:
+        while True:
+            async with components.uow() as uow:
+                n = await encode_backlog(uow, components.sparse, limit=batch)
+            if n == 0:
+                break
+            done += n
+            print(f"encoded {done} episodes", file=sys.stderr)
+    finally:
+        await components.dispose()
+    print(f"{done} episodes encoded with {components.sparse.name}")
+    return 0
+
+
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
     url, _server = resolve_database_url(settings)
     migrate(url)
@@ -139,6 +167,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     sub.add_parser("migrate", help="upgrade the database schema to head")
+    encode = sub.add_parser(
+        "encode-sparse",
+        help="encode episodes that have no learned-sparse vector (after an upgrade or import)",
+    )
+    encode.add_argument("--batch", type=int, default=256)
     mcp = sub.add_parser("mcp", help="serve the memory tools over the Model Context Protocol")
     mcp.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     mcp.add_argument("--host")
@@ -177,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_worker(args, settings)
         if args.command == "mcp":
             return cmd_mcp(args, settings)
+        if args.command == "encode-sparse":
+            return cmd_encode_sparse(args, settings)
         return asyncio.run(_keys(args, settings))
     except (MemoryServiceError, ValueError) as exc:
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)

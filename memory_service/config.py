@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     embedder: Literal["local", "hash"] = "local"
     embed_device: str | None = Field(default=None, description="cpu, cuda; None picks.")
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
+    sparse_encoder: Literal["splade", "hash", "none"] = Field(
+        default="splade",
+        description="the learned-sparse encoder of episodes (encoded by the consolidation "
+        "worker) and queries; none leaves the sparse list empty",
+    )
 
     llm_model: str | None = Field(
         default=None,

@@ -9,6 +9,7 @@ from typing import Self
 
 from memory_service.domain.models import SearchHit
 from memory_service.ports import Search
+from policies.distinct import distinct_passages
 from policies.excerpts import merge_overlapping
 
 
@@ -30,6 +31,22 @@ class MergedPassages:
 
     def pack(self, search: Search, passages: Sequence[SearchHit]) -> list[SearchHit]:
         return merge_overlapping(passages, search.query.limit)
+
+    def create(self, parts: object) -> Self:
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class DistinctPassages:
+    """The best ``limit`` passages, no turn shown twice, none grown past its window or
+    past ``max_tokens`` (approximate; None: no bound) (:func:`policies.distinct.
+    distinct_passages`): a hit already shown, or a fact whose source turns all are,
+    gives its slot to the next."""
+
+    max_tokens: int | None = 256
+
+    def pack(self, search: Search, passages: Sequence[SearchHit]) -> list[SearchHit]:
+        return distinct_passages(passages, search.query.limit, max_tokens=self.max_tokens)
 
     def create(self, parts: object) -> Self:
         return self

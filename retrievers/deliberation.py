@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from memory_service.domain.models import Candidate, Turn
@@ -46,10 +46,16 @@ def render(episode: Turn, number: int | None = None) -> str:
 
 
 def local_deliberation(
-    scanned: Sequence[tuple[Turn, float]], query: str, k: int, budget: Budget
+    scanned: Sequence[tuple[Turn, float]],
+    query: str,
+    k: int,
+    budget: Budget,
+    *,
+    extra: Mapping[str, Sequence[Candidate]] | None = None,
 ) -> Deliberation:
     """Exhaustive local scoring: each episode's exact cosine, raised by its best
-    neighbour's (a turn is often answered by the next), fused by RRF with BM25."""
+    neighbour's (a turn is often answered by the next), fused by RRF with BM25 and any
+    ``extra`` ranked lists of the scanned turns (the learned-sparse one)."""
     started = time.perf_counter()
     kept: list[tuple[Turn, float]] = []
     spent = 0
@@ -70,6 +76,9 @@ def local_deliberation(
         "dense": [_candidate(kept[i][0], smoothed[i]) for i in dense],
         "bm25": [_candidate(kept[i][0], score) for i, score in lexical],
     }
+    read = {episode.id for episode, _ in kept}
+    for name, ranked in (extra or {}).items():
+        lists[name] = [c for c in ranked if c.id in read]
     fused = reciprocal_rank_fusion(lists)
     return Deliberation(
         candidates=[f.candidate for f in fused[:k]],

@@ -19,8 +19,14 @@ class Fused:
     parts: dict[str, float] = field(default_factory=dict)
 
 
-def reciprocal_rank_fusion(lists: Mapping[str, Sequence[Candidate]], *, k: int = 60) -> list[Fused]:
-    """Fuse ranked lists: ``score = sum over lists of 1 / (k + rank)``, rank from 1.
+def reciprocal_rank_fusion(
+    lists: Mapping[str, Sequence[Candidate]],
+    *,
+    k: int = 60,
+    weights: Mapping[str, float] | None = None,
+) -> list[Fused]:
+    """Fuse ranked lists: ``score = sum over lists of w / (k + rank)``, rank from 1,
+    ``w`` the list's weight (1 unless ``weights`` names it).
 
     Each list's own score and rank are kept in ``parts`` under ``name`` and
     ``name_rank``. Ties are broken by the best single rank, then by list order,
@@ -28,13 +34,15 @@ def reciprocal_rank_fusion(lists: Mapping[str, Sequence[Candidate]], *, k: int =
     """
     fused: dict[tuple[str, UUID], Fused] = {}
     best_rank: dict[tuple[str, UUID], int] = {}
+    weights = weights or {}
     for name, ranked in lists.items():
+        weight = weights.get(name, 1.0)
         for rank, cand in enumerate(ranked, start=1):
             key = (cand.kind, cand.id)
             entry = fused.setdefault(key, Fused(candidate=cand))
             if f"{name}_rank" in entry.parts:
                 continue  # a list naming the same item twice counts it once
-            entry.score += 1.0 / (k + rank)
+            entry.score += weight / (k + rank)
             entry.parts[name] = cand.score
             entry.parts[f"{name}_rank"] = float(rank)
             best_rank[key] = min(best_rank.get(key, rank), rank)
@@ -45,15 +53,17 @@ def reciprocal_rank_fusion(lists: Mapping[str, Sequence[Candidate]], *, k: int =
 
 @dataclass(frozen=True, slots=True)
 class RRF:
-    """The fusion stage: reciprocal rank fusion with constant ``k``; each hit's scores
-    are ``rrf`` and what every list said of it (``<list>`` and ``<list>_rank``)."""
+    """The fusion stage: reciprocal rank fusion with constant ``k`` and a weight per
+    list name (``weights``, unnamed lists weigh 1); each hit's scores are ``rrf`` and
+    what every list said of it (``<list>`` and ``<list>_rank``)."""
 
     k: int = 60
+    weights: tuple[tuple[str, float], ...] = ()
 
     def fuse(self, lists: Mapping[str, Sequence[Candidate]]) -> list[SearchHit]:
         return [
             hit_of(f.candidate, {"rrf": f.score, **f.parts}, f.score)
-            for f in reciprocal_rank_fusion(lists, k=self.k)
+            for f in reciprocal_rank_fusion(lists, k=self.k, weights=dict(self.weights))
         ]
 
     def create(self, parts: object) -> Self:

@@ -1,14 +1,14 @@
 """The candidate lists a preset can name, each a :class:`~memory_service.ports.Retriever`
-over the search's unit of work: vectors and full text over episodes and facts, and
-the hypergraph."""
+over the search's unit of work: vectors and full text over episodes and facts,
+learned-sparse vectors over episodes, and the hypergraph."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Self
+from dataclasses import dataclass, replace
+from typing import Protocol, Self
 
 from memory_service.domain.models import Candidate, HitKind
-from memory_service.ports import Search
+from memory_service.ports import Search, SparseEncoder
 from retrievers.hypergraph import HypergraphRetriever
 
 
@@ -40,6 +40,33 @@ class EpisodeText:
 
     def create(self, parts: object) -> Self:
         return self
+
+
+class SparseParts(Protocol):
+    """What :class:`EpisodeSparse` takes from the composition root's parts."""
+
+    @property
+    def sparse(self) -> SparseEncoder | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeSparse:
+    """Episodes by the inner product of learned-sparse (SPLADE) vectors: the query is
+    encoded here, the episodes were by the consolidation worker. Proposes nothing
+    without an encoder, or for episodes not encoded yet (the other lists find them)."""
+
+    name: str = "episodes.sparse"
+    kind: HitKind | None = "episode"
+    encoder: SparseEncoder | None = None
+
+    async def retrieve(self, search: Search, k: int) -> list[Candidate]:
+        if self.encoder is None:
+            return []
+        [vector] = await self.encoder.encode([search.query.text])
+        return await search.uow.episodes.sparse_search(search.tenant, search.query, vector, k)
+
+    def create(self, parts: SparseParts) -> Self:
+        return replace(self, encoder=parts.sparse)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,9 @@ def parts() -> tuple[Components, Consolidator]:
         settings = Settings()
         components = build_components(settings, run_migrations=False, pool_size=2)
         _state["components"] = components
-        _state["consolidator"] = build_consolidator(settings, components.embedder)
+        _state["consolidator"] = build_consolidator(
+            settings, components.embedder, sparse=components.sparse
+        )
     return _state["components"], _state["consolidator"]
 
 

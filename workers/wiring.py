@@ -40,7 +40,9 @@ async def attached_worker(components: Components) -> AsyncIterator[Components]:
     if settings.broker_url:
         yield replace(components, dispatcher=CeleryDispatcher(make_app(settings, current=False)))
         return
-    worker = InProcessWorker(components, build_consolidator(settings, components.embedder))
+    worker = InProcessWorker(
+        components, build_consolidator(settings, components.embedder, sparse=components.sparse)
+    )
     worker.start()
     try:
         yield replace(components, dispatcher=worker)

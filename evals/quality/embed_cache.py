@@ -8,7 +8,7 @@ import hashlib
 from array import array
 from collections.abc import Sequence
 
-from memory_service.ports import Embedder
+from memory_service.ports import Embedder, SparseEncoder
 
 
 class CachedEmbedder:
@@ -43,6 +43,32 @@ class CachedEmbedder:
     def stats(self) -> dict[str, int]:
         """Texts asked for and texts embedded, for the run's summary."""
         return {"texts_requested": self.requested, "texts_embedded": self.embedded}
+
+
+class CachedSparse:
+    """Wraps a learned-sparse ``inner`` encoder the way :class:`CachedEmbedder` wraps
+    an embedder: each distinct text is encoded once per run."""
+
+    def __init__(self, inner: SparseEncoder) -> None:
+        self.inner = inner
+        self.dim = inner.dim
+        self.name = inner.name
+        self._vectors: dict[bytes, dict[int, float]] = {}
+        self.requested = 0
+        self.encoded = 0
+
+    async def encode(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        self.requested += len(texts)
+        keys = [_key(t) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
+        if missing:
+            vectors = await self.inner.encode(list(missing.values()))
+            self.encoded += len(missing)
+            self._vectors.update(zip(missing, vectors, strict=True))
+        return [dict(self._vectors[k]) for k in keys]
+
+    def stats(self) -> dict[str, int]:
+        return {"texts_requested": self.requested, "texts_encoded": self.encoded}
 
 
 def _key(text: str) -> bytes:

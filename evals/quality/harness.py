@@ -16,6 +16,7 @@ from memory_service.bootstrap import Components
 from memory_service.db.models import Tenant
 from memory_service.domain.models import NewEpisode, Scope
 from memory_service.services import ingest
+from memory_service.services.sparse import encode_pending
 
 BATCH = 200
 
@@ -80,6 +81,20 @@ async def ingest_turns(
             run.label_of[episode_id] = turn.label
     run.session_of = {t.label: t.session for t in turns}
     return run
+
+
+async def encode_sparse(components: Components, run: ScopeRun) -> int:
+    """Encode the scope's episodes the consolidation worker has not (all of them when
+    consolidation is off) for the learned-sparse list; none without an encoder."""
+    if components.sparse is None:
+        return 0
+    done = 0
+    while True:
+        async with components.uow(tenant=run.tenant) as uow:
+            n = await encode_pending(uow, components.sparse, run.tenant, run.scope)
+        if n == 0:
+            return done
+        done += n
 
 
 async def consolidate_all(components: Components, consolidator: Any) -> dict[str, float]:

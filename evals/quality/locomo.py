@@ -13,6 +13,7 @@ from evals.quality.harness import (
     ScopeRun,
     SourceTurn,
     consolidate_all,
+    encode_sparse,
     eval_tenant,
     ingest_turns,
     scope_counts,
@@ -84,7 +85,7 @@ async def run_locomo(
     progress.expect(sum(len(_asked(cfg, c)) for c in conversations))
     facts["ingest_seconds"] = 0.0
     consolidator = (
-        build_consolidator(components.settings, components.embedder, llm)
+        build_consolidator(components.settings, components.embedder, llm, sparse=components.sparse)
         if cfg.consolidate
         else None
     )
@@ -104,6 +105,11 @@ async def run_locomo(
                     "seconds": round(done["seconds"], 2),
                     "episodes_per_s": round(len(run.turns) / done["seconds"], 1),
                 }
+            started = time.perf_counter()
+            if await encode_sparse(components, run):
+                facts["sparse_encode_seconds"] = facts.get("sparse_encode_seconds", 0.0) + (
+                    time.perf_counter() - started
+                )
             for q in _asked(cfg, conv):
                 if not q.evidence and cfg.mode == "retrieval":
                     facts["skipped_no_evidence"] += 1

@@ -18,7 +18,7 @@ from evals.datasets.longmemeval import (
     load_longmemeval,
 )
 from evals.quality import metrics
-from evals.quality.harness import ScopeRun, SourceTurn, eval_tenant, ingest_turns
+from evals.quality.harness import ScopeRun, SourceTurn, encode_sparse, eval_tenant, ingest_turns
 from evals.quality.pipelines import Item, Pipeline, build_pipeline, route_fields
 from evals.quality.progress import RunProgress
 from evals.quality.qa import prompt_template
@@ -128,6 +128,7 @@ async def run_longmemeval(
             progress.phase(f"{item.question_id}: ingesting")
             started = time.perf_counter()
             run = await ingest_turns(components, tenant, item.question_id, source_turns(item))
+            await encode_sparse(components, run)
             facts["ingest_seconds"] += time.perf_counter() - started
             progress.phase(f"{item.question_id}: asking")
             for pipeline in pipelines:

@@ -32,6 +32,7 @@ def render_report(
         "Facts: " + ", ".join(f"{k}: {v}" for k, v in summary["facts"].items()),
     ]
     lines += _headline(pipelines, ks, budget_panels, titles, summary["facts"].get("limit"))
+    lines += _selection(summary.get("preset_selection"))
     overall_keys = [k for k in next(iter(pipelines.values()), {}) if k.startswith("overall")]
     for key in overall_keys:
         lines += ["", f"## Per item: {key.replace('_', ' ')}", ""]
@@ -89,6 +90,30 @@ def _headline(
             rows.append([name, *[stats.get(c) for c in [*budget_cols, *extra]]])
         lines += ["", f"### {titles.get(panel.title, panel.title)}", "", table(header, rows)]
     return lines
+
+
+def _selection(selection: Mapping[str, Any] | None) -> list[str]:
+    """The preset chosen leave-one-conversation-out, and what it scores held out."""
+    if not selection:
+        return []
+    keys = list(selection["pooled"])
+    rows = [
+        [held, fold["chosen"], fold["questions"], *[fold.get(k) for k in keys]]
+        for held, fold in selection["folds"].items()
+    ]
+    rows.append(["pooled", "", sum(f["questions"] for f in selection["folds"].values())])
+    rows[-1] += [selection["pooled"].get(k) for k in keys]
+    criterion = " and ".join(selection["criterion"])
+    return [
+        "",
+        "### Choosing the preset, leave one conversation out",
+        "",
+        f"Each conversation held out in turn; the preset with the best mean {criterion}"
+        " on the others is chosen and scored on it (the pooled row is the honest figure"
+        " for picking the best of these presets).",
+        "",
+        table(["held out", "chosen", "questions", *keys], rows),
+    ]
 
 
 def _overview(pipelines: Mapping[str, Any], key: str, ks: Sequence[int]) -> str:

@@ -154,7 +154,9 @@ async def run_protocol(cfg: MemrlConfig, components: Components) -> dict[str, An
     (also written to ``cfg.out``)."""
     conversations = load_locomo(cfg.data, cfg.conversations)
     consolidator = (
-        build_consolidator(components.settings, components.embedder) if cfg.consolidate else None
+        build_consolidator(components.settings, components.embedder, sparse=components.sparse)
+        if cfg.consolidate
+        else None
     )
     done: list[Results] = []
     started = time.perf_counter()

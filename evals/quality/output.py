@@ -16,6 +16,7 @@ from evals.quality.markdown import render_report
 from evals.quality.plots import Panel
 from evals.quality.report import read_records, summarise
 from evals.quality.scoring import BUDGETS
+from evals.quality.selection import leave_one_out
 
 BUDGET_PNG = "recall_vs_budget.png"
 AT_K_PNG = "recall_at_k.png"
@@ -90,6 +91,10 @@ class RunOutput:
             "pipelines": summarise(records, group_key, exclude),
         }
         summary.update(_gates(records, ks))
+        if dataset == "LoCoMo":
+            selection = leave_one_out(records)
+            if selection:
+                summary["preset_selection"] = selection
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
         figures = []
         if records:

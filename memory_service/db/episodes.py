@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import delete, func, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.db import turns
+from memory_service.db import sparse, turns
 from memory_service.db.filters import (
     any_terms_tsquery,
     decode_cursor,
@@ -226,6 +226,27 @@ class SqlEpisodes:
         rows = (await self._s.execute(stmt)).all()
         hits = [_candidate(r, 1.0 - float(r.distance)) for r in rows]
         return sorted(hits, key=lambda c: -c.score)
+
+    async def set_sparse(self, tenant: UUID, vectors: dict[UUID, dict[int, float]]) -> None:
+        """Store each episode's learned-sparse vector (``sparse.store``)."""
+        await sparse.store(self._s, tenant, vectors)
+
+    async def unencoded(self, tenant: UUID, scope: Scope, limit: int) -> list[Episode]:
+        return [
+            _episode(r) for r in await sparse.unencoded(self._s, _COLUMNS, tenant, scope, limit)
+        ]
+
+    async def backlog(self, limit: int) -> list[tuple[UUID, Episode]]:
+        return [(r.tenant_id, _episode(r)) for r in await sparse.backlog(self._s, _COLUMNS, limit)]
+
+    async def sparse_search(
+        self, tenant: UUID, query: SearchQuery, vector: dict[int, float], k: int
+    ) -> list[Candidate]:
+        """Encoded episodes of the scope by inner product (``sparse.search``)."""
+        rows = await sparse.search(
+            self._s, _COLUMNS, tenant, query, vector, k, self._time_filters(query)
+        )
+        return [_candidate(r, score) for r, score in rows]
 
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
         tsq = any_terms_tsquery(query.text)

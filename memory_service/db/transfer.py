@@ -30,8 +30,9 @@ KINDS: dict[str, type[Any]] = {
     "entity": EntityRow,
     "membership": HyperedgeMemberRow,
 }
-SKIP = {"tenant_id", "tsv", "seq"}
-"""Columns never exported: the tenant is the importer's, the rest is derived."""
+SKIP = {"tenant_id", "tsv", "seq", "sparse"}
+"""Columns never exported: the tenant is the importer's, the rest is derived (learned-
+sparse vectors by the encoder the importer runs: ``memory-service encode-sparse``)."""
 
 
 def _plain(value: Any) -> Any:

@@ -62,6 +62,10 @@ class Episode:
     metadata: Mapping[str, Any]
     utility: float
 
+    def embedding_text(self) -> str:
+        """What is encoded: the speaker's name belongs to what was said."""
+        return f"{self.speaker}: {self.text}" if self.speaker else self.text
+
 
 @dataclass(frozen=True, slots=True)
 class EpisodePage:

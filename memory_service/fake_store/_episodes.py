@@ -216,6 +216,31 @@ class FakeEpisodes:
         scored.sort(key=lambda pair: best_first(pair[0]))
         return [_candidate(r, score) for score, r in scored[:k]]
 
+    async def set_sparse(self, tenant: UUID, vectors: dict[UUID, dict[int, float]]) -> None:
+        for episode_id, vector in vectors.items():
+            row = self._db.episodes.get(episode_id)
+            if row is not None and row.tenant == tenant:
+                row.sparse = dict(vector)
+
+    async def unencoded(self, tenant: UUID, scope: Scope, limit: int) -> list[Episode]:
+        return [r.episode for r in self._rows(tenant, scope) if r.sparse is None][:limit]
+
+    async def backlog(self, limit: int) -> list[tuple[UUID, Episode]]:
+        rows = sorted(self._db.episodes.values(), key=lambda r: r.seq)
+        return [(r.tenant, r.episode) for r in rows if r.sparse is None][:limit]
+
+    async def sparse_search(
+        self, tenant: UUID, query: SearchQuery, vector: dict[int, float], k: int
+    ) -> list[Candidate]:
+        """Encoded episodes by inner product, above zero only (ties: oldest first)."""
+        scored = [
+            (sum(w * r.sparse.get(i, 0.0) for i, w in vector.items()), r)
+            for r in self._matching(tenant, query)
+            if r.sparse is not None
+        ]
+        hits = sorted((p for p in scored if p[0] > 0), key=lambda p: (-p[0], p[1].seq))
+        return [_candidate(r, score) for score, r in hits[:k]]
+
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
         """Episodes holding any query term, by word overlap over speaker and text (not
         ts_rank_cd; ties: oldest first)."""

@@ -32,6 +32,7 @@ class EpisodeRow:
     seq: int
     episode: Episode
     vector: tuple[float, ...]
+    sparse: dict[int, float] | None = None
 
 
 @dataclass(slots=True)

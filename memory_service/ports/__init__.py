@@ -7,6 +7,8 @@ from memory_service.ports.providers import (
     Dispatcher,
     Embedder,
     Extractor,
+    SparseEncoder,
+    SparseVector,
     UpdateDecider,
 )
 from memory_service.ports.stages import (
@@ -63,6 +65,8 @@ __all__ = [
     "Routing",
     "ScopeRepository",
     "Search",
+    "SparseEncoder",
+    "SparseVector",
     "TenantRepository",
     "TransferRepository",
     "UnitOfWork",

@@ -1,5 +1,5 @@
-"""Ports to the outside world's models and queues: embedder, LLM, chunk runner,
-dispatcher, extractor, update decider."""
+"""Ports to the outside world's models and queues: embedder, sparse encoder, LLM, chunk
+runner, dispatcher, extractor, update decider."""
 
 from __future__ import annotations
 
@@ -28,6 +28,20 @@ class Embedder(Protocol):
     name: str
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+SparseVector = dict[int, float]
+"""A learned-sparse text vector: vocabulary index to weight, only the non-zero ones."""
+
+
+class SparseEncoder(Protocol):
+    """Turns texts into learned-sparse vectors over a vocabulary of ``dim`` terms
+    (SPLADE); their inner product scores a query against a text."""
+
+    dim: int
+    name: str
+
+    async def encode(self, texts: Sequence[str]) -> list[SparseVector]: ...
 
 
 class LLM(Protocol):

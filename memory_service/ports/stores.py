@@ -40,6 +40,26 @@ class CandidateSource(Protocol):
 
 
 class EpisodeRepository(CandidateSource, Protocol):
+    async def set_sparse(self, tenant: UUID, vectors: dict[UUID, dict[int, float]]) -> None:
+        """Store learned-sparse vectors of episodes (the consolidation worker's)."""
+        ...
+
+    async def unencoded(self, tenant: UUID, scope: Scope, limit: int) -> list[Episode]:
+        """Up to ``limit`` of the scope's episodes without a sparse vector, oldest first."""
+        ...
+
+    async def backlog(self, limit: int) -> list[tuple[UUID, Episode]]:
+        """Up to ``limit`` episodes of any tenant without a sparse vector, with their
+        tenant, oldest first (system work: a backfill)."""
+        ...
+
+    async def sparse_search(
+        self, tenant: UUID, query: SearchQuery, vector: dict[int, float], k: int
+    ) -> list[Candidate]:
+        """Encoded episodes by inner product with ``vector``, highest first, only those
+        above zero; ``Candidate.score`` is the product."""
+        ...
+
     async def add_many(
         self,
         tenant: UUID,

@@ -93,10 +93,12 @@ def evidence_text(hits: Sequence[SearchHit]) -> str:
     return "\n".join(lines) or "(no memories)"
 
 
-def turn_line(turn: ContextTurn) -> str:
-    """One turn as a prompt or a context block shows it: ``[day] speaker: text``."""
+def turn_line(turn: ContextTurn, *, dated: bool = True) -> str:
+    """One turn as a prompt or a context block shows it: ``[day] speaker: text`` (the
+    day left out when the line before gave it)."""
     who = f"{turn.speaker}: " if turn.speaker else ""
-    return f"[{turn.occurred_at:%Y-%m-%d}] {who}{turn.text}"
+    day = f"[{turn.occurred_at:%Y-%m-%d}] " if dated else ""
+    return f"{day}{who}{turn.text}"
 
 
 def parse_audit(reply: str) -> Audit | None:

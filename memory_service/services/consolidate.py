@@ -16,9 +16,10 @@ from memory_service.domain.consolidation import (
 )
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import Job, NewMemory, SearchQuery
-from memory_service.ports import Embedder, Extractor, UnitOfWork, UpdateDecider
+from memory_service.ports import Embedder, Extractor, SparseEncoder, UnitOfWork, UpdateDecider
 from memory_service.services.entities import EntityResolver
 from memory_service.services.hypergraph import merge_entities
+from memory_service.services.sparse import encode_episodes
 from policies.near_duplicates import merge_near_duplicates
 
 
@@ -31,6 +32,8 @@ class Consolidator:
     decider: UpdateDecider
     similar_k: int = 5
     batch_duplicate: float = 0.95
+    sparse: SparseEncoder | None = None
+    """Encodes the job's episodes for the learned-sparse list (off the write path)."""
 
 
 @dataclass
@@ -60,6 +63,8 @@ async def consolidate(uow: UnitOfWork, parts: Consolidator, job: Job) -> Consoli
     report.episodes = len(episodes)
     if not episodes:
         return report  # every episode was deleted before the job ran
+    if parts.sparse is not None:
+        await encode_episodes(uow, parts.sparse, job.tenant_id, episodes)
     texts = [EpisodeText(e.id, e.text, e.speaker, e.occurred_at) for e in episodes]
     extraction = await parts.extractor.extract(texts)
     resolver = EntityResolver(uow, parts.embedder, job.tenant_id, job.scope)

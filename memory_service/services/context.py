@@ -31,10 +31,18 @@ def _when(moment: datetime | None) -> str:
 
 
 def _lines(hit: SearchHit) -> list[str]:
-    """A fact's line, or an episode's passage (the hit and its context turns)."""
-    if hit.kind == "episode":
-        return [f"- {turn_line(t)}" for t in hit.passage()]
-    return [f"- {hit.text} (since {_when(hit.occurred_at)})"]
+    """A fact's line, or an episode's passage (the hit and its context turns), its
+    date written once, and again only where the day changes."""
+    if hit.kind != "episode":
+        return [f"- {hit.text} (since {_when(hit.occurred_at)})"]
+    lines, day = [], ""
+    for turn in hit.passage():
+        if f"{turn.occurred_at:%Y-%m-%d}" == day:
+            lines.append(f"- {turn_line(turn, dated=False)}")
+        else:
+            lines.append(f"- {turn_line(turn)}")
+            day = f"{turn.occurred_at:%Y-%m-%d}"
+    return lines
 
 
 def pack(

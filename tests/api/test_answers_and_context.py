@@ -85,9 +85,11 @@ async def test_context_blocks_and_evidence_show_whole_passages(components: Compo
     block = r.json()
     assert r.status_code == 200, r.text
     # the hits come with the turns around them; overlapping passages merge, so the
-    # five turns show once each, in time order (before: the hits' own lines only)
+    # five turns show once each, in time order (before: the hits' own lines only),
+    # the day written once
     assert block["context"].splitlines() == [
         "## Conversation excerpts",
-        *(f"- [2024-01-01] {t}" for t in texts),
+        f"- [2024-01-01] {texts[0]}",
+        *(f"- {t}" for t in texts[1:]),
     ]
     assert ids[2] in block["episode_ids"]

@@ -11,6 +11,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 EMBEDDING_DIM = 384
 """Width of every embedding column; the configured embedder must match it."""
+SPARSE_DIM = 30522
+"""Vocabulary of the learned-sparse column (BERT's uncased WordPiece, SPLADE's)."""
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pgvector.sqlalchemy import Vector
+from pgvector.sqlalchemy import SPARSEVEC, Vector
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from memory_service.db.models.base import (
     EMBEDDING_DIM,
     EPISODE_TSV,
+    SPARSE_DIM,
     TSV,
     Base,
     scope_indexes,
@@ -54,6 +55,8 @@ class EpisodeRow(Base):
     )
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=False)
     tsv: Mapped[Any] = mapped_column(TSVECTOR, Computed(EPISODE_TSV, persisted=True))
+    sparse: Mapped[Any] = mapped_column(SPARSEVEC(SPARSE_DIM), nullable=True)
+    """The learned-sparse vector, written by the consolidation worker (None until then)."""
     utility: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")
     __table_args__ = (
         Index("ix_episodes_tenant_time", "tenant_id", "occurred_at", "seq"),

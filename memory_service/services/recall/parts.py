@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from memory_service.ports import LLM, ChunkRunner
+from memory_service.ports import LLM, ChunkRunner, SparseEncoder
 from policies.gate import GateConfig
 from policies.learned_gate import LearnedGate
 
@@ -15,14 +15,16 @@ T_co = TypeVar("T_co", covariant=True)
 @dataclass(frozen=True, slots=True)
 class Parts:
     """The process-wide parts a stage may need: the LLM (None: local methods only),
-    where Full Deliberation's LLM chunks are read (None: in process), and the gate's
-    pass marks, learned model (None: the marks alone) and audit switch."""
+    where Full Deliberation's LLM chunks are read (None: in process), the gate's
+    pass marks, learned model (None: the marks alone) and audit switch, and the
+    learned-sparse encoder of queries (None: the sparse list proposes nothing)."""
 
     llm: LLM | None = None
     chunks: ChunkRunner | None = None
     gate: GateConfig = field(default_factory=GateConfig)
     gate_model: LearnedGate | None = None
     audit: bool = True
+    sparse: SparseEncoder | None = None
 
 
 class Spec(Protocol[T_co]):

@@ -24,10 +24,17 @@ from memory_service.services.recall.parts import Parts, Spec
 from memory_service.services.recall.pipeline import RecallPipeline
 from memory_service.services.recall.routing import QualityGateSpec
 from memory_service.services.recall.system2 import FullDeliberation
-from policies.packing import MergedPassages, TopK
+from policies.packing import DistinctPassages, MergedPassages, TopK
 from policies.rerankers import MemRL
 from retrievers.fusion import RRF
-from retrievers.lists import EpisodeText, EpisodeVectors, GraphEdges, MemoryText, MemoryVectors
+from retrievers.lists import (
+    EpisodeSparse,
+    EpisodeText,
+    EpisodeVectors,
+    GraphEdges,
+    MemoryText,
+    MemoryVectors,
+)
 from retrievers.passages import Window
 
 
@@ -71,6 +78,10 @@ FAST_LISTS: tuple[Spec[Retriever], ...] = (
     MemoryText(),
 )
 """Vector and full text over episodes and facts: the lists most presets fuse."""
+SPARSE_LISTS: tuple[Spec[Retriever], ...] = (*FAST_LISTS, EpisodeSparse())
+"""The fast lists and the learned-sparse list over episodes."""
+SPARSE_HEAVY = RRF(weights=(("episodes.sparse", 2.0),))
+"""The learned-sparse list counts twice: alone it recalls more than the others fused."""
 GATED = QualityGateSpec(routes=True)
 """The quality gate routes in ``auto`` mode, to Full Deliberation when it fails."""
 UNGATED = QualityGateSpec(routes=False)
@@ -81,16 +92,21 @@ def _windowed(
     name: str,
     turns: int,
     *,
+    lists: tuple[Spec[Retriever], ...] = FAST_LISTS,
+    fusion: Spec[Fusion] | None = None,
     rerankers: tuple[Spec[Reranker], ...] = (),
     gate: Spec[Gate] = UNGATED,
+    packer: Spec[Packer] | None = None,
 ) -> Preset:
-    """Episode hits with ``turns`` neighbours a side; overlapping passages merged."""
+    """Episode hits with ``turns`` neighbours a side; overlapping passages merged (or,
+    with ``DistinctPassages``, no turn shown twice)."""
     return Preset(
         name,
-        FAST_LISTS,
+        lists,
+        fusion=fusion or RRF(),
         rerankers=rerankers,
         passages=Window(turns),
-        packer=MergedPassages(),
+        packer=packer or MergedPassages(),
         depth=2,
         gate=gate,
     )
@@ -108,10 +124,28 @@ PRESETS: dict[str, Preset] = {
         _windowed("gated-window", 1, gate=GATED),
         _windowed("gated-window2", 2, gate=GATED),
         _windowed("fast-window", 1, rerankers=(MemRL(lam=0.5, floor=0.2),)),
+        Preset("sparse", SPARSE_LISTS),
+        Preset("sparse2", SPARSE_LISTS, fusion=SPARSE_HEAVY),
+        _windowed("sparse-window", 1, lists=SPARSE_LISTS),
+        _windowed("sparse2-window", 1, lists=SPARSE_LISTS, fusion=SPARSE_HEAVY),
+        _windowed("sparse-window2", 2, lists=SPARSE_LISTS),
+        _windowed("distinct-window", 1, packer=DistinctPassages()),
+        _windowed("distinct-window2", 2, packer=DistinctPassages()),
+        _windowed("sparse-distinct", 1, lists=SPARSE_LISTS, packer=DistinctPassages()),
+        _windowed("sparse-distinct2", 2, lists=SPARSE_LISTS, packer=DistinctPassages()),
+        _windowed("sparse-distinct3", 3, lists=SPARSE_LISTS, packer=DistinctPassages()),
+        _windowed(
+            "gated-sparse-distinct2",
+            2,
+            lists=SPARSE_LISTS,
+            packer=DistinctPassages(),
+            gate=GATED,
+        ),
         Preset("memories-hybrid", (MemoryVectors(), MemoryText())),
         Preset("episodes-hybrid", (EpisodeVectors(), EpisodeText())),
         Preset("episodes-vector", (EpisodeVectors(),)),
         Preset("episodes-text", (EpisodeText(),)),
+        Preset("episodes-sparse", (EpisodeSparse(),)),
     )
 }
 

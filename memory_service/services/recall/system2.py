@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from memory_service.domain.models import SearchHit, Turn
-from memory_service.ports import LLM, ChunkRunner, Deliberator, Search
+from memory_service.domain.models import Candidate, SearchHit, Turn
+from memory_service.ports import LLM, ChunkRunner, Deliberator, Search, SparseEncoder
 from memory_service.services.recall.parts import Parts
 from retrievers.chunk_reading import InProcessChunkRunner, LLMDeliberation
 from retrievers.deliberation import Deliberation, local_deliberation
@@ -29,23 +29,40 @@ class FullDeliberation:
 
     def create(self, parts: Parts) -> Deliberator:
         if parts.llm is None:
-            return LocalReader()
+            return LocalReader(parts.sparse)
         return LLMReader(parts.llm, parts.chunks)
 
 
 @dataclass(frozen=True, slots=True)
 class LocalReader:
     """Every turn within the budget scored exhaustively (exact cosine smoothed over
-    neighbours, fused with BM25); fused with System 1 in ``auto`` mode."""
+    neighbours, BM25 and, with an encoder, the learned-sparse product, fused); fused
+    with System 1 in ``auto`` mode."""
+
+    sparse: SparseEncoder | None = None
 
     async def deliberate(
         self, search: Search, fast: Sequence[SearchHit], limit: int
     ) -> list[SearchHit]:
         scanned, older_left = await _scan(search)
-        found = local_deliberation(scanned, search.query.text, limit, search.budget)
+        extra = {"sparse": await self._sparse(search, scanned, limit)} if self.sparse else {}
+        found = local_deliberation(scanned, search.query.text, limit, search.budget, extra=extra)
         found.truncated = found.truncated or older_left
         slow = _record(search, found)
         return widen(fast, slow, limit) if search.mode == "auto" else slow
+
+    async def _sparse(
+        self, search: Search, scanned: Sequence[tuple[Turn, float]], limit: int
+    ) -> list[Candidate]:
+        """The scanned turns best by the learned-sparse product (exact over the scope,
+        kept to what was read)."""
+        assert self.sparse is not None
+        [vector] = await self.sparse.encode([search.query.text])
+        read = {turn.id for turn, _ in scanned}
+        found = await search.uow.episodes.sparse_search(
+            search.tenant, search.query, vector, limit * 4
+        )
+        return [c for c in found if c.id in read]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,14 @@ from uuid import UUID
 
 import pytest
 
+from memory_service.adapters.hash_sparse import HashSparseEncoder
 from memory_service.domain.models import Episode, HitKind, Memory, SearchQuery
 from memory_service.fake_store import FakeUnitOfWork
 from memory_service.ports import Pool, Search
 from memory_service.services.recall import search
 from memory_service.services.recall.parts import Parts
 from memory_service.services.recall.presets import PRESETS
+from memory_service.services.sparse import encode_episodes
 from memory_service.testing import ScriptedLLM
 from tests.unit.recall.factories import ALICE, EMBEDDER, NOW, TENANT, add_fact, add_turns
 
@@ -143,7 +145,9 @@ async def test_the_gated_preset_audits_with_the_llm(
 async def test_every_preset_runs_over_the_fake(
     uow: FakeUnitOfWork, turns: list[Episode], fact: Memory, name: str
 ) -> None:
-    pipeline = PRESETS[name].build(EMBEDDER, Parts())
+    sparse = HashSparseEncoder()
+    await encode_episodes(uow, sparse, TENANT, turns)
+    pipeline = PRESETS[name].build(EMBEDDER, Parts(sparse=sparse))
     result = await search(uow, pipeline, TENANT, query(limit=2), now=NOW)
     assert 1 <= len(result.hits) <= 2
     assert uow.retrievals.records[-1].request["preset"] == name

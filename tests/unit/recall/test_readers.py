@@ -4,18 +4,21 @@ it when deliberation is forced) and the LLM one; both record cost and notes."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from uuid import UUID, uuid5
 
 import pytest
 
-from memory_service.domain.models import Episode, SearchHit
+from memory_service.domain.models import Candidate, Episode, SearchHit, Turn
 from memory_service.domain.search import Budget
 from memory_service.fake_store import FakeUnitOfWork
 from memory_service.services.recall.parts import Parts
 from memory_service.services.recall.system2 import FullDeliberation, LLMReader, LocalReader
+from memory_service.services.sparse import encode_episodes
 from memory_service.testing import ScriptedLLM
 from retrievers.chunk_reading import FACTS
-from tests.unit.recall.factories import add_turns, hit, make_search
+from retrievers.deliberation import local_deliberation
+from tests.unit.recall.factories import TENANT, add_turns, hit, make_search
 
 SAID = (
     "We went hiking in the Alps",
@@ -140,3 +143,45 @@ def test_full_deliberation_picks_the_reader_from_the_parts() -> None:
     reader = FullDeliberation().create(Parts(llm=llm))
     assert isinstance(reader, LLMReader)
     assert reader.llm is llm
+
+
+class OnlyShoes:
+    """A sparse encoder that knows a shoe is footwear: what it finds, only it finds."""
+
+    dim = 8
+    name = "only-shoes"
+
+    async def encode(self, texts: list[str]) -> list[dict[int, float]]:
+        return [{1: 1.0} if {"shoe", "footwear"} & set(t.lower().split()) else {} for t in texts]
+
+
+async def test_local_reader_fuses_the_learned_sparse_list_of_what_it_read(
+    uow: FakeUnitOfWork, turns: list[Episode]
+) -> None:
+    encoder = OnlyShoes()
+    await encode_episodes(uow, encoder, TENANT, turns)
+    search = await make_search(uow, "footwear", mode="deliberate")
+    with_sparse = await LocalReader(encoder).deliberate(search, [], 4)
+    assert with_sparse[0].id == turns[2].id  # the one turn the sparse list ranks
+
+    assert FullDeliberation().create(Parts(sparse=encoder)) == LocalReader(encoder)
+    # a turn the budget left unread is not brought back by the sparse list
+    tight = await make_search(uow, "footwear", mode="deliberate", budget=Budget(max_tokens=8))
+    read = await LocalReader(encoder).deliberate(tight, [], 4)
+    assert turns[2].id not in ids(read)
+
+
+def test_local_deliberation_fuses_extra_lists_of_the_turns_it_read() -> None:
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    said = [Turn(UUID(int=i), "A", f"turn {i}", at) for i in range(4)]
+    scanned = list(zip(said, [0.9, 0.8, 0.1, 0.7], strict=True))
+
+    def candidate(i: int) -> Candidate:
+        return Candidate("episode", UUID(int=i), f"turn {i}", at, 1.0, (UUID(int=i),))
+
+    plain = local_deliberation(scanned, "zzz", 4, Budget())
+    assert [c.id.int for c in plain.candidates][-1] == 2  # least similar
+    fused = local_deliberation(scanned, "zzz", 4, Budget(), extra={"sparse": [candidate(2)]})
+    assert fused.candidates[0].id.int == 2
+    unread = local_deliberation(scanned, "zzz", 4, Budget(), extra={"sparse": [candidate(7)]})
+    assert 7 not in [c.id.int for c in unread.candidates]

