@@ -54,10 +54,16 @@ def _joined(hit: SearchHit, shown: set[UUID], max_tokens: int | None) -> list[Co
 
 
 def distinct_passages(
-    hits: Sequence[SearchHit], limit: int, *, max_tokens: int | None = None
+    hits: Sequence[SearchHit],
+    limit: int,
+    *,
+    max_tokens: int | None = None,
+    wide: int | None = None,
 ) -> list[SearchHit]:
     """The best ``limit`` items of ``hits`` (in rank order), no turn shown twice, each
-    passage within ``max_tokens`` (approximate; its hit is always shown)."""
+    passage within ``max_tokens`` (approximate; its hit is always shown). Only the
+    first ``wide`` items (None: all) keep neighbours: a neighbour of a top hit is
+    likelier evidence than a neighbour of the twentieth, and costs as much."""
     shown: set[UUID] = set()
     out: list[SearchHit] = []
     for hit in hits:
@@ -70,7 +76,7 @@ def distinct_passages(
             continue
         if hit.id in shown:
             continue
-        context = _joined(hit, shown, max_tokens)
+        context = _joined(hit, shown, max_tokens) if wide is None or len(out) < wide else []
         shown.update([hit.id, *(t.id for t in context)])
         sources = tuple(dict.fromkeys([hit.id, *(t.id for t in context)]))
         out.append(replace(hit, context=tuple(context), source_episode_ids=sources))

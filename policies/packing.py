@@ -44,9 +44,13 @@ class DistinctPassages:
     gives its slot to the next."""
 
     max_tokens: int | None = 256
+    wide: int | None = None
+    """Items that keep their neighbours (None: all); the rest show their hit alone."""
 
     def pack(self, search: Search, passages: Sequence[SearchHit]) -> list[SearchHit]:
-        return distinct_passages(passages, search.query.limit, max_tokens=self.max_tokens)
+        return distinct_passages(
+            passages, search.query.limit, max_tokens=self.max_tokens, wide=self.wide
+        )
 
     def create(self, parts: object) -> Self:
         return self

@@ -176,3 +176,12 @@ def test_a_long_neighbour_stops_its_side_but_not_the_other() -> None:
 def test_the_packer_bounds_passages_by_default() -> None:
     assert DistinctPassages().max_tokens == 256
     assert DistinctPassages(max_tokens=None).max_tokens is None
+
+
+def test_only_the_first_wide_items_keep_their_neighbours() -> None:
+    hits = [window(5), fact(50, 40), window(10), window(20)]
+    out = distinct_passages(hits, 10, wide=2)
+    assert [h.id.int for h in out] == [5, 50, 10, 20]
+    assert [shown(h) for h in out] == [[(4, -1), (6, 1)], [], [], []]
+    assert out[2].source_episode_ids == (UUID(int=10),)
+    assert distinct_passages(hits, 10, wide=None) == distinct_passages(hits, 10)

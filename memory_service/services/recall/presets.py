@@ -82,6 +82,8 @@ SPARSE_LISTS: tuple[Spec[Retriever], ...] = (*FAST_LISTS, EpisodeSparse())
 """The fast lists and the learned-sparse list over episodes."""
 SPARSE_HEAVY = RRF(weights=(("episodes.sparse", 2.0),))
 """The learned-sparse list counts twice: alone it recalls more than the others fused."""
+FOCUSED = DistinctPassages(wide=10)
+"""Distinct passages where only the first ten items keep their neighbours."""
 GATED = QualityGateSpec(routes=True)
 """The quality gate routes in ``auto`` mode, to Full Deliberation when it fails."""
 UNGATED = QualityGateSpec(routes=False)
@@ -134,6 +136,9 @@ PRESETS: dict[str, Preset] = {
         _windowed("sparse-distinct", 1, lists=SPARSE_LISTS, packer=DistinctPassages()),
         _windowed("sparse-distinct2", 2, lists=SPARSE_LISTS, packer=DistinctPassages()),
         _windowed("sparse-distinct3", 3, lists=SPARSE_LISTS, packer=DistinctPassages()),
+        _windowed("focus-window2", 2, packer=FOCUSED),
+        _windowed("sparse-focus2", 2, lists=SPARSE_LISTS, packer=FOCUSED),
+        _windowed("gated-focus2", 2, packer=FOCUSED, gate=GATED),
         _windowed(
             "gated-sparse-distinct2",
             2,
