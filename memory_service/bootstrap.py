@@ -250,6 +250,9 @@ def learned_gate(settings: Settings) -> LearnedGate | None:
     not per request."""
     if not settings.gate_learned:
         return None
-    return _gate_model(
-        settings.gate_model, settings.gate_learned_threshold, settings.gate_escalation_share
-    )
+    share = settings.gate_escalation_share
+    if "gate_escalation_share" not in settings.model_fields_set:
+        model = _gate_model(settings.gate_model, settings.gate_learned_threshold)
+        if model is None or not model.quantiles:
+            return model  # the default share needs a quantile table; a set one insists
+    return _gate_model(settings.gate_model, settings.gate_learned_threshold, share)

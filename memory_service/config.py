@@ -91,12 +91,13 @@ class Settings(BaseSettings):
         default=None, ge=0, le=1, description="pass mark of the learned gate; unset: the model's"
     )
     gate_escalation_share: float | None = Field(
-        default=None,
+        default=0.25,
         gt=0,
         le=1,
         description="the learned gate as a budget: its pass mark is the quantile of its "
         "probability at this share (in (0, 1]) of the model's calibration sample, so about "
-        "this share of searches escalates; unset: the pass mark above",
+        "this share of searches escalates; a pass mark set above replaces the default, and "
+        "a model without a quantile table keeps its own pass mark unless a share is set",
     )
     deliberation_max_tokens: int = Field(default=250_000, ge=1000)
     deliberation_max_seconds: float = Field(default=60.0, gt=0)
@@ -116,10 +117,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_pass_mark(self) -> Settings:
-        if self.gate_escalation_share is not None and self.gate_learned_threshold is not None:
+        if self.gate_learned_threshold is None:
+            return self
+        if "gate_escalation_share" in self.model_fields_set and self.gate_escalation_share:
             raise ValueError(
                 "set MEMORY_GATE_LEARNED_THRESHOLD or MEMORY_GATE_ESCALATION_SHARE, not both"
             )
+        self.gate_escalation_share = None  # an explicit pass mark replaces the default share
         return self
 
     @property

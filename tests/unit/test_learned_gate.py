@@ -244,13 +244,24 @@ def test_settings_turn_a_share_into_the_learned_pass_mark(tmp_path: Path) -> Non
     model = learned_gate(Settings(gate_model=path, gate_escalation_share=0.2))
     assert model is not None
     assert (model.threshold, model.escalation_share) == (pytest.approx(0.2), 0.2)
-    fixed = learned_gate(Settings(gate_model=path))
+    default = learned_gate(Settings(gate_model=path))
+    assert default is not None
+    # unset: a quarter of the searches escalate
+    assert (default.threshold, default.escalation_share) == (pytest.approx(0.25), 0.25)
+    fixed = learned_gate(Settings(gate_model=path, gate_learned_threshold=0.4))
     assert fixed is not None
-    assert (fixed.threshold, fixed.escalation_share) == (0.5, None)  # unset: as before
+    assert (fixed.threshold, fixed.escalation_share) == (0.4, None)  # a pass mark replaces it
+    assert Settings(gate_learned_threshold=0.4).gate_escalation_share is None
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps(tiny(1.0, 0.0).to_json()))
+    own = learned_gate(Settings(gate_model=bare))  # no table: its own pass mark, as before
+    assert own is not None
+    assert (own.threshold, own.escalation_share) == (0.5, None)
     with pytest.raises(ConfigurationError, match="quantile table"):
         learned_gate(Settings(gate_model=bare, gate_escalation_share=0.2))
+    bundled = learned_gate(Settings())
+    assert bundled is not None
+    assert bundled.escalation_share == 0.25
     with pytest.raises(ValidationError, match="not both"):
         Settings(gate_escalation_share=0.2, gate_learned_threshold=0.4)
     with pytest.raises(ValidationError):
