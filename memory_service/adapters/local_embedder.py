@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from memory_service.adapters.offline import stay_offline
 from memory_service.domain.errors import ConfigurationError
 
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -56,11 +56,7 @@ class LocalEmbedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                # Belt and braces: a missing file must fail, not reach for a hub.
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                stay_offline()  # belt and braces: a missing file fails, never downloads
                 import torch
                 from sentence_transformers import SentenceTransformer
 

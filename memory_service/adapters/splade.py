@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib.metadata
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from memory_service.adapters.offline import stay_offline
 from memory_service.domain.errors import ConfigurationError
 
 MODEL_NAME = "splade-tiny"
@@ -83,10 +83,7 @@ class SpladeEncoder:
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._loaded is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                stay_offline()  # belt and braces: a missing file fails, never downloads
                 import torch
                 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
