@@ -13,7 +13,8 @@ from memory_service.ports import Search
 @dataclass(frozen=True, slots=True)
 class Window:
     """Each episode hit with up to ``turns`` neighbouring turns before and after it, in
-    ``context`` (its provenance covers them too); ``turns=0``: hits as they are."""
+    ``context`` (its provenance covers them too), none outside the query's ``since``
+    and ``until``; ``turns=0``: hits as they are."""
 
     turns: int = 0
 
@@ -26,9 +27,15 @@ class Window:
             [h.id for h in ranked if h.kind == "episode"],
             self.turns,
         )
+        since, until = search.query.since, search.query.until
         out = []
         for h in ranked:
-            turns = around.get(h.id, []) if h.kind == "episode" else []
+            turns = [
+                t
+                for t in (around.get(h.id, []) if h.kind == "episode" else [])
+                if (since is None or t.occurred_at >= since)
+                and (until is None or t.occurred_at < until)
+            ]
             if turns:
                 sources = tuple(dict.fromkeys([*h.source_episode_ids, *(t.id for t in turns)]))
                 h = replace(h, context=tuple(turns), source_episode_ids=sources)

@@ -195,6 +195,7 @@ async def test_system_2_reads_the_most_recent_history_that_fits_its_budget(
     times = [f"2024-01-{i + 1:02d}T12:00:00Z" for i in range(30)]
     ids = await add_messages(client, texts, user_id="u", times=times)
     body = {"user_id": "u", "query": "zeppelin", "mode": "deliberate", "limit": 30}
+    body["preset"] = "hybrid"  # one item a turn: no passages
     capped = (await client.post("/v1/search", json={**body, "budget_tokens": 1000})).json()
     assert {h["id"] for h in capped["results"]} == set(ids[20:])  # the 10 newest
     assert capped["cost"]["truncated"] == 1

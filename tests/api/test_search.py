@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from httpx import AsyncClient
 from sqlalchemy import select
 
@@ -43,6 +45,11 @@ async def test_full_text_finds_rare_words(client: AsyncClient) -> None:
     assert "episodes.text" in r.json()["results"][0]["scores"]
 
 
+def shown(body: dict[str, Any]) -> list[str]:
+    """Every turn and fact the results show: the hits and their passages' turns."""
+    return [t for h in body["results"] for t in [h["text"], *(c["text"] for c in h["context"])]]
+
+
 async def test_scope_kinds_and_time_filters(client: AsyncClient) -> None:
     times = ["2024-01-01T00:00:00Z", "2024-06-01T00:00:00Z"]
     await add_messages(
@@ -53,13 +60,13 @@ async def test_scope_kinds_and_time_filters(client: AsyncClient) -> None:
     r = await client.post(
         "/v1/search", json={"user_id": "u", "query": "bike ride", "kinds": ["episode"]}
     )
-    texts = [h["text"] for h in r.json()["results"]]
-    assert sorted(texts) == ["bike ride in January", "bike ride in June"]
+    assert sorted(shown(r.json())) == ["bike ride in January", "bike ride in June"]
     r = await client.post(
         "/v1/search",
         json={"user_id": "u", "query": "bike ride", "kinds": ["episode"], "since": "2024-03-01"},
     )
-    assert [h["text"] for h in r.json()["results"]] == ["bike ride in June"]
+    # the filter holds for the passages' neighbouring turns too
+    assert shown(r.json()) == ["bike ride in June"]
     r = await client.post("/v1/search", json={"user_id": "u", "query": "bike", "kinds": ["memory"]})
     assert [h["text"] for h in r.json()["results"]] == ["u rides a bike"]
 

@@ -109,6 +109,15 @@ async def test_window_two_turns_and_none(uow: FakeUnitOfWork) -> None:
     assert await Window(0).build(search, hits) == hits
 
 
+async def test_window_keeps_to_the_query_period(uow: FakeUnitOfWork) -> None:
+    turns = await add_turns(uow, [f"turn {i}" for i in range(5)])
+    search = await make_search(uow, "turn", since=turns[1].occurred_at, until=turns[3].occurred_at)
+    [middle] = await Window(2).build(search, [as_hit(turns[2])])
+    # turns 0 and 3, 4 lie outside [since, until): a filtered search shows none of them
+    assert [(t.text, t.position) for t in middle.context] == [("turn 1", -1)]
+    assert middle.source_episode_ids == (turns[2].id, turns[1].id)
+
+
 async def test_top_k_keeps_the_best_limit(uow: FakeUnitOfWork) -> None:
     search = await make_search(uow, "anything", limit=2)
     assert [h.id.int for h in TopK().pack(search, [hit(3), hit(1), hit(2)])] == [3, 1]
