@@ -1,6 +1,6 @@
 """Latency of each read-path stage at a conversation-sized scope, per preset.
 
-    python -m evals.bench.recall_latency [--presets sparse-distinct2,hybrid-window]
+    python -m evals.bench.recall_latency [--presets focus-window2,hybrid-window]
         [--queries 200] [--consolidate] [--data ../shared/data/locomo/locomo-dev.json]
 
 Every conversation of the LoCoMo file goes into ONE scope (the development split's
@@ -41,7 +41,7 @@ from memory_service.domain.models import SearchQuery
 from memory_service.services import recall
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared/data/locomo/locomo-dev.json"
-PRESETS = "hybrid,hybrid-window,sparse,sparse-distinct2,gated-sparse-distinct2"
+PRESETS = "hybrid,hybrid-window,focus-window2,sparse-focus2,gated-focus2"
 
 
 def pct(values: list[float], q: float) -> float:

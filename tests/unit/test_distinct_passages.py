@@ -122,7 +122,7 @@ async def test_the_packer_takes_the_search_limit() -> None:
 
 
 def test_distinct_presets_use_the_packer_with_their_window() -> None:
-    for name, turns in (("distinct-window", 1), ("distinct-window2", 2), ("sparse-distinct2", 2)):
+    for name, turns in (("distinct-window2", 2), ("sparse-distinct2", 2), ("focus-window2", 2)):
         preset = PRESETS[name]
         assert isinstance(preset.packer, DistinctPassages)
         assert preset.passages.turns == turns  # type: ignore[attr-defined]
@@ -140,7 +140,7 @@ async def test_distinct_window_preset_end_to_end_over_the_fake_store() -> None:
         "bye",
     ]
     turns = await add_turns(uow, said)
-    pipeline = PRESETS["distinct-window"].build(EMBEDDER, Parts())
+    pipeline = PRESETS["distinct-window2"].build(EMBEDDER, Parts())
     result = await search(
         uow, pipeline, TENANT, SearchQuery("puppy Rex", ALICE, limit=3), now=NOW, log=False
     )

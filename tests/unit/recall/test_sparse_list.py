@@ -289,7 +289,7 @@ def test_rrf_stage_applies_its_weights() -> None:
 
 
 def test_sparse2_presets_weigh_the_sparse_list_twice() -> None:
-    for name in ("sparse2", "sparse2-window"):
+    for name in ("sparse2",):
         assert dict(PRESETS[name].fusion.weights) == {"episodes.sparse": 2.0}  # type: ignore[attr-defined]
-    for name in ("sparse", "sparse-window", "hybrid"):
+    for name in ("sparse", "sparse-focus2", "hybrid"):
         assert dict(PRESETS[name].fusion.weights) == {}  # type: ignore[attr-defined]
