@@ -20,7 +20,7 @@ from memory_service.adapters.hash_embedder import HashEmbedder
 from memory_service.adapters.hash_sparse import HashSparseEncoder
 from memory_service.adapters.local_embedder import LocalEmbedder
 from memory_service.adapters.scripted_llm import ScriptedLLM
-from memory_service.adapters.splade import SpladeEncoder, bundled_model_path
+from memory_service.adapters.splade import SpladeEncoder
 from memory_service.config import Settings
 from memory_service.db.embedded import start_embedded
 from memory_service.db.models import EMBEDDING_DIM
@@ -198,8 +198,9 @@ def build_sparse(settings: Settings) -> SparseEncoder | None:
         return None
     if settings.sparse_encoder == "hash":
         return HashSparseEncoder()
-    # Checked now, loaded on first use: a missing model fails at start, not in a job.
-    return SpladeEncoder(device=settings.embed_device, model_path=bundled_model_path())
+    encoder = SpladeEncoder(device=settings.embed_device)
+    encoder.check()  # checked now, loaded on first use: a missing model fails at start
+    return encoder
 
 
 def build_components(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from memory_service.ports import Embedder, SparseEncoder
 
@@ -31,8 +31,7 @@ class CachedEmbedder:
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         self.requested += len(texts)
-        keys = [_key(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
+        keys, missing = _missing(texts, self._vectors)
         if missing:
             vectors = await self.inner.embed(list(missing.values()))
             self.embedded += len(missing)
@@ -59,8 +58,7 @@ class CachedSparse:
 
     async def encode(self, texts: Sequence[str]) -> list[dict[int, float]]:
         self.requested += len(texts)
-        keys = [_key(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
+        keys, missing = _missing(texts, self._vectors)
         if missing:
             vectors = await self.inner.encode(list(missing.values()))
             self.encoded += len(missing)
@@ -69,6 +67,14 @@ class CachedSparse:
 
     def stats(self) -> dict[str, int]:
         return {"texts_requested": self.requested, "texts_encoded": self.encoded}
+
+
+def _missing(
+    texts: Sequence[str], cache: Mapping[bytes, object]
+) -> tuple[list[bytes], dict[bytes, str]]:
+    """Each text's key, and the distinct texts ``cache`` lacks, by key, in first-seen order."""
+    keys = [_key(t) for t in texts]
+    return keys, {k: t for k, t in zip(keys, texts, strict=True) if k not in cache}
 
 
 def _key(text: str) -> bytes:

@@ -77,8 +77,18 @@ class SpladeEncoder:
         self._batch_size = batch_size
         self._max_length = max_length
         self._model_path = model_path
+        self._checked: Path | None = None
         self._loaded: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
+
+    def check(self) -> Path:
+        """The model's folder, its weights checked against the pinned sha256 once (a
+        ConfigurationError otherwise); loading reuses the answer."""
+        if self._checked is None:
+            self._checked = (
+                check_weights(self._model_path) if self._model_path else bundled_model_path()
+            )
+        return self._checked
 
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
@@ -87,7 +97,7 @@ class SpladeEncoder:
                 import torch
                 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-                path = check_weights(self._model_path) if self._model_path else bundled_model_path()
+                path = self.check()
                 device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
                 tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
                 model = AutoModelForMaskedLM.from_pretrained(str(path), local_files_only=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from evals.quality.embed_cache import CachedEmbedder
+from evals.quality.embed_cache import CachedEmbedder, CachedSparse
+from memory_service.adapters.hash_sparse import HashSparseEncoder
 from memory_service.testing import HashEmbedder
 
 
@@ -37,3 +38,26 @@ async def test_vectors_are_the_models_in_float32() -> None:
     [exact] = await HashEmbedder(8).embed(["a beagle named Rex"])
     assert len(vector) == 8
     assert max(abs(a - b) for a, b in zip(vector, exact, strict=True)) < 1e-6
+
+
+class CountingSparse(HashSparseEncoder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: Counter[str] = Counter()
+
+    async def encode(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        self.seen.update(texts)
+        return await super().encode(texts)
+
+
+async def test_a_text_is_sparse_encoded_once_and_copies_are_handed_out() -> None:
+    inner = CountingSparse()
+    cache = CachedSparse(inner)
+    first = await cache.encode(["a turn", "a question", "a turn"])
+    again = await cache.encode(["a question", "a turn"])
+    assert inner.seen == Counter({"a turn": 1, "a question": 1})
+    assert first[0] == first[2] == again[1] == HashSparseEncoder().encode_sync(["a turn"])[0]
+    first[0].clear()  # a caller's change does not reach the cache
+    assert (await cache.encode(["a turn"]))[0] == again[1]
+    assert cache.stats() == {"texts_requested": 6, "texts_encoded": 2}
+    assert (cache.dim, cache.name) == (inner.dim, "hash-sparse")
