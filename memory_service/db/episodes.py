@@ -7,16 +7,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, func, insert, select, text, tuple_
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import sparse, turns
 from memory_service.db.filters import (
-    any_terms_tsquery,
     decode_cursor,
     encode_cursor,
     scope_filters,
     sequence_number,
+    text_hits,
+    tune_vector_scan,
 )
 from memory_service.db.models import EpisodeRow, table_of
 from memory_service.domain.models import (
@@ -72,16 +73,13 @@ def _candidate(row: Any, score: float) -> Candidate:
     )
 
 
-async def tune_vector_scan(session: AsyncSession, ef_search: int) -> None:
-    """HNSW with filters: let pgvector 0.8 keep scanning until enough rows pass."""
-    await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
-    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-
-
 class SqlEpisodes:
-    def __init__(self, session: AsyncSession, *, ef_search: int = 100) -> None:
+    def __init__(
+        self, session: AsyncSession, *, ef_search: int = 100, sparse_scan: int = 20_000
+    ) -> None:
         self._s = session
         self._ef_search = ef_search
+        self._sparse_scan = sparse_scan
 
     async def add_many(
         self,
@@ -108,7 +106,7 @@ class SqlEpisodes:
             for item, vector in zip(items, vectors, strict=True)
         ]
         table = table_of(EpisodeRow)
-        result = await self._s.execute(insert(table).returning(*table.c), rows)
+        result = await self._s.execute(insert(table).returning(*_COLUMNS), rows)
         by_id = {row.id: row for row in result}
         return [_episode(by_id[row["id"]]) for row in rows]
 
@@ -242,24 +240,24 @@ class SqlEpisodes:
     async def sparse_search(
         self, tenant: UUID, query: SearchQuery, vector: dict[int, float], k: int
     ) -> list[Candidate]:
-        """Encoded episodes of the scope by inner product (``sparse.search``)."""
+        """The scope's most recent encoded episodes (at most ``sparse_scan``) by inner
+        product (``sparse.search``)."""
+        period = self._time_filters(query)
         rows = await sparse.search(
-            self._s, _COLUMNS, tenant, query, vector, k, self._time_filters(query)
+            self._s, _COLUMNS, tenant, query, vector, k, period, self._sparse_scan
         )
         return [_candidate(r, score) for r, score in rows]
 
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
-        tsq = any_terms_tsquery(query.text)
-        score = func.ts_rank_cd(EpisodeRow.tsv, tsq)
+        """The scope's episodes matching any of the query's words, best ``ts_rank_cd``
+        first (``filters.text_hits``: through the GIN index, under the tenant wall)."""
+        hits = text_hits("episode_text_hits", tenant, query, k)
         stmt = (
-            select(*_COLUMNS, score.label("rank"))
-            .where(
-                *scope_filters(EpisodeRow, tenant, query.scope),
-                *self._time_filters(query),
-                EpisodeRow.tsv.op("@@")(tsq),
-            )
-            .order_by(score.desc(), EpisodeRow.seq)
-            .limit(k)
+            select(*_COLUMNS, hits.c.rank)
+            .select_from(hits)
+            .join(EpisodeRow, EpisodeRow.id == hits.c.id)
+            .where(EpisodeRow.tenant_id == tenant)
+            .order_by(hits.c.rank.desc(), EpisodeRow.seq)
         )
         rows = (await self._s.execute(stmt)).all()
         return [_candidate(r, float(r.rank)) for r in rows]

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Text, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Text, cast, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.domain.errors import InvalidInput
-from memory_service.domain.models import Scope
+from memory_service.domain.models import Scope, SearchQuery
 
 T = TypeVar("T")
 
@@ -27,6 +28,16 @@ def scope_filters(table: Any, tenant: Any, scope: Scope) -> list[ColumnElement[b
     return clauses
 
 
+async def tune_vector_scan(session: AsyncSession, ef_search: int) -> None:
+    """HNSW with filters: let pgvector 0.8 keep scanning until enough rows pass; and plan
+    each search for its own scope (a custom plan), so that a small scope is scored
+    exactly from the scope index and a large one is read from the graph, whichever
+    scope the connection's cached statement last served."""
+    await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+
+
 def any_terms_tsquery(text: str) -> ColumnElement[Any]:
     """A tsquery matching any of the query's terms (plainto_tsquery ANDs them).
 
@@ -36,6 +47,24 @@ def any_terms_tsquery(text: str) -> ColumnElement[Any]:
     english: ColumnElement[Any] = literal_column("'english'::regconfig")
     plain = cast(func.plainto_tsquery(english, cast(text, Text)), Text)
     return select(cast(func.replace(plain, " & ", " | "), TSQUERY)).scalar_subquery()
+
+
+def text_hits(function: str, tenant: Any, query: SearchQuery, k: int) -> Any:
+    """The ``(id, rank)`` rows of a full-text search function (migration 0005): the
+    query's best ``k`` matches in its scope and period, read through the GIN index.
+    Join them back to their table, whose row-level security checks the tenant again."""
+    scope = query.scope
+    call = getattr(func, function)(
+        tenant,
+        any_terms_tsquery(query.text),
+        scope.user_id,
+        scope.agent_id,
+        scope.session_id,
+        query.since,
+        query.until,
+        k,
+    )
+    return call.table_valued("id", "rank").alias("hits")
 
 
 def encode_cursor(moment: datetime, tiebreak: int | str) -> str:

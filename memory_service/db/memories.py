@@ -10,12 +10,12 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.db.episodes import tune_vector_scan
 from memory_service.db.filters import (
-    any_terms_tsquery,
     decode_cursor,
     encode_cursor,
     scope_filters,
+    text_hits,
+    tune_vector_scan,
 )
 from memory_service.db.models import MemoryHistoryRow, MemoryRow, table_of
 from memory_service.domain.errors import NotFound
@@ -263,13 +263,15 @@ class SqlMemories:
         )
 
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
-        tsq = any_terms_tsquery(query.text)
-        score = func.ts_rank_cd(MemoryRow.tsv, tsq)
+        """Active facts matching any of the query's words, best ``ts_rank_cd`` first
+        (``filters.text_hits``: through the GIN index, under the tenant wall)."""
+        hits = text_hits("memory_text_hits", tenant, query, k)
         stmt = (
-            select(*_COLUMNS, score.label("rank"))
-            .where(*self._filters(tenant, query), MemoryRow.tsv.op("@@")(tsq))
-            .order_by(score.desc(), MemoryRow.created_at)
-            .limit(k)
+            select(*_COLUMNS, hits.c.rank)
+            .select_from(hits)
+            .join(MemoryRow, MemoryRow.id == hits.c.id)
+            .where(MemoryRow.tenant_id == tenant)
+            .order_by(hits.c.rank.desc(), MemoryRow.created_at)
         )
         rows = (await self._s.execute(stmt)).all()
         return [_candidate(r, float(r.rank)) for r in rows]

@@ -65,22 +65,28 @@ async def search(
     vector: dict[int, float],
     k: int,
     time_filters: Sequence[Any],
+    scan: int,
 ) -> list[tuple[Any, float]]:
     """The scope's encoded episodes by inner product with ``vector``, highest first,
-    above zero only (ties: oldest first). Exact: the scope's rows come from its index
-    and are scored, no approximate index."""
+    above zero only (ties: oldest first). Exact over the scope's ``scan`` most recent
+    encoded episodes, read newest first from the scope's time index: the work is
+    bounded however long the history grows (an HNSW index over sparse vectors was tried
+    and recalled too little; see the README's "Scale")."""
     if not vector:
         return []
-    product = EpisodeRow.sparse.max_inner_product(SparseVector(vector, SPARSE_DIM))
-    stmt = (
-        select(*columns, product.label("negative"))
+    recent = (
+        select(*columns, EpisodeRow.sparse)
         .where(
             *scope_filters(EpisodeRow, tenant, query.scope),
             *time_filters,
             EpisodeRow.sparse.is_not(None),
         )
-        .order_by(product, EpisodeRow.seq)
-        .limit(k)
+        .order_by(EpisodeRow.occurred_at.desc(), EpisodeRow.seq.desc())
+        .limit(scan)
+        .subquery("recent")
     )
+    product = recent.c.sparse.max_inner_product(SparseVector(vector, SPARSE_DIM))
+    shown = [c for c in recent.c if c.name != "sparse"]
+    stmt = select(*shown, product.label("negative")).order_by(product, recent.c.seq).limit(k)
     rows = (await session.execute(stmt)).all()
     return [(r, -float(r.negative)) for r in rows if r.negative < 0]

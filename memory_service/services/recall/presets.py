@@ -80,6 +80,14 @@ FAST_LISTS: tuple[Spec[Retriever], ...] = (
 """Vector and full text over episodes and facts: the lists most presets fuse."""
 SPARSE_LISTS: tuple[Spec[Retriever], ...] = (*FAST_LISTS, EpisodeSparse())
 """The fast lists and the learned-sparse list over episodes."""
+SPLADE_LISTS: tuple[Spec[Retriever], ...] = (
+    EpisodeVectors(),
+    EpisodeSparse(),
+    MemoryVectors(),
+    MemoryText(),
+)
+"""The learned-sparse list in place of full text over episodes (vectors over both, full
+text over facts)."""
 SPARSE_HEAVY = RRF(weights=(("episodes.sparse", 2.0),))
 """The learned-sparse list counts twice: alone it recalls more than the others fused."""
 FOCUSED = DistinctPassages(wide=10)
@@ -132,6 +140,7 @@ PRESETS: dict[str, Preset] = {
         _windowed("sparse-distinct2", 2, lists=SPARSE_LISTS, packer=DistinctPassages()),
         _windowed("focus-window2", 2, packer=FOCUSED),
         _windowed("sparse-focus2", 2, lists=SPARSE_LISTS, packer=FOCUSED),
+        _windowed("splade-focus2", 2, lists=SPLADE_LISTS, packer=FOCUSED),
         _windowed("gated-focus2", 2, packer=FOCUSED, gate=GATED),
         Preset("memories-hybrid", (MemoryVectors(), MemoryText())),
         Preset("episodes-hybrid", (EpisodeVectors(), EpisodeText())),
