@@ -14,7 +14,9 @@ from uuid import UUID
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import NullPool
 
 from memory_service.adapters.hash_embedder import HashEmbedder
 from memory_service.adapters.hash_sparse import HashSparseEncoder
@@ -24,8 +26,8 @@ from memory_service.adapters.splade import SpladeEncoder
 from memory_service.config import Settings
 from memory_service.db.embedded import start_embedded
 from memory_service.db.models import EMBEDDING_DIM
-from memory_service.db.session import make_engine, make_sessionmaker, sync_url
-from memory_service.db.uow import SqlUnitOfWork, transaction
+from memory_service.db.session import SETUP_LOCK, make_engine, make_sessionmaker, sync_url
+from memory_service.db.uow import SqlUnitOfWork, replica_transaction, transaction
 from memory_service.domain.errors import ConfigurationError
 from memory_service.domain.search import Budget
 from memory_service.ports import LLM, ChunkRunner, Dispatcher, Embedder, SparseEncoder
@@ -67,6 +69,10 @@ class Components:
     sparse: SparseEncoder | None = None
     """Encodes queries (and, in the consolidation worker, episodes) for the learned-sparse
     list; None leaves that list empty."""
+    replica_engine: AsyncEngine | None = None
+    replica_sessions: async_sessionmaker[AsyncSession] | None = None
+    """A streaming replica (``MEMORY_DATABASE_REPLICA_URL``) that ``read_uow`` reads
+    from; None: reads run on the primary."""
 
     @asynccontextmanager
     async def uow(self, tenant: UUID | None = None) -> AsyncIterator[SqlUnitOfWork]:
@@ -77,14 +83,44 @@ class Components:
         dispatched only after the commit (the outbox): a worker never sees a job whose
         data is not there yet. An unreachable database raises ``DatabaseUnavailable``.
         """
-        ef_search = self.settings.hnsw_ef_search
-        async with transaction(self.sessions, tenant=tenant, ef_search=ef_search) as uow:
+        settings = self.settings
+        async with transaction(
+            self.sessions,
+            tenant=tenant,
+            ef_search=settings.hnsw_ef_search,
+            sparse_scan=settings.sparse_scan_limit,
+        ) as uow:
             yield uow
         if uow.jobs.created:
             await self.dispatcher.dispatch(list(uow.jobs.created))
 
+    @asynccontextmanager
+    async def read_uow(self, tenant: UUID) -> AsyncIterator[SqlUnitOfWork]:
+        """The unit of work of a read (search, context, answer): with a replica set, a
+        read-only transaction there whose retrieval log is then written on the primary,
+        in a short transaction of its own; without one, ``uow(tenant)`` itself.
+
+        A replica replays the primary's writes a moment later, so a search there may
+        miss a write acknowledged just before it. An unreachable replica raises
+        ``DatabaseUnavailable`` (nothing falls back to the primary by itself: a replica
+        URL naming the primary as a second host does, in the driver)."""
+        if self.replica_sessions is None:
+            async with self.uow(tenant) as uow:
+                yield uow
+            return
+        async with replica_transaction(
+            self.replica_sessions,
+            self.sessions,
+            tenant=tenant,
+            ef_search=self.settings.hnsw_ef_search,
+            sparse_scan=self.settings.sparse_scan_limit,
+        ) as uow:
+            yield uow
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replica_engine is not None:
+            await self.replica_engine.dispose()
 
     @cached_property
     def pipelines(self) -> dict[str, RecallPipeline]:
@@ -170,8 +206,24 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """``alembic upgrade head`` against ``url`` (asyncpg or psycopg form)."""
-    command.upgrade(alembic_config(sync_url(url)), "head")
+    """``alembic upgrade head`` against ``url`` (asyncpg or psycopg form), under the
+    setup lock: API processes and workers started together migrate one at a time (the
+    later ones find the schema at head)."""
+    engine = create_engine(sync_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK})
+            conn.commit()
+            try:
+                config = alembic_config(sync_url(url))
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                conn.commit()
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def head_revision() -> str | None:
@@ -208,12 +260,16 @@ def build_components(
     *,
     embedder: Embedder | None = None,
     run_migrations: bool = True,
-    pool_size: int = 10,
+    pool_size: int | None = None,
 ) -> Components:
+    """The process's parts; ``pool_size`` overrides ``MEMORY_DB_POOL_SIZE``."""
     url, server = resolve_database_url(settings)
     if run_migrations:
         migrate(url)
+    pool_size = pool_size or settings.db_pool_size
     engine = make_engine(url, pool_size=pool_size)
+    replica = settings.database_replica_url
+    replica_engine = make_engine(replica, pool_size=pool_size) if replica else None
     return Components(
         settings=settings,
         engine=engine,
@@ -223,6 +279,8 @@ def build_components(
         sparse=build_sparse(settings),
         database_url=url,
         embedded_server=server,
+        replica_engine=replica_engine,
+        replica_sessions=make_sessionmaker(replica_engine) if replica_engine else None,
     )
 
 

@@ -18,6 +18,19 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL 15+ with pgvector; unset starts the embedded server.",
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        description="a streaming replica of that database (same URL forms): search and "
+        "context read there, in read-only transactions; every write, the search log "
+        "included, stays on the primary. Unset: everything runs on the primary.",
+    )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="database connections each API process keeps (as many again may "
+        "overflow); a request waiting on the model holds one",
+    )
     data_dir: Path = Field(default=Path(".memory-data"))
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -102,10 +115,16 @@ class Settings(BaseSettings):
     deliberation_max_tokens: int = Field(default=250_000, ge=1000)
     deliberation_max_seconds: float = Field(default=60.0, gt=0)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
+    sparse_scan_limit: int = Field(
+        default=20_000,
+        ge=1,
+        description="the learned-sparse list scores at most the scope's this many most "
+        "recent encoded episodes (exact within them; older ones are found by the other lists)",
+    )
 
     log_level: str = "INFO"
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_replica_url")
     @classmethod
     def _async_driver(cls, value: str | None) -> str | None:
         if not value:

@@ -16,6 +16,7 @@ from memory_service.domain.errors import Unauthorized
 from memory_service.domain.models import ApiKey
 from memory_service.requests.call import Call, authenticate
 from memory_service.requests.ratelimit import RateLimiter
+from memory_service.requests.retrieval import reading
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer msk_...`")
 
@@ -65,3 +66,14 @@ def get_call(uow: UowDep, tenant: TenantDep, components: ComponentsDep) -> Call:
 
 CallDep = Annotated[Call, Depends(get_call)]
 """The request as ``requests`` takes it: its unit of work, tenant and components."""
+
+
+async def get_read_call(components: ComponentsDep, tenant: TenantDep) -> AsyncIterator[Call]:
+    """The call of a read (search, context, answer): on the replica when one is
+    configured, its search log written on the primary before the response is sent."""
+    async with reading(components, tenant) as call:
+        yield call
+
+
+ReadCallDep = Annotated[Call, Depends(get_read_call, scope="function")]
+"""A read's call (``requests.retrieval.reading``)."""

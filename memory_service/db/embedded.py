@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -59,3 +62,65 @@ def asyncpg_url(libpq_uri: str, database: str | None = None) -> str:
     db = database or parts.path.lstrip("/") or "postgres"
     user = parts.username or "postgres"
     return f"postgresql+asyncpg://{user}@/{db}?host={host}"
+
+
+SOCKET_PATH_MAX = 107
+"""The longest Unix socket path (``sun_path`` less its NUL) on Linux."""
+
+
+def start_replica(source: Any, pgdata: Path, *, timeout_s: float = 120.0) -> str:
+    """A streaming replica of the embedded server ``source`` (a ``start_embedded``
+    handle), made in the new folder ``pgdata`` and started there, its socket in it.
+
+    ``pg_basebackup -R -X stream`` over ``source``'s socket (the embedded server's
+    initdb trusts local replication connections), then ``pg_ctl start`` on no TCP
+    address. Stop it with ``stop_postgres(pgdata)``. Returns the replica's libpq URI.
+    """
+    socket = pgdata / ".s.PGSQL.5432"
+    if len(str(socket)) > SOCKET_PATH_MAX:
+        raise ConfigurationError(f"{pgdata} is too long a path for the replica's socket")
+    source_socket = source.get_postmaster_info().socket_dir
+    user = source.system_user  # pgserver runs PostgreSQL as its own user under root
+    pgdata.mkdir(parents=True)
+    if user is not None:
+        shutil.chown(pgdata, user, user)
+    pgdata.chmod(0o700)
+    bin_ = postgres_bin()
+    backup = ["-D", pgdata, "-R", "-X", "stream", "-c", "fast", "-h", source_socket]
+    _run(bin_ / "pg_basebackup", *backup, "-U", "postgres", "-w", user=user, timeout_s=timeout_s)
+    for copied in pgdata.glob(".s.PGSQL.*"):  # the source's socket lock, when in its folder
+        copied.unlink()
+    options = f"-k {pgdata} -c listen_addresses=''"
+    start = ["-D", pgdata, "-l", pgdata / "log", "-o", options, "-w", "-t", int(timeout_s)]
+    _run(bin_ / "pg_ctl", *start, "start", user=user, timeout_s=timeout_s + 10)
+    return f"postgresql://postgres:@/postgres?host={pgdata}"
+
+
+def stop_postgres(pgdata: Path, *, timeout_s: float = 60.0) -> None:
+    """``pg_ctl stop -m fast`` on the server of ``pgdata`` (a replica that
+    ``start_replica`` made), run as the folder's owner; nothing if none runs there."""
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    owner = pgdata.owner()
+    user = owner if os.geteuid() == 0 and owner != "root" else None
+    stop = ["-D", pgdata, "-m", "fast", "-w", "-t", int(timeout_s), "stop"]
+    _run(postgres_bin() / "pg_ctl", *stop, user=user, timeout_s=timeout_s + 10)
+
+
+def _run(*args: Any, user: str | None, timeout_s: float) -> None:
+    """One of the server's programs, its output to a file (pg_ctl's children keep
+    pipes open), within ``timeout_s``; ConfigurationError with that output on failure."""
+    log.info("running %s", " ".join(map(str, args)))
+    with tempfile.TemporaryFile("w+") as out:
+        done = subprocess.run(
+            [str(a) for a in args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            user=user,
+            timeout=timeout_s,
+            check=False,
+        )
+        if done.returncode != 0:
+            out.seek(0)
+            raise ConfigurationError(f"{Path(args[0]).name} failed: {out.read()[-2000:]}")

@@ -58,6 +58,33 @@ class SqlIdempotency:
         )
 
 
+def retrieval_row(
+    retrieval_id: UUID,
+    tenant: UUID,
+    query: SearchQuery,
+    *,
+    request: Mapping[str, Any],
+    stages: Mapping[str, Any],
+    gate: Mapping[str, Any] | None,
+    route: str,
+    results: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The ``retrievals`` row that logs one search."""
+    return {
+        "id": retrieval_id,
+        "tenant_id": tenant,
+        "user_id": query.scope.user_id,
+        "agent_id": query.scope.agent_id,
+        "session_id": query.scope.session_id,
+        "query": query.text,
+        "request": dict(request),
+        "stages": dict(stages),
+        "gate": dict(gate) if gate is not None else None,
+        "route": route,
+        "results": [dict(r) for r in results],
+    }
+
+
 class SqlRetrievalLog:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
@@ -74,21 +101,17 @@ class SqlRetrievalLog:
         results: Sequence[Mapping[str, Any]],
     ) -> UUID:
         retrieval_id = uuid4()
-        await self._s.execute(
-            insert(RetrievalRow).values(
-                id=retrieval_id,
-                tenant_id=tenant,
-                user_id=query.scope.user_id,
-                agent_id=query.scope.agent_id,
-                session_id=query.scope.session_id,
-                query=query.text,
-                request=dict(request),
-                stages=dict(stages),
-                gate=dict(gate) if gate is not None else None,
-                route=route,
-                results=[dict(r) for r in results],
-            )
+        row = retrieval_row(
+            retrieval_id,
+            tenant,
+            query,
+            request=request,
+            stages=stages,
+            gate=gate,
+            route=route,
+            results=results,
         )
+        await self._s.execute(insert(RetrievalRow).values(**row))
         return retrieval_id
 
 

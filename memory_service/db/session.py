@@ -40,18 +40,21 @@ def sync_url(url: str) -> str:
 
 
 APP_ROLE = "memory_app"
+SETUP_LOCK = 0x6D656D6F7279
+"""The advisory lock that serialises setup across processes sharing one database:
+migrations, and the first start's default tenant."""
 
 
 async def enter_tenant(session: AsyncSession, tenant: UUID) -> None:
     """For this transaction: act as the unprivileged role (when it exists and we may
-    use it), and let row-level security see only ``tenant``'s rows."""
-    usable = await session.execute(
+    use it), and let row-level security see only ``tenant``'s rows. One round trip:
+    ``set_config('role', ...)`` is ``SET LOCAL ROLE``."""
+    await session.execute(
         text(
             "SELECT set_config('memory.tenant', :tenant, true), "
-            "CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) "
-            "THEN pg_has_role(current_user, :role, 'MEMBER') ELSE false END"
+            "CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) THEN "
+            "CASE WHEN pg_has_role(current_user, :role, 'MEMBER') "
+            "THEN set_config('role', :role, true) END END"
         ),
         {"tenant": str(tenant), "role": APP_ROLE},
     )
-    if usable.one()[1]:
-        await session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))

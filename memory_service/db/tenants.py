@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db.models import ApiKeyRow, Tenant
+from memory_service.db.session import SETUP_LOCK
 from memory_service.domain.models import ApiKey
 
 
@@ -50,6 +51,10 @@ class SqlTenants:
         ).scalar_one_or_none()
 
     async def any_tenant(self) -> bool:
+        """Whether a tenant exists, asked under the setup lock (held to the end of the
+        transaction): processes starting together on an empty database create the
+        default tenant once, the others then see it."""
+        await self._s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK})
         return bool((await self._s.execute(select(exists().select_from(Tenant)))).scalar())
 
     async def create_key(self, tenant: UUID, name: str, prefix: str, key_hash: str) -> ApiKey:

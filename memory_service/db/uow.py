@@ -2,33 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from memory_service.db.entities import SqlEntities
 from memory_service.db.episodes import SqlEpisodes
 from memory_service.db.jobs import SqlJobs
 from memory_service.db.memories import SqlMemories
-from memory_service.db.records import SqlFeedback, SqlIdempotency, SqlRetrievalLog, SqlScopes
+from memory_service.db.models import RetrievalRow
+from memory_service.db.records import (
+    SqlFeedback,
+    SqlIdempotency,
+    SqlRetrievalLog,
+    SqlScopes,
+    retrieval_row,
+)
 from memory_service.db.session import UNREACHABLE, enter_tenant
 from memory_service.db.tenants import SqlTenants
 from memory_service.db.transfer import SqlTransfer
 from memory_service.domain.errors import DatabaseUnavailable
+from memory_service.domain.models import SearchQuery
+from memory_service.ports import RetrievalLog
 
 
 class SqlUnitOfWork:
     """Repositories sharing one transaction; the entrypoint commits or rolls back."""
 
-    def __init__(self, session: AsyncSession, *, ef_search: int = 100) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        ef_search: int = 100,
+        sparse_scan: int = 20_000,
+        retrievals: RetrievalLog | None = None,
+    ) -> None:
         self.session = session
-        self.episodes = SqlEpisodes(session, ef_search=ef_search)
+        self.episodes = SqlEpisodes(session, ef_search=ef_search, sparse_scan=sparse_scan)
         self.memories = SqlMemories(session, ef_search=ef_search)
         self.jobs = SqlJobs(session)
         self.idempotency = SqlIdempotency(session)
-        self.retrievals = SqlRetrievalLog(session)
+        self.retrievals: RetrievalLog = retrievals or SqlRetrievalLog(session)
         self.scopes = SqlScopes(session)
         self.tenants = SqlTenants(session)
         self.entities = SqlEntities(session)
@@ -45,9 +63,13 @@ async def transaction(
     *,
     tenant: UUID | None = None,
     ef_search: int = 100,
+    sparse_scan: int = 20_000,
+    read_only: bool = False,
+    retrievals: RetrievalLog | None = None,
 ) -> AsyncIterator[SqlUnitOfWork]:
     """One transaction: committed when the block ends, rolled back on error; under
-    row-level security for ``tenant`` when one is given.
+    row-level security for ``tenant`` when one is given; ``read_only``: a READ ONLY
+    transaction (a write in it fails), with the retrieval log ``retrievals`` if given.
 
     The database being unreachable, whether on connecting, in the block or on
     committing, leaves as ``DatabaseUnavailable`` (nothing was committed): the one
@@ -55,10 +77,84 @@ async def transaction(
     """
     try:
         async with sessions() as session, session.begin():
+            if read_only:  # first: SET TRANSACTION must come before any query
+                await session.execute(text("SET TRANSACTION READ ONLY"))
             if tenant is not None:
                 await enter_tenant(session, tenant)
-            yield SqlUnitOfWork(session, ef_search=ef_search)
+            yield SqlUnitOfWork(
+                session, ef_search=ef_search, sparse_scan=sparse_scan, retrievals=retrievals
+            )
     except UNREACHABLE as exc:
         raise DatabaseUnavailable(
             f"the database is unavailable ({type(exc).__name__}); retry shortly"
         ) from exc
+
+
+@asynccontextmanager
+async def replica_transaction(
+    replica: async_sessionmaker[AsyncSession],
+    primary: async_sessionmaker[AsyncSession],
+    *,
+    tenant: UUID,
+    ef_search: int = 100,
+    sparse_scan: int = 20_000,
+) -> AsyncIterator[SqlUnitOfWork]:
+    """A read-only transaction on the replica, under row-level security for ``tenant``.
+
+    The searches it logs are kept (with their ids, which the results already carry) and
+    written on ``primary`` when the block ends, in a short transaction of their own, so
+    that feedback finds them there. Either database being unreachable leaves as
+    ``DatabaseUnavailable``: a search whose log could not be written is not answered.
+    """
+    log = PendingRetrievals()
+    async with transaction(
+        replica,
+        tenant=tenant,
+        ef_search=ef_search,
+        sparse_scan=sparse_scan,
+        read_only=True,
+        retrievals=log,
+    ) as uow:
+        yield uow
+    if log.rows:
+        async with transaction(primary, tenant=tenant) as written:
+            await log.write(written.session)
+
+
+class PendingRetrievals:
+    """The retrieval log of a read-only unit of work: each search's row is kept, under
+    the id handed back at once, until ``write`` puts them on the primary."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    async def record(
+        self,
+        tenant: UUID,
+        query: SearchQuery,
+        *,
+        request: Mapping[str, Any],
+        stages: Mapping[str, Any],
+        gate: Mapping[str, Any] | None = None,
+        route: str,
+        results: Sequence[Mapping[str, Any]],
+    ) -> UUID:
+        retrieval_id = uuid4()
+        self.rows.append(
+            retrieval_row(
+                retrieval_id,
+                tenant,
+                query,
+                request=request,
+                stages=stages,
+                gate=gate,
+                route=route,
+                results=results,
+            )
+        )
+        return retrieval_id
+
+    async def write(self, session: AsyncSession) -> None:
+        """Insert the kept rows in ``session``'s transaction."""
+        for row in self.rows:
+            await session.execute(insert(RetrievalRow).values(**row))

@@ -56,6 +56,14 @@ class Tools:
             async with self._components.uow(tenant=tenant) as uow:
                 yield Call(uow=uow, tenant=tenant, components=self._components)
 
+    @asynccontextmanager
+    async def _read_call(self, ctx: Context) -> AsyncIterator[Call]:
+        """A read's call: on the replica when one is configured (``retrieval.reading``)."""
+        with tool_errors():
+            tenant = await self._access.tenant(ctx)
+            async with retrieval.reading(self._components, tenant) as call:
+                yield call
+
     async def add(
         self,
         ctx: Context,
@@ -90,7 +98,7 @@ class Tools:
     ) -> SearchOut:
         """Hybrid search over stored messages (episodes) and facts (memories) of a scope.
         Returns hits with scores and a retrieval_id for feedback."""
-        async with self._call(ctx) as call:
+        async with self._read_call(ctx) as call:
             body = SearchIn(
                 query=query,
                 user_id=user_id,
@@ -122,7 +130,7 @@ class Tools:
     ) -> ContextOut:
         """A ready-to-paste context block for a scope (facts, dated conversation excerpts,
         entities), packed to token_budget (cl100k_base tokens) in rank order."""
-        async with self._call(ctx) as call:
+        async with self._read_call(ctx) as call:
             body = ContextIn(
                 user_id=user_id,
                 agent_id=agent_id,

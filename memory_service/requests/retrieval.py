@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from uuid import UUID
 
 from memory_service.adapters.tokens import count_tokens
+from memory_service.bootstrap import Components
 from memory_service.domain.models import SearchQuery
 from memory_service.requests.call import Call
 from memory_service.requests.inputs import AnswerIn, ContextIn, FeedbackIn, SearchIn
@@ -22,6 +26,15 @@ from memory_service.services.recall.presets import PRESETS
 
 PRESET_NAMES = sorted(PRESETS)
 """What ``preset`` may name (in the MCP tools' descriptions)."""
+
+
+@asynccontextmanager
+async def reading(components: Components, tenant: UUID) -> AsyncIterator[Call]:
+    """The call of a search, context or answer request: its unit of work reads from the
+    replica when one is configured (the search log still goes to the primary), else it
+    is the usual one on the primary. Feedback, which writes, takes the usual call."""
+    async with components.read_uow(tenant) as uow:
+        yield Call(uow=uow, tenant=tenant, components=components)
 
 
 async def search(call: Call, body: SearchIn) -> SearchOut:

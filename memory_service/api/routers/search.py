@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from memory_service.api.deps import CallDep
+from memory_service.api.deps import ReadCallDep
 from memory_service.api.errors import error_responses
 from memory_service.requests import retrieval
 from memory_service.requests.inputs import SearchIn
@@ -14,6 +14,6 @@ router = APIRouter(prefix="/v1", tags=["search"])
 
 
 @router.post("/search", response_model=SearchOut, responses=error_responses(401, 413, 422))
-async def search(body: SearchIn, call: CallDep) -> SearchOut:
+async def search(body: SearchIn, call: ReadCallDep) -> SearchOut:
     """Hybrid search (vector + full text over episodes and memories, fused by RRF)."""
     return await retrieval.search(call, body)
