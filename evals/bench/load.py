@@ -54,8 +54,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, data_dir: Path, embedder: str) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, data_dir: Path, embedder: str, code: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """``memory-service serve`` from the checkout ``code`` (this one by default; another
+    one, a baseline, comes first on the import path)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
+    if code != ROOT:
+        env["PYTHONPATH"] = str(code)
     env.update(
         MEMORY_DATA_DIR=str(data_dir),
         MEMORY_EMBEDDER=embedder,
@@ -65,7 +71,7 @@ def start_server(port: int, data_dir: Path, embedder: str) -> subprocess.Popen[b
     log = (data_dir / "server.log").open("w")
     return subprocess.Popen(
         [sys.executable, "-m", "memory_service.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
+        cwd=code,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -99,7 +105,7 @@ def sentence(rng: random.Random, i: int) -> str:
 
 
 async def one(
-    client: httpx.AsyncClient, kind: str, i: int, rng: random.Random, stats: Stats
+    client: httpx.AsyncClient, kind: str, i: int, rng: random.Random, stats: Stats, preset: str
 ) -> None:
     user = f"load-{i % 20}"
     started = time.perf_counter()
@@ -111,7 +117,7 @@ async def one(
             }
             r = await client.post("/v1/messages", json=body)
         else:
-            body = {"user_id": user, "query": sentence(rng, i), "preset": "hybrid"}
+            body = {"user_id": user, "query": sentence(rng, i), "preset": preset}
             r = await client.post("/v1/search", json=body)
         ok = r.status_code < 400
         label = str(r.status_code)
@@ -123,9 +129,9 @@ async def one(
         stats.errors[label] = stats.errors.get(label, 0) + 1
 
 
-async def drive(
-    base: str, key: str, rate: float, duration: float, clients: int, write_share: float, seed: int
-) -> Stats:
+async def drive(base: str, key: str, args: argparse.Namespace) -> Stats:
+    rate, duration, clients, seed = args.rate, args.duration, args.clients, args.seed
+    write_share = args.write_share
     stats = Stats()
     rng = random.Random(seed)
     limits = httpx.Limits(max_connections=clients)
@@ -144,7 +150,7 @@ async def drive(
                 if time.perf_counter() - due > 1.0:
                     stats.late_starts += 1
                 kind = "write" if rng.random() < write_share else "search"
-                await one(client, kind, i, rng, stats)
+                await one(client, kind, i, rng, stats, args.preset)
 
         await asyncio.wait_for(
             asyncio.gather(*(scheduled(i) for i in range(total))), duration + 120
@@ -166,6 +172,8 @@ def report(stats: Stats, elapsed: float, rss: float, args: argparse.Namespace) -
         "duration_s": args.duration,
         "clients": args.clients,
         "write_share": args.write_share,
+        "preset": args.preset,
+        "code": str(args.code.resolve()),
         "embedder": args.embedder,
         "completed": done,
         "throughput_per_s": done / elapsed,
@@ -189,21 +197,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write-share", type=float, default=0.3)
     p.add_argument("--embedder", choices=["local", "hash"], default="local")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preset", default="hybrid", help="the preset searches name")
+    p.add_argument(
+        "--data-dir", type=Path, default=ROOT / ".memory-data-load", help="the server's data folder"
+    )
+    p.add_argument(
+        "--code", type=Path, default=ROOT, help="the checkout whose server runs (a baseline)"
+    )
     p.add_argument("--out", type=Path, default=ROOT / "evals" / "out" / "load.json")
     args = p.parse_args(argv)
     args.duration = min(args.duration, 600.0)
-    data_dir = ROOT / ".memory-data-load"
-    data_dir.mkdir(exist_ok=True)
+    data_dir = args.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(port, data_dir, args.embedder)
+    proc = start_server(port, data_dir, args.embedder, args.code.resolve())
     try:
         wait_ready(base, proc)
         key = (data_dir / "api_key").read_text().strip()
         started = time.perf_counter()
-        stats = asyncio.run(
-            drive(base, key, args.rate, args.duration, args.clients, args.write_share, args.seed)
-        )
+        stats = asyncio.run(drive(base, key, args))
         elapsed = time.perf_counter() - started
         result = report(stats, elapsed, rss_mib(proc.pid), args)
     finally:

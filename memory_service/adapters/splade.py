@@ -7,7 +7,7 @@ file list, checked against a pinned sha256, and never fetched from a hub.
 
 from __future__ import annotations
 
-import asyncio
+import gc
 import hashlib
 import importlib.metadata
 import threading
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from memory_service.adapters.batching import Batcher
 from memory_service.adapters.offline import stay_offline
 from memory_service.domain.errors import ConfigurationError
 
@@ -60,7 +61,9 @@ class SpladeEncoder:
     """``log(1 + relu(max over tokens of the MLM logits))`` per vocabulary term: the
     SPLADE max-pooled activation (taking the max before the monotone log1p(relu) gives
     the same vector at half the work). Batched, on CUDA when torch sees a GPU; the model
-    loads once, lazily, and encodes in a worker thread."""
+    loads once, lazily. ``encode`` runs in a worker thread, one model call at a time,
+    concurrent callers sharing a call (up to ``batch_size`` texts); ``encode_sync`` is
+    the plain, unqueued call."""
 
     dim = VOCAB
     name = MODEL_NAME
@@ -80,6 +83,7 @@ class SpladeEncoder:
         self._checked: Path | None = None
         self._loaded: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
+        self.queue: Batcher[str, dict[int, float]] = Batcher(self.encode_sync, max_batch=batch_size)
 
     def check(self) -> Path:
         """The model's folder, its weights checked against the pinned sha256 once (a
@@ -104,6 +108,7 @@ class SpladeEncoder:
                 if device.startswith("cuda"):
                     model = model.half()
                 self._loaded = (tokenizer, model.eval().to(device))
+                gc.freeze()  # long-lived objects out of the collector's way (local_embedder)
             return self._loaded
 
     @property
@@ -137,4 +142,4 @@ class SpladeEncoder:
         return out
 
     async def encode(self, texts: Sequence[str]) -> list[dict[int, float]]:
-        return await asyncio.to_thread(self.encode_sync, texts)
+        return await self.queue(texts)
