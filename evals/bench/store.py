@@ -1,18 +1,27 @@
-"""Store benchmark: ingestion throughput and search latency through the real service path.
+"""Store benchmark: search latency and recall at scale through the real service path,
+for two shapes of scale, the current code against a baseline in the same run.
 
-    python -m evals.bench.store [--quick] [--sizes 10000,100000,1000000] [--queries 200]
-        [--concurrency 1,4,16] [--fill auto|service|synthetic]
+    python -m evals.bench.store [--sizes 100000,1000000] [--shape one,many]
+        [--baseline DIR] [--versions baseline,current] [--queries 200] [--preset NAME]
+        [--vectors model|random] [--quick] [--ingest-messages N] [--concurrency 1,4,16]
 
-Ingestion posts batches to ``POST /v1/messages`` and compares with the embedder alone;
-search times ``POST /v1/search`` and the HNSW list against an exact NumPy scan (p50, p95,
-p99), then N concurrent clients against the same ASGI app (one client is the baseline).
-The app runs in this process, so its memory is this process's RSS, taken after each size.
+For each size, shape and version (in that order, the versions of one shape and size one
+after the other, so that load on the machine hits them alike): a fresh database,
+migrated by that version's own code; the same seeded synthetic rows loaded with binary
+COPY, every secondary index of ``episodes`` that version's schema declares dropped for
+the load and built again after it, each timed (evals/bench/synthetic_fill.py); then that
+version's code, in its own process (evals/bench/searcher.py), times ``POST /v1/search``
+for the same queries, with the stage timings the response reports, and the episodes'
+vector and learned-sparse lists alone, whose hits are checked against exact searches
+done here (recall@10).
 
-Fill: through the repository (real-model sentence vectors plus noise), or, for large
-sizes, synthetic (random unit vectors, short texts from a 20,000-word vocabulary) loaded
-with COPY, the HNSW index rebuilt after each load (evals/bench/synthetic_fill.py). ``--fill auto``
-uses the synthetic fill for every size of a run whose largest size is above 100,000, so
-that the sizes of one run stay comparable.
+Shapes (evals/bench/shapes.py): ``one``, every row in one user's scope; ``many``, 100
+episodes per user (size / 100 users), each query searching one user picked at random.
+
+``--baseline DIR``: a checkout of the baseline commit (``git worktree add DIR <commit>``),
+run with DIR first on the import path; the report names the files each run imported.
+``--ingest-messages N`` also times ``POST /v1/messages`` (the current code, in process,
+on its own database) against the embedder alone.
 """
 
 from __future__ import annotations
@@ -22,68 +31,80 @@ import asyncio
 import json
 import os
 import random
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import httpx
 import numpy as np
 import numpy.typing as npt
+import psycopg
 from rich.console import Console
 
 from evals.bench import synthetic_fill
 from evals.bench.report import render
+from evals.bench.shapes import SHAPES, Shape, ShapeName, user_name
 from memory_service.adapters.local_embedder import LocalEmbedder
 from memory_service.api.app import create_app
 from memory_service.bootstrap import Components, migrate
 from memory_service.config import Settings
 from memory_service.db.embedded import asyncpg_url, start_embedded
+from memory_service.db.models import EMBEDDING_DIM, SPARSE_DIM
 from memory_service.db.session import make_engine, make_sessionmaker
-from memory_service.domain.models import NewEpisode, Scope, SearchQuery
+from memory_service.domain.models import Scope
 from memory_service.services import tenants
 
 Matrix = npt.NDArray[np.float32]
 ROOT = Path(__file__).resolve().parents[2]
+SEARCHER = Path(__file__).resolve().parent / "searcher.py"
 DATA_DIR = ROOT / ".memory-data-bench"
 DB_NAME = "memory_bench"
 BATCH = 50
-CHUNK = 1_000
 POOL = 3_000
-NOISE = 0.025
 K = 10
-SYNTHETIC_ABOVE = 100_000
+QUERY_SEED = 3
+USER_SEED = 5
 PROBE_SEED = 12  # random query vectors, not the fill's seed
-FILL_SCOPE = Scope(user_id="bench-fill")
+SPARSE_PROBES_AT = 10**9  # learned-sparse probes: the fill's law, rows it never writes
+WARMUP_SEED = 4
+WARMUP = 5
+EXACT_BATCH = 32
 INGEST_SCOPE = Scope(user_id="bench-ingest")
+TARGET_P95_MS = {100_000: 30.0, 1_000_000: 50.0}
+"""Issue 13's acceptance: /v1/search p95 at these sizes, one client, default preset."""
 
-SERVICE_NOTE = (
-    f"Fill: {POOL:,} template sentences embedded once with the real model; fill vectors are "
-    f"those plus N(0, {NOISE}^2) noise, renormalised; fill texts repeat the sentences (small "
-    "vocabulary, so full-text matches are broad: a pessimistic case for episodes.text). "
-    "HNSW list and NumPy exact exclude the query embedding (the 'embed' stage)."
+DENSE_MODEL = (
+    f"Dense vectors: {POOL:,} template sentences embedded once with the service's model, "
+    f"each row one of them (cycled) plus N(0, {synthetic_fill.NOISE}^2) noise per "
+    "dimension, renormalised; the queries are other template sentences, so their nearest "
+    "rows are meaningful and recall@10 says how well the index finds them."
 )
-SYNTHETIC_NOTE = (
-    "Fill: SYNTHETIC at every size of this run (so that they compare): isotropic random "
-    "unit vectors (seeded NumPy, float32, 384-d) and texts of 6-14 words drawn uniformly "
-    f"from a {synthetic_fill.VOCAB_SIZE:,}-word vocabulary (the template words plus generated "
-    "pseudo-words), loaded with binary COPY; the HNSW index (m=16, ef_construction=64) is "
-    "dropped for each load and rebuilt over all rows after it, then ANALYZE. Recall here "
-    "is no quality figure. 'random q': random unit query vectors, a plain ef_search "
-    "search over isotropic random 384-d data, the hardest case for HNSW. 'recall@10': "
-    "the real queries (sentences embedded by the model), whose nearest rows are the "
-    "messages ingested first (another user, same tenant and index, real-model vectors); "
-    "the user filter rejects them and pgvector's iterative scan goes on (up to "
-    "hnsw.max_scan_tuples): nearly exhaustive at small sizes, lost in a large graph. "
-    "HNSW list and NumPy exact exclude the query embedding (the 'embed' stage)."
+DENSE_RANDOM = (
+    f"Dense vectors: isotropic random unit vectors (seeded NumPy, float32, {EMBEDDING_DIM}-d), "
+    "the hardest case for HNSW: recall@10 here is no quality figure."
 )
-MEMORY_NOTE = (
-    "RSS: VmRSS / VmHWM of this process, which runs the API app (ASGI, in process) and the "
-    "embedding model, and also holds the bench's NumPy copy of the vectors ('bench "
-    "arrays'); PostgreSQL runs in its own processes and is not counted."
+NOTE = (
+    "Fill: synthetic, the same rows for every shape and version of a size. Texts: 6-14 "
+    f"words drawn uniformly from a {synthetic_fill.VOCAB_SIZE:,}-word vocabulary (the words "
+    "of the bench's template sentences plus generated pseudo-words). Learned-sparse vectors: "
+    "the texts' real WordPiece ids (SPLADE's tokenizer) weighted U(0.3, 2.5) plus "
+    f"~{synthetic_fill.EXPANSIONS} Zipf-drawn expansion ids weighted U(0.05, 0.6). Queries: "
+    "template sentences, embedded and SPLADE-encoded by the service itself. Binary COPY; the "
+    "schema's secondary indexes on episodes are dropped for the load and each rebuilt after "
+    "it (maintenance_work_mem as shown, max_parallel_maintenance_workers = 2), then ANALYZE. "
+    "Dense recall@10: the vector list against an exact NumPy scan of the query's scope "
+    "('random q': random unit query vectors instead of the queries). Sparse recall@10: the "
+    "learned-sparse list against the exact inner product over the scope's rows (those "
+    "scoring above zero); 'fill-like q': query vectors drawn as the fill's rows are, where "
+    "the real queries' terms (real words) are rare among the rows' (mostly pseudo-word "
+    "pieces). RSS: the searcher process (the API app, both models), not "
+    "PostgreSQL."
 )
 _WHO = ("I", "My sister", "Our team lead", "The landlord", "My doctor", "Tom", "Priya", "Gran")
 _DID = ("booked", "cancelled", "moved", "finally finished", "complained about", "forgot", "loved")
@@ -112,11 +133,11 @@ def sentences(n: int, seed: int) -> list[str]:
 
 
 def pct(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+    return float(np.percentile(np.asarray(values), q)) if len(values) else float("nan")
 
 
-def spread(name: str, values: Sequence[float]) -> dict[str, float]:
-    return {f"{name}_p{q}_ms": pct(values, q) for q in (50, 95, 99)}
+def spread(values: Sequence[float]) -> dict[str, float]:
+    return {f"p{q}_ms": round(pct(values, q), 2) for q in (50, 95, 99)}
 
 
 def rss_mib() -> tuple[float, float]:
@@ -129,20 +150,367 @@ def rss_mib() -> tuple[float, float]:
     return fields.get("VmRSS", float("nan")), fields.get("VmHWM", float("nan"))
 
 
-def machine(embedder: LocalEmbedder) -> dict[str, Any]:
+def machine() -> dict[str, Any]:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     models = [
         ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")
     ]
-    import torch
-
     return {
         "cores": os.cpu_count(),
         "cpu": models[0] if models else "unknown",
-        "torch_device": embedder.device,
-        "torch_threads": torch.get_num_threads(),
         "load_avg_1m_at_start": os.getloadavg()[0],  # other work on the box skews every figure
     }
+
+
+# --- the code under test ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Version:
+    name: str
+    root: Path
+
+    def describe(self) -> dict[str, Any]:
+        """The checkout's commit and whether its tracked files differ from it."""
+        out: dict[str, Any] = {"root": str(self.root)}
+        try:
+            git = ("git", "-C", str(self.root))
+            head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, check=True)
+            dirty = subprocess.run(
+                [*git, "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                check=True,
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return out | {"commit": None}
+        changed = dirty.stdout.decode().splitlines()
+        return out | {"commit": head.stdout.decode().strip(), "modified_files": len(changed)}
+
+    def run(self, command: str, job: dict[str, Any]) -> dict[str, Any]:
+        """``searcher.py`` with this version's code first on the import path."""
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            job_path, out_path = Path(tmp) / "job.json", Path(tmp) / "out.json"
+            job_path.write_text(json.dumps(job))
+            env = os.environ | {"PYTHONPATH": str(self.root)}
+            args = [sys.executable, str(SEARCHER), str(self.root), command]
+            done = subprocess.run(
+                [*args, str(job_path), str(out_path)],
+                cwd=self.root,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"{self.name} {command} failed ({done.returncode}):\n{done.stderr[-4000:]}"
+                )
+            result: dict[str, Any] = json.loads(out_path.read_text())
+        files = result.get("files", {})
+        outside = [f for f in files.values() if not Path(f).resolve().is_relative_to(self.root)]
+        if not files or outside:
+            raise RuntimeError(f"{self.name} imported code from elsewhere: {files}")
+        return result
+
+
+def versions(args: argparse.Namespace) -> list[Version]:
+    out = []
+    for name in args.versions:
+        if name == "current":
+            out.append(Version("current", ROOT))
+        elif args.baseline is None:
+            raise SystemExit("--versions baseline needs --baseline DIR")
+        else:
+            out.append(Version("baseline", args.baseline.resolve()))
+    return out
+
+
+# --- exact search and recall ----------------------------------------------------------
+
+
+def exact_dense(
+    data: synthetic_fill.Data, shape: Shape, users: Sequence[int], queries: Matrix
+) -> list[set[int]]:
+    """For each query (a row of ``queries``), the row numbers of the ``K`` rows of its
+    user's scope nearest it by cosine (the rows are unit vectors)."""
+    if shape.users > 1:
+        out = []
+        for user, query in zip(users, queries, strict=True):
+            rows = shape.rows_of(user)
+            scores = data.vectors[rows] @ query
+            out.append({int(r) for r in rows[np.argsort(-scores)[:K]]})
+        return out
+    tops: list[set[int]] = []
+    for lo in range(0, len(queries), EXACT_BATCH):  # one pass over the rows per batch
+        scores = data.vectors @ queries[lo : lo + EXACT_BATCH].T
+        top = np.argpartition(-scores, K, axis=0)[:K]
+        tops.extend({int(r) for r in top[:, j]} for j in range(top.shape[1]))
+    return tops
+
+
+def exact_sparse(
+    data: synthetic_fill.Data, rows: npt.NDArray[np.intp] | None, query: dict[int, float]
+) -> list[int]:
+    """Row numbers of the ``K`` rows (of ``rows``; None: all) with the highest inner
+    product with ``query``, above zero only (ties: the older row first), as the
+    service's sparse list ranks them."""
+    dense = np.zeros(SPARSE_DIM, dtype=np.float32)
+    for term, weight in query.items():
+        dense[term] = weight
+    matrix = data.sparse if rows is None else data.sparse[rows]
+    scores = np.asarray(matrix @ dense)
+    ids = np.arange(len(scores)) if rows is None else rows
+    hit = scores > 0
+    order = np.lexsort((ids[hit], -scores[hit]))[:K]
+    return [int(r) for r in ids[hit][order]]
+
+
+def sparse_probes(data: synthetic_fill.Data, count: int) -> list[dict[str, float]]:
+    """``count`` learned-sparse query vectors drawn as the fill's rows are (``score``
+    draws them again): the index on its own kind of data."""
+    rows = synthetic_fill.sparse_rows(data.pieces, len(data.vocab), SPARSE_PROBES_AT, count)
+    return [synthetic_fill.terms(rows, i) for i in range(count)]
+
+
+def recall(got: Sequence[str], truth: set[int] | list[int]) -> float | None:
+    """Share of ``truth`` among the hits ``got`` (episode ids); None without truth."""
+    if not truth:
+        return None
+    return len({synthetic_fill.row_of(g) for g in got} & set(truth)) / len(truth)
+
+
+def mean(values: Sequence[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return float(np.mean(kept)) if kept else None
+
+
+def stage_spread(timings: Sequence[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each stage's p50 / p95 / p99 over the queries (in the order the first names them)."""
+    names = list(dict.fromkeys(n for t in timings for n in t))
+    return {n: spread([t[n] for t in timings if n in t]) for n in names}
+
+
+def sparse_recall(
+    data: synthetic_fill.Data,
+    shape: Shape,
+    users: Sequence[int],
+    hits: Sequence[Sequence[str]],
+    queries: Sequence[dict[str, float]],
+) -> list[float | None]:
+    """Recall@10 of each query's learned-sparse hits (queries as {term as text: weight})."""
+    out = []
+    for user, got, weights in zip(users, hits, queries, strict=False):
+        rows = None if shape.users == 1 else shape.rows_of(user)
+        query = {int(t): float(w) for t, w in weights.items()}
+        out.append(recall(got, exact_sparse(data, rows, query)))
+    return out
+
+
+def score(
+    result: dict[str, Any], shape: Shape, users: Sequence[int], data: synthetic_fill.Data
+) -> dict[str, Any]:
+    """Latencies, stage timings and recall of one searcher run."""
+    qvecs = np.asarray(result["query_vectors"], dtype=np.float32)
+    truth = exact_dense(data, shape, users, qvecs)
+    dense = [recall(got, t) for got, t in zip(result["vector_ids"], truth, strict=True)]
+    probed = len(result["probe_ids"])
+    probe_vectors = synthetic_fill.unit_vectors(0, probed, EMBEDDING_DIM, PROBE_SEED)
+    truth = exact_dense(data, shape, users[:probed], probe_vectors)
+    probes = [recall(got, t) for got, t in zip(result["probe_ids"], truth, strict=True)]
+    sparse = sparse_recall(data, shape, users, result["sparse_ids"], result["query_sparse"])
+    drawn = sparse_probes(data, len(result["sparse_probe_ids"]))
+    sparse_probed = sparse_recall(data, shape, users, result["sparse_probe_ids"], drawn)
+    out: dict[str, Any] = {
+        "queries": len(result["service_ms"]),
+        "service": spread(result["service_ms"]),
+        "stages": stage_spread(result["timings_ms"]),
+        "vector_list": spread(result["vector_ms"]) | {"recall_at_10": mean(dense)},
+        "probe_list": spread(result["probe_ms"]) | {"recall_at_10": mean(probes)},
+        "service_ms": [round(v, 2) for v in result["service_ms"]],
+    }
+    if result["sparse_ms"]:
+        out["sparse_list"] = spread(result["sparse_ms"]) | {
+            "recall_at_10": mean(sparse),
+            "queries_with_matches": sum(v is not None for v in sparse),
+            "encode": spread(result["sparse_encode_ms"]),
+        }
+    if result["sparse_probe_ms"]:
+        out["sparse_probe_list"] = spread(result["sparse_probe_ms"]) | {
+            "recall_at_10": mean(sparse_probed)
+        }
+    out["also"] = {
+        preset: {"service": spread(r["service_ms"]), "stages": stage_spread(r["timings_ms"])}
+        for preset, r in result.get("also", {}).items()
+    }
+    out["concurrency"] = [
+        {k: v for k, v in c.items() if k != "latencies_ms"}
+        | spread(c["latencies_ms"])
+        | {"requests_per_s": c["requests"] / c["seconds"]}
+        for c in result.get("concurrency", [])
+    ]
+    return out
+
+
+# --- one measurement --------------------------------------------------------------------
+
+
+def fresh_database(server: Any, name: str = DB_NAME) -> str:
+    """An empty database (no schema: each version migrates its own); its URL."""
+    server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE);")
+    server.psql(f"CREATE DATABASE {name};")
+    return asyncpg_url(server.get_uri(), name)
+
+
+def measure(
+    server: Any,
+    version: Version,
+    shape: Shape,
+    data: synthetic_fill.Data,
+    queries: list[str],
+    args: argparse.Namespace,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Fill a database migrated by ``version`` to ``shape``, then search it with
+    ``version``'s code."""
+    started = time.perf_counter()
+    row: dict[str, Any] = {
+        "version": version.name,
+        "shape": shape.name,
+        "episodes": shape.size,
+        "users": shape.users,
+    }
+    url = fresh_database(server, args.database)
+    prepared = version.run("prepare", {"url": url})
+    row["schema_revision"] = prepared["revision"]
+    log(f"[{version.name} / {shape.name} / {shape.size:,}] migrated to {prepared['revision']}")
+    loaded = synthetic_fill.load(
+        url,
+        UUID(prepared["tenant"]),
+        shape,
+        data,
+        index_timeout_s=args.index_timeout,
+        log=log,
+    )
+    row["fill"] = loaded.summary()
+    if not loaded.complete:
+        row["skipped"] = "an index build did not finish: no search"
+        return row
+    users = shape.query_users(len(queries), USER_SEED)
+    job = {
+        "url": url,
+        "tenant": prepared["tenant"],
+        "secret": prepared["secret"],
+        "k": K,
+        "preset": args.preset,
+        "also_presets": args.also_presets,
+        "queries": [{"text": q, "user": user_name(u)} for q, u in zip(queries, users, strict=True)],
+        "warmup": [
+            {"text": q, "user": user_name(u)}
+            for q, u in zip(
+                sentences(WARMUP, WARMUP_SEED), shape.query_users(WARMUP, WARMUP_SEED), strict=True
+            )
+        ],
+        "probes": synthetic_fill.unit_vectors(0, len(queries), EMBEDDING_DIM, PROBE_SEED).tolist(),
+        "sparse_probes": sparse_probes(data, len(queries)),
+        "concurrency": args.concurrency,
+        "concurrent_requests": args.concurrent_requests,
+        "level_seconds": args.level_seconds,
+    }
+    result = version.run("search", job)
+    row["files"] = result["files"]
+    row["preset"] = result["preset"]
+    row["default_preset"] = result["default_preset"]
+    row["hnsw_ef_search"] = result["hnsw_ef_search"]
+    row["sparse_encoder"] = result["sparse_encoder"]
+    row["torch_device"] = result["torch_device"]
+    row["search"] = score(result, shape, users, data)
+    row["memory"] = {
+        "api_rss_mib": result["rss_mib"],
+        "api_peak_rss_mib": result["peak_rss_mib"],
+        "bench_rss_mib": rss_mib()[0],
+        "bench_arrays_mib": data.nbytes() / 2**20,
+    }
+    row["load_avg_1m"] = os.getloadavg()[0]
+    row["seconds"] = time.perf_counter() - started
+    service = row["search"]["service"]
+    log(
+        f"[{version.name} / {shape.name} / {shape.size:,}] /v1/search p50 {service['p50_ms']:.1f} "
+        f"p95 {service['p95_ms']:.1f} ms ({row['seconds']:.0f}s in all)"
+    )
+    return row
+
+
+def acceptance(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each run at a size the issue sets a target for: its p95 against the target."""
+    out = []
+    for run in runs:
+        target = TARGET_P95_MS.get(run["episodes"])
+        if target is None or "search" not in run:
+            continue
+        p95 = run["search"]["service"]["p95_ms"]
+        out.append(
+            {k: run[k] for k in ("version", "shape", "episodes", "preset")}
+            | {"p95_ms": p95, "target_ms": target, "met": p95 <= target}
+        )
+    return out
+
+
+def run_all(
+    args: argparse.Namespace,
+    server: Any,
+    console: Console,
+    checkpoint: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """The whole matrix; ``checkpoint`` gets the report so far after each run."""
+    began = time.perf_counter()
+    code = versions(args)
+    report: dict[str, Any] = {"machine": machine(), "k": K}
+    report["command_args"] = {k: str(v) for k, v in vars(args).items()}
+    report["versions"] = {v.name: v.describe() for v in code}
+    dsn = synthetic_fill.conninfo(asyncpg_url(server.get_uri()))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        report["postgres"] = synthetic_fill.server_settings(conn)
+    console.print(f"machine: {report['machine']}")
+    console.print(f"postgres: {report['postgres']}")
+    if args.ingest_messages:
+        report["ingest"] = asyncio.run(measure_ingest(server, args))
+        console.print(f"ingestion: {report['ingest']}")
+    queries = sentences(args.queries, seed=QUERY_SEED)
+    words = {w for s in sentences(POOL, seed=2) for w in s.strip(".?").split()}
+    vocab = synthetic_fill.vocabulary(sorted(words))
+    pieces = synthetic_fill.splade_wordpieces(vocab)
+    base = None
+    if args.vectors == "model":
+        embedder = LocalEmbedder(device=None)
+        pool = embedder.embed_sync(sentences(POOL, seed=2))
+        base = np.asarray(pool, dtype=np.float32)
+        del embedder
+    report["note"] = (DENSE_MODEL if base is not None else DENSE_RANDOM) + " " + NOTE
+    report["runs"] = []
+
+    def log(message: str) -> None:
+        console.print(message, markup=False, highlight=False)
+
+    for size in sorted(set(args.sizes)):
+        started = time.perf_counter()
+        data = synthetic_fill.generate(vocab, pieces, size, EMBEDDING_DIM, base)
+        console.print(
+            f"generated {size:,} rows in {time.perf_counter() - started:.1f}s "
+            f"({data.sparse.nnz / size:.1f} sparse terms a row)"
+        )
+        for name in args.shape:
+            shape = Shape.of(cast(ShapeName, name), size, args.per_user)
+            for version in code:
+                row = measure(server, version, shape, data, queries, args, log)
+                report["runs"].append(row)
+                checkpoint(report)
+        del data
+    report["acceptance"] = acceptance(report["runs"])
+    report["load_avg_1m_at_end"] = os.getloadavg()[0]
+    report["wall_seconds"] = time.perf_counter() - began
+    return report
+
+
+# --- ingestion (current code, in process) -------------------------------------------------
 
 
 @dataclass
@@ -151,17 +519,21 @@ class Bench:
     client: httpx.AsyncClient
     tenant: UUID
     embedder: LocalEmbedder
-    preset: str = "hybrid"
-    """The preset searched; ``hybrid`` (four fast lists, no gate) gives the README's figures."""
 
 
-def fresh_database() -> tuple[Any, str]:
-    server, _ = start_embedded((DATA_DIR / "pg").resolve())
-    server.psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE);")
-    server.psql(f"CREATE DATABASE {DB_NAME};")
-    url = asyncpg_url(server.get_uri(), DB_NAME)
-    migrate(url)
-    return server, url
+async def open_bench(url: str, embedder: LocalEmbedder) -> Bench:
+    settings = Settings(database_url=url, data_dir=DATA_DIR, rate_limit_per_minute=0)
+    engine = make_engine(url, pool_size=10)  # as `memory-service serve` builds it
+    components = Components(settings, engine, make_sessionmaker(engine), embedder, url)
+    async with components.uow() as uow:
+        issued = await tenants.issue_key(uow, "bench", "bench")
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(components=components)),
+        base_url="http://bench",
+        headers={"Authorization": f"Bearer {issued.secret}"},
+        timeout=120,
+    )
+    return Bench(components, client, issued.key.tenant_id, embedder)
 
 
 async def ingest(bench: Bench, texts: list[str]) -> dict[str, float]:
@@ -190,279 +562,68 @@ async def ingest(bench: Bench, texts: list[str]) -> dict[str, float]:
     }
 
 
-def noisy(base: Matrix, start: int, count: int) -> Matrix:
-    """Pool vectors ``start..start+count`` (cycled) plus seeded Gaussian noise, renormalised."""
-    rng = np.random.default_rng((7, start))
-    rows = base[np.arange(start, start + count) % len(base)]
-    rows = rows + rng.normal(0.0, NOISE, rows.shape).astype(np.float32)
-    out: Matrix = rows / np.linalg.norm(rows, axis=1, keepdims=True)
-    return out
+async def measure_ingest(server: Any, args: argparse.Namespace) -> dict[str, float]:
+    url = fresh_database(server, args.database)
+    migrate(url)
+    bench = await open_bench(url, LocalEmbedder(device=None))
+    try:
+        return await ingest(bench, sentences(args.ingest_messages, seed=1))
+    finally:
+        await bench.client.aclose()
+        await bench.components.dispose()
 
 
-async def fill(
-    bench: Bench, pool: list[str], base: Matrix, matrix: Matrix, start: int, stop: int
-) -> list[UUID]:
-    """Store episodes ``start..stop`` of the fill scope in chunks through the repository
-    (their vectors also into ``matrix``); their ids."""
-    ids: list[UUID] = []
-    for lo in range(start, stop, CHUNK):
-        count = min(CHUNK, stop - lo)
-        items = [NewEpisode(role="user", text=pool[(lo + i) % len(pool)]) for i in range(count)]
-        matrix[lo : lo + count] = noisy(base, lo, count)
-        async with bench.components.uow() as uow:
-            stored = await uow.episodes.add_many(
-                bench.tenant, FILL_SCOPE, items, matrix[lo : lo + count].tolist(), datetime.now(UTC)
-            )
-        ids.extend(e.id for e in stored)
-    async with bench.components.engine.begin() as conn:
-        await conn.exec_driver_sql("ANALYZE episodes")
-    return ids
-
-
-def exact_top(matrix: Matrix, query: Matrix) -> npt.NDArray[np.intp]:
-    scores = matrix @ query
-    top = np.argpartition(-scores, K)[:K]
-    return top[np.argsort(-scores[top])]
-
-
-async def service_search(bench: Bench, query: str) -> tuple[float, dict[str, float]]:
-    body = {"user_id": FILL_SCOPE.user_id, "query": query, "limit": K, "preset": bench.preset}
-    started = time.perf_counter()
-    response = await bench.client.post("/v1/search", json=body)
-    elapsed = (time.perf_counter() - started) * 1000
-    response.raise_for_status()
-    return elapsed, dict(response.json()["timings_ms"])
-
-
-async def hnsw_ids(bench: Bench, query: str, vector: Sequence[float]) -> tuple[float, set[UUID]]:
-    started = time.perf_counter()
-    async with bench.components.uow() as uow:
-        hits = await uow.episodes.vector_search(
-            bench.tenant, SearchQuery(text=query, scope=FILL_SCOPE), vector, K
-        )
-    return (time.perf_counter() - started) * 1000, {h.id for h in hits}
-
-
-async def search(
-    bench: Bench,
-    size: int,
-    queries: list[str],
-    qvecs: Matrix,
-    matrix: Matrix,
-    id_of: Callable[[int], UUID],
-) -> dict[str, Any]:
-    """Latencies of the service, the HNSW list alone and the exact scan; recall@10."""
-    await service_search(bench, queries[0])  # warm-up
-    service, hnsw, exact, recall = [], [], [], []
-    stages: dict[str, list[float]] = {}
-    for query, qvec in zip(queries, qvecs, strict=True):
-        ms, timings = await service_search(bench, query)
-        service.append(ms)
-        for name, value in timings.items():
-            stages.setdefault(name, []).append(value)
-        ms, got = await hnsw_ids(bench, query, qvec.tolist())
-        hnsw.append(ms)
-        started = time.perf_counter()
-        top = exact_top(matrix, qvec)
-        exact.append((time.perf_counter() - started) * 1000)
-        recall.append(len(got & {id_of(int(i)) for i in top}) / K)
-    return {
-        "episodes": size,
-        "queries": len(queries),
-        **spread("service", service),
-        **spread("hnsw", hnsw),
-        **spread("exact_numpy", exact),
-        "recall_at_10": float(np.mean(recall)),
-        "service_stage_p50_ms": {k: round(pct(v, 50), 2) for k, v in stages.items()},
-    }
-
-
-async def random_recall(
-    bench: Bench, probes: Matrix, matrix: Matrix, id_of: Callable[[int], UUID]
-) -> dict[str, float]:
-    """HNSW list latency and recall@10 for query vectors drawn like the synthetic fill
-    (random unit vectors): the index on its own data, without the real queries' pull
-    towards the real-model vectors of other scopes (the ingested messages)."""
-    hnsw, recall = [], []
-    for vec in probes:
-        ms, got = await hnsw_ids(bench, "random probe", vec.tolist())
-        hnsw.append(ms)
-        recall.append(len(got & {id_of(int(i)) for i in exact_top(matrix, vec)}) / K)
-    return {**spread("hnsw_random_q", hnsw), "recall_at_10_random_q": float(np.mean(recall))}
-
-
-async def concurrent(
-    bench: Bench, queries: list[str], clients: int, requests: int, seconds: float
-) -> dict[str, Any]:
-    """Up to ``requests`` searches shared out among ``clients`` concurrent clients, none
-    started after ``seconds``; req/s and latency."""
-    latencies: list[float] = []
-    issued = 0
-    started = time.perf_counter()
-
-    async def client() -> None:
-        nonlocal issued
-        while issued < requests and time.perf_counter() - started < seconds:
-            query = queries[issued % len(queries)]
-            issued += 1
-            ms, _ = await service_search(bench, query)
-            latencies.append(ms)
-
-    await asyncio.gather(*(client() for _ in range(clients)))
-    took = time.perf_counter() - started
-    return {
-        "clients": clients,
-        "requests": len(latencies),
-        "time_capped": len(latencies) < requests,
-        "seconds": took,
-        "requests_per_s": len(latencies) / took,
-        **spread("latency", latencies),
-    }
-
-
-async def under_load(bench: Bench, queries: list[str], args: argparse.Namespace) -> list[Any]:
-    """Each level of ``--concurrency``; the one-client level first, as the baseline."""
-    levels = sorted({1, *args.concurrency})
-    rows = [
-        await concurrent(bench, queries, n, args.concurrent_requests, args.level_seconds)
-        for n in levels
-    ]
-    for row in rows:
-        row["speedup_vs_1_client"] = row["requests_per_s"] / rows[0]["requests_per_s"]
-    return rows
-
-
-def memory_row(size: int, held: Sequence[npt.NDArray[Any]]) -> dict[str, Any]:
-    rss, peak = rss_mib()
-    return {
-        "episodes": size,
-        "rss_mib": rss,
-        "peak_rss_mib": peak,
-        "bench_arrays_mib": sum(a.nbytes for a in held) / 2**20,
-        "load_avg_1m": os.getloadavg()[0],
-    }
-
-
-def fill_mode(args: argparse.Namespace) -> str:
-    if args.fill != "auto":
-        return str(args.fill)
-    return "synthetic" if max(args.sizes) > SYNTHETIC_ABOVE else "service"
-
-
-async def run_all(
-    args: argparse.Namespace,
-    bench: Bench,
-    console: Console,
-    checkpoint: Callable[[dict[str, Any]], None],
-) -> dict[str, Any]:
-    """The whole benchmark; ``checkpoint`` gets the report so far after each size."""
-    began = time.perf_counter()
-    mode = fill_mode(args)
-    report: dict[str, Any] = {"machine": machine(bench.embedder), "fill_mode": mode, "k": K}
-    report["command_args"] = {k: str(v) for k, v in vars(args).items()}
-    console.print(f"machine: {report['machine']}")
-    report["ingest"] = await ingest(bench, sentences(args.ingest_messages, seed=1))
-    console.print(f"ingested {args.ingest_messages} messages")
-    queries = sentences(args.queries, seed=3)
-    qvecs = np.asarray(bench.embedder.embed_sync(queries), dtype=np.float32)
-    sizes = sorted(set(args.sizes))
-    # Room for the largest size up front: no copy as it grows (pages are touched as filled).
-    matrix = np.empty((sizes[-1], qvecs.shape[1]), dtype=np.float32)
-    id_of: Callable[[int], UUID]
-    if mode == "synthetic":
-        base_words = {w for s in sentences(POOL, seed=2) for w in s.strip(".?").split()}
-        vocab = synthetic_fill.vocabulary(sorted(base_words))
-        id_of = synthetic_fill.episode_id
-        probes = synthetic_fill.unit_vectors(0, len(queries), qvecs.shape[1], seed=PROBE_SEED)
-        report["note"] = SYNTHETIC_NOTE
-    else:
-        pool = sentences(POOL, seed=2)
-        base = np.asarray(bench.embedder.embed_sync(pool), dtype=np.float32)
-        ids: list[UUID] = []
-        id_of = ids.__getitem__
-        report["note"] = SERVICE_NOTE
-    report["note"] += " " + MEMORY_NOTE
-    report["hnsw_ef_search"] = bench.components.settings.hnsw_ef_search
-    report["search"], report["fill"], report["memory"] = [], [], []
-    report["memory"].append(memory_row(0, [matrix[:0], qvecs]))
-    filled = 0
-    for size in sizes:
-        started = time.perf_counter()
-        row: dict[str, Any] = {"to": size, "rows": size - filled}
-        if mode == "synthetic":
-            loaded = await asyncio.to_thread(
-                synthetic_fill.load,
-                bench.components.database_url,
-                bench.tenant,
-                FILL_SCOPE.user_id or "",
-                vocab,
-                matrix,
-                filled,
-                size,
-                index_timeout_s=args.index_timeout,
-                log=console.print,
-            )
-            row.update(loaded.summary())
-            row["seconds"] = loaded.copy_seconds
-            complete = loaded.index.complete
-        else:
-            ids.extend(await fill(bench, pool, base, matrix, filled, size))
-            row["seconds"] = time.perf_counter() - started
-            complete = True
-        row["rows_per_s"] = row["rows"] / row["seconds"]
-        report["fill"].append(row)
-        filled = size
-        console.print(
-            f"filled to {size:,} episodes ({mode}; {row['rows_per_s']:,.0f} rows/s, "
-            f"step {time.perf_counter() - started:.0f}s)"
-        )
-        if not complete:
-            console.print(f"HNSW index at {size:,} incomplete: no search at this size or above")
-            report["memory"].append(memory_row(size, [matrix[:size], qvecs]))
-            checkpoint(report)
-            break
-        result = await search(bench, size, queries, qvecs, matrix[:size], id_of)
-        if mode == "synthetic":
-            result.update(await random_recall(bench, probes, matrix[:size], id_of))
-        result["concurrency"] = await under_load(bench, queries, args)
-        report["search"].append(result)
-        report["memory"].append(memory_row(size, [matrix[:size], qvecs]))
-        console.print(
-            f"searched at {size:,}: p50 {result['service_p50_ms']:.1f} ms, "
-            f"RSS {report['memory'][-1]['rss_mib']:,.0f} MiB"
-        )
-        checkpoint(report)
-    report["peak_rss_mib"] = rss_mib()[1]
-    report["load_avg_1m_at_end"] = os.getloadavg()[0]
-    report["wall_seconds"] = time.perf_counter() - began
-    return report
-
-
-async def open_bench(url: str, embedder: LocalEmbedder, preset: str = "hybrid") -> Bench:
-    settings = Settings(database_url=url, data_dir=DATA_DIR)
-    engine = make_engine(url, pool_size=10)  # as `memory-service serve` builds it
-    components = Components(settings, engine, make_sessionmaker(engine), embedder, url)
-    async with components.uow() as uow:
-        issued = await tenants.issue_key(uow, "bench", "bench")
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(components=components)),
-        base_url="http://bench",
-        headers={"Authorization": f"Bearer {issued.secret}"},
-        timeout=120,
-    )
-    return Bench(components, client, issued.key.tenant_id, embedder, preset)
+# --- command line ---------------------------------------------------------------------------
 
 
 def _ints(text: str) -> list[int]:
     return [int(s) for s in str(text).split(",") if s.strip()]
 
 
+def _names(text: str, allowed: Sequence[str]) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = set(names) - set(allowed)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {sorted(unknown)}; known: {list(allowed)}")
+    return names
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m evals.bench.store", description=__doc__)
-    parser.add_argument("--sizes", default="10000,100000")
+    parser = argparse.ArgumentParser(
+        prog="python -m evals.bench.store",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--shape", default=",".join(SHAPES), help="one, many or both")
+    parser.add_argument(
+        "--per-user", type=int, default=100, help="episodes per user in the many shape"
+    )
+    parser.add_argument("--baseline", type=Path, help="a checkout of the baseline commit")
+    parser.add_argument(
+        "--versions", help="baseline,current (both when --baseline is given, else current)"
+    )
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--ingest-messages", type=int, default=2000)
-    parser.add_argument("--concurrency", default="1,4,16", help="concurrent clients per level")
+    parser.add_argument(
+        "--vectors",
+        choices=("model", "random"),
+        default="model",
+        help="dense fill: real sentence embeddings plus noise, or isotropic random vectors",
+    )
+    parser.add_argument(
+        "--preset", default=None, help="the preset /v1/search runs (default: the service's)"
+    )
+    parser.add_argument(
+        "--also-presets",
+        default="",
+        help="comma-separated presets also timed on the same fill (service latency only)",
+    )
+    parser.add_argument(
+        "--ingest-messages", type=int, default=0, help="also time ingestion of N messages"
+    )
+    parser.add_argument(
+        "--concurrency", default="1", help="concurrent clients per level (1: one client only)"
+    )
     parser.add_argument(
         "--concurrent-requests", type=int, default=200, help="requests per concurrency level"
     )
@@ -473,25 +634,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="no new request starts after this long in a concurrency level",
     )
     parser.add_argument(
-        "--fill",
-        choices=("auto", "service", "synthetic"),
-        default="auto",
-        help=f"auto: synthetic for all sizes when the largest is above {SYNTHETIC_ABOVE:,}",
+        "--index-timeout", type=float, default=3600, help="seconds allowed per index build"
     )
-    parser.add_argument(
-        "--index-timeout", type=float, default=1500, help="seconds allowed per HNSW build"
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="sizes 2000, 50 queries, 500 messages, 50 requests"
-    )
-    parser.add_argument("--preset", default="hybrid", help="the preset /v1/search runs")
+    parser.add_argument("--quick", action="store_true", help="size 2000, 30 queries")
+    parser.add_argument("--database", default=DB_NAME, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=ROOT / "evals" / "out" / "bench_store.json")
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.queries, args.ingest_messages = "2000", 50, 500
-        args.concurrent_requests = 50
+        args.sizes, args.queries = "2000", 30
     args.sizes = _ints(args.sizes)
     args.concurrency = _ints(args.concurrency)
+    args.also_presets = [p for p in args.also_presets.split(",") if p]
+    args.shape = _names(args.shape, SHAPES)
+    default = "baseline,current" if args.baseline else "current"
+    args.versions = _names(args.versions or default, ("baseline", "current"))
     return args
 
 
@@ -500,24 +656,13 @@ def write(path: Path, report: dict[str, Any]) -> None:
     path.write_text(json.dumps(report, indent=2, default=str))
 
 
-async def amain(args: argparse.Namespace) -> dict[str, Any]:
-    console = Console(width=120)
-    _server, url = fresh_database()  # held: the embedded server stops when it goes
-    embedder = LocalEmbedder(device=None)
-    bench = await open_bench(url, embedder, args.preset)
-    try:
-        report = await run_all(args, bench, console, lambda r: write(args.out, r))
-    finally:
-        await bench.client.aclose()
-        await bench.components.dispose()
-    render(report, console)
-    return report
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    report = asyncio.run(amain(args))
+    console = Console(width=160)
+    server, _ = start_embedded((DATA_DIR / "pg").resolve())  # held: stops when it goes
+    report = run_all(args, server, console, lambda r: write(args.out, r))
     write(args.out, report)
+    render(report, console)
     print(f"wrote {args.out}")
 
 
