@@ -89,6 +89,7 @@ class Components:
             tenant=tenant,
             ef_search=settings.hnsw_ef_search,
             sparse_scan=settings.sparse_scan_limit,
+            text_budget=settings.text_match_budget,
         ) as uow:
             yield uow
         if uow.jobs.created:
@@ -114,6 +115,7 @@ class Components:
             tenant=tenant,
             ef_search=self.settings.hnsw_ef_search,
             sparse_scan=self.settings.sparse_scan_limit,
+            text_budget=self.settings.text_match_budget,
         ) as uow:
             yield uow
 

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     deliberation_max_tokens: int = Field(default=250_000, ge=1000)
     deliberation_max_seconds: float = Field(default=60.0, gt=0)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
+    text_match_budget: int = Field(
+        default=20_000,
+        ge=1,
+        description="in a scope of more rows, full-text search leaves out the query's "
+        "commonest terms while the rest would match more rows than this",
+    )
     sparse_scan_limit: int = Field(
         default=20_000,
         ge=1,

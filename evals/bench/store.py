@@ -474,6 +474,7 @@ def run_all(
     if args.ingest_messages:
         report["ingest"] = asyncio.run(measure_ingest(server, args))
         console.print(f"ingestion: {report['ingest']}")
+    synthetic_fill.word_law = args.words
     queries = sentences(args.queries, seed=QUERY_SEED)
     words = {w for s in sentences(POOL, seed=2) for w in s.strip(".?").split()}
     vocab = synthetic_fill.vocabulary(sorted(words))
@@ -485,6 +486,11 @@ def run_all(
         base = np.asarray(pool, dtype=np.float32)
         del embedder
     report["note"] = (DENSE_MODEL if base is not None else DENSE_RANDOM) + " " + NOTE
+    if args.words == "zipf":
+        report["note"] += (
+            " WORDS DRAWN BY ZIPF'S LAW (--words zipf): rank r with weight 1/r, the real "
+            "template words commonest, so the queries' words are common, as in English."
+        )
     report["runs"] = []
 
     def log(message: str) -> None:
@@ -612,6 +618,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--preset", default=None, help="the preset /v1/search runs (default: the service's)"
+    )
+    parser.add_argument(
+        "--words",
+        choices=synthetic_fill.WORD_LAWS,
+        default="uniform",
+        help="texts' words: uniform over the vocabulary, or Zipf (common words, as English)",
     )
     parser.add_argument(
         "--also-presets",

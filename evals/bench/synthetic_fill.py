@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -95,11 +96,29 @@ def vocabulary(base: Sequence[str], size: int = VOCAB_SIZE, seed: int = SEED) ->
     return words
 
 
+WORD_LAWS = ("uniform", "zipf")
+word_law = "uniform"
+"""How texts draw their words: ``uniform`` over the vocabulary, or ``zipf`` (rank r
+with weight 1/r, the vocabulary's first words, the real ones, commonest), as English
+does; ``store.py --words`` sets it for the whole run."""
+
+
+@cache
+def _word_cdf(n_vocab: int) -> npt.NDArray[np.float64]:
+    weights = 1.0 / np.arange(1, n_vocab + 1)
+    cdf: npt.NDArray[np.float64] = np.cumsum(weights) / weights.sum()
+    return cdf
+
+
 def _words(n_vocab: int, start: int, count: int, seed: int = SEED) -> tuple[Ints, Ints]:
     """Each text's length (6-14) and its words' vocabulary indices, flattened."""
     rng = np.random.default_rng((seed, 1, start))
     lengths = rng.integers(WORDS_PER_TEXT[0], WORDS_PER_TEXT[1] + 1, count)
-    return lengths, rng.integers(0, n_vocab, int(lengths.sum()))
+    total = int(lengths.sum())
+    if word_law == "zipf":
+        picks: Ints = np.searchsorted(_word_cdf(n_vocab), rng.random(total), side="right")
+        return lengths, np.minimum(picks, n_vocab - 1)
+    return lengths, rng.integers(0, n_vocab, total)
 
 
 def texts(vocab: Sequence[str], start: int, count: int, seed: int = SEED) -> list[str]:

@@ -75,11 +75,17 @@ def _candidate(row: Any, score: float) -> Candidate:
 
 class SqlEpisodes:
     def __init__(
-        self, session: AsyncSession, *, ef_search: int = 100, sparse_scan: int = 20_000
+        self,
+        session: AsyncSession,
+        *,
+        ef_search: int = 100,
+        sparse_scan: int = 20_000,
+        text_budget: int = 20_000,
     ) -> None:
         self._s = session
         self._ef_search = ef_search
         self._sparse_scan = sparse_scan
+        self._text_budget = text_budget
 
     async def add_many(
         self,
@@ -251,7 +257,7 @@ class SqlEpisodes:
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
         """The scope's episodes matching any of the query's words, best ``ts_rank_cd``
         first (``filters.text_hits``: through the GIN index, under the tenant wall)."""
-        hits = text_hits("episode_text_hits", tenant, query, k)
+        hits = text_hits("episode_text_hits", tenant, query, k, self._text_budget)
         stmt = (
             select(*_COLUMNS, hits.c.rank)
             .select_from(hits)

@@ -49,10 +49,13 @@ def any_terms_tsquery(text: str) -> ColumnElement[Any]:
     return select(cast(func.replace(plain, " & ", " | "), TSQUERY)).scalar_subquery()
 
 
-def text_hits(function: str, tenant: Any, query: SearchQuery, k: int) -> Any:
+def text_hits(function: str, tenant: Any, query: SearchQuery, k: int, budget: int) -> Any:
     """The ``(id, rank)`` rows of a full-text search function (migration 0005): the
     query's best ``k`` matches in its scope and period, read through the GIN index.
-    Join them back to their table, whose row-level security checks the tenant again."""
+    In a scope of more than ``budget`` rows the query's commonest terms are left out
+    while the rest would match more than ``budget`` rows (by the planner's statistics),
+    so that the ranking never reads the scope's every row. Join the rows back to their
+    table, whose row-level security checks the tenant again."""
     scope = query.scope
     call = getattr(func, function)(
         tenant,
@@ -63,6 +66,7 @@ def text_hits(function: str, tenant: Any, query: SearchQuery, k: int) -> Any:
         query.since,
         query.until,
         k,
+        budget,
     )
     return call.table_valued("id", "rank").alias("hits")
 

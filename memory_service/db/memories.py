@@ -85,9 +85,12 @@ def _change(row: Any) -> MemoryChange:
 
 
 class SqlMemories:
-    def __init__(self, session: AsyncSession, *, ef_search: int = 100) -> None:
+    def __init__(
+        self, session: AsyncSession, *, ef_search: int = 100, text_budget: int = 20_000
+    ) -> None:
         self._s = session
         self._ef_search = ef_search
+        self._text_budget = text_budget
 
     async def add(self, tenant: UUID, new: NewMemory, vector: Sequence[float]) -> Memory:
         values = {
@@ -265,7 +268,7 @@ class SqlMemories:
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
         """Active facts matching any of the query's words, best ``ts_rank_cd`` first
         (``filters.text_hits``: through the GIN index, under the tenant wall)."""
-        hits = text_hits("memory_text_hits", tenant, query, k)
+        hits = text_hits("memory_text_hits", tenant, query, k, self._text_budget)
         stmt = (
             select(*_COLUMNS, hits.c.rank)
             .select_from(hits)

@@ -39,11 +39,14 @@ class SqlUnitOfWork:
         *,
         ef_search: int = 100,
         sparse_scan: int = 20_000,
+        text_budget: int = 20_000,
         retrievals: RetrievalLog | None = None,
     ) -> None:
         self.session = session
-        self.episodes = SqlEpisodes(session, ef_search=ef_search, sparse_scan=sparse_scan)
-        self.memories = SqlMemories(session, ef_search=ef_search)
+        self.episodes = SqlEpisodes(
+            session, ef_search=ef_search, sparse_scan=sparse_scan, text_budget=text_budget
+        )
+        self.memories = SqlMemories(session, ef_search=ef_search, text_budget=text_budget)
         self.jobs = SqlJobs(session)
         self.idempotency = SqlIdempotency(session)
         self.retrievals: RetrievalLog = retrievals or SqlRetrievalLog(session)
@@ -64,6 +67,7 @@ async def transaction(
     tenant: UUID | None = None,
     ef_search: int = 100,
     sparse_scan: int = 20_000,
+    text_budget: int = 20_000,
     read_only: bool = False,
     retrievals: RetrievalLog | None = None,
 ) -> AsyncIterator[SqlUnitOfWork]:
@@ -82,7 +86,11 @@ async def transaction(
             if tenant is not None:
                 await enter_tenant(session, tenant)
             yield SqlUnitOfWork(
-                session, ef_search=ef_search, sparse_scan=sparse_scan, retrievals=retrievals
+                session,
+                ef_search=ef_search,
+                sparse_scan=sparse_scan,
+                text_budget=text_budget,
+                retrievals=retrievals,
             )
     except UNREACHABLE as exc:
         raise DatabaseUnavailable(
@@ -98,6 +106,7 @@ async def replica_transaction(
     tenant: UUID,
     ef_search: int = 100,
     sparse_scan: int = 20_000,
+    text_budget: int = 20_000,
 ) -> AsyncIterator[SqlUnitOfWork]:
     """A read-only transaction on the replica, under row-level security for ``tenant``.
 
@@ -112,6 +121,7 @@ async def replica_transaction(
         tenant=tenant,
         ef_search=ef_search,
         sparse_scan=sparse_scan,
+        text_budget=text_budget,
         read_only=True,
         retrievals=log,
     ) as uow:

@@ -16,6 +16,12 @@ on the embedded server bypasses row-level security) and keep the tenant wall the
 Where the owner does not bypass row-level security (a managed PostgreSQL), the policy
 still applies inside them: the same rows, without the GIN index.
 
+In a scope of more than ``budget`` rows, ``prune_common_terms`` leaves out the query's
+commonest terms while the others would match more than ``budget`` rows (estimated from
+the column's most common lexemes in ``pg_stats``), so that ranking does not read most
+of a large scope. The statistics are the whole table's, every tenant's: they change
+which of a large scope's own rows are ranked, never whose rows can be seen.
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30 05:30:00
@@ -33,20 +39,84 @@ depends_on: str | Sequence[str] | None = None
 ROLE = "memory_app"
 WALL = "nullif(current_setting('memory.tenant', true), '')::uuid"
 
+PRUNE = r"""
+CREATE OR REPLACE FUNCTION prune_common_terms(
+    terms tsquery, source text, scope_rows bigint, budget integer
+) RETURNS tsquery
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    elems text[];
+    freqs real[];
+    floor_share real;
+    lexemes text[];
+    shares real[];
+    kept text[] := '{}';
+    spent double precision := 0;
+    i integer;
+BEGIN
+    IF terms IS NULL OR budget IS NULL OR scope_rows IS NULL OR scope_rows <= budget THEN
+        RETURN terms;  -- a scope within the budget: every term, the exact ranking
+    END IF;
+    SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs
+      INTO elems, freqs
+      FROM pg_stats s
+     WHERE s.schemaname = 'public' AND s.tablename = source AND s.attname = 'tsv';
+    IF elems IS NULL OR strpos(terms::text, chr(92)) > 0 THEN
+        RETURN terms;  -- no statistics yet, or a lexeme this parser would misread
+    END IF;
+    floor_share := freqs[array_length(elems, 1) + 1];  -- the least common element's
+    SELECT array_agg(q.lexeme ORDER BY q.share, q.lexeme),
+           array_agg(q.share ORDER BY q.share, q.lexeme)
+      INTO lexemes, shares
+      FROM (
+        SELECT l.lexeme, coalesce(freqs[array_position(elems, l.lexeme)], floor_share) AS share
+          FROM (
+            SELECT DISTINCT replace(m[1], '''''', '''') AS lexeme
+              FROM regexp_matches(terms::text, '''((?:[^'']|'''')*)''', 'g') AS m
+          ) l
+      ) q;
+    IF lexemes IS NULL THEN
+        RETURN terms;
+    END IF;
+    FOR i IN 1 .. cardinality(lexemes) LOOP
+        EXIT WHEN i > 1 AND spent + shares[i] * scope_rows > budget;
+        kept := kept || lexemes[i];
+        spent := spent + shares[i] * scope_rows;
+    END LOOP;
+    IF cardinality(kept) = cardinality(lexemes) THEN
+        RETURN terms;
+    END IF;
+    RETURN array_to_string(ARRAY(SELECT quote_literal(x) FROM unnest(kept) AS x), ' | ')::tsquery;
+END
+$fn$
+"""
+
 EPISODES = f"""
 CREATE OR REPLACE FUNCTION episode_text_hits(
     tenant uuid, terms tsquery, user_id text, agent_id text, session_id text,
-    since timestamptz, until timestamptz, k integer
+    since timestamptz, until timestamptz, k integer, budget integer
 ) RETURNS TABLE (id uuid, rank real)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     wall uuid := {WALL};
+    scope_rows bigint;
 BEGIN
     IF tenant IS NULL OR terms IS NULL OR (wall IS NOT NULL AND wall <> tenant) THEN
         RETURN;
     END IF;
+    EXECUTE
+        'SELECT count(*) FROM (SELECT 1 FROM public.episodes e
+          WHERE e.tenant_id = $1
+            AND ($2::text IS NULL OR e.user_id = $2)
+            AND ($3::text IS NULL OR e.agent_id = $3)
+            AND ($4::text IS NULL OR e.session_id = $4)
+          LIMIT $5 + 1) s'
+        INTO scope_rows USING tenant, user_id, agent_id, session_id, budget;
+    terms := public.prune_common_terms(terms, 'episodes', scope_rows, budget);
     RETURN QUERY EXECUTE
         'SELECT e.id, ts_rank_cd(e.tsv, $1) FROM public.episodes e
           WHERE e.tenant_id = $2
@@ -66,17 +136,27 @@ $fn$
 MEMORIES = f"""
 CREATE OR REPLACE FUNCTION memory_text_hits(
     tenant uuid, terms tsquery, user_id text, agent_id text, session_id text,
-    since timestamptz, until timestamptz, k integer
+    since timestamptz, until timestamptz, k integer, budget integer
 ) RETURNS TABLE (id uuid, rank real)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     wall uuid := {WALL};
+    scope_rows bigint;
 BEGIN
     IF tenant IS NULL OR terms IS NULL OR (wall IS NOT NULL AND wall <> tenant) THEN
         RETURN;
     END IF;
+    EXECUTE
+        'SELECT count(*) FROM (SELECT 1 FROM public.memories m
+          WHERE m.tenant_id = $1
+            AND ($2::text IS NULL OR m.user_id = $2)
+            AND ($3::text IS NULL OR m.agent_id = $3)
+            AND ($4::text IS NULL OR m.session_id = $4)
+          LIMIT $5 + 1) s'
+        INTO scope_rows USING tenant, user_id, agent_id, session_id, budget;
+    terms := public.prune_common_terms(terms, 'memories', scope_rows, budget);
     RETURN QUERY EXECUTE
         'SELECT m.id, ts_rank_cd(m.tsv, $1) FROM public.memories m
           WHERE m.tenant_id = $2
@@ -94,11 +174,12 @@ END
 $fn$
 """
 
-SIGNATURE = "(uuid, tsquery, text, text, text, timestamptz, timestamptz, integer)"
+SIGNATURE = "(uuid, tsquery, text, text, text, timestamptz, timestamptz, integer, integer)"
 FUNCTIONS = ("episode_text_hits", "memory_text_hits")
 
 
 def upgrade() -> None:
+    op.execute(PRUNE)
     op.execute(EPISODES)
     op.execute(MEMORIES)
     for name in FUNCTIONS:
@@ -118,3 +199,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in FUNCTIONS:
         op.execute(f"DROP FUNCTION IF EXISTS {name}{SIGNATURE}")
+    op.execute("DROP FUNCTION IF EXISTS prune_common_terms(tsquery, text, bigint, integer)")

@@ -13,7 +13,7 @@ from memory_service.domain.models import NewEpisode, Scope, SearchQuery
 
 CALL = (
     "SELECT id FROM episode_text_hits(:tenant, to_tsquery('english', 'harbour'), "
-    "NULL, NULL, NULL, NULL, NULL, 10)"
+    "NULL, NULL, NULL, NULL, NULL, 10, 20000)"
 )
 
 
@@ -94,3 +94,24 @@ async def test_the_functions_are_not_public(components: Components) -> None:
         "episode_text_hits": (True, False, True),
         "memory_text_hits": (True, False, True),
     }
+
+
+async def test_a_large_scope_leaves_out_its_commonest_terms(components: Components) -> None:
+    """Above the match budget, a term most rows hold is left out (by the planner's
+    statistics), so ranking reads the rare term's rows only; within the budget every
+    term counts, as before."""
+    from memory_service.db.uow import transaction
+
+    texts = ["a harbour walk, weather permitting", *(f"weather note {i}" for i in range(60))]
+    a = await _tenant_with(components, "text-budget", texts)
+    async with components.uow() as uow:
+        await uow.session.execute(text("ANALYZE episodes"))
+    query = SearchQuery("harbour weather", Scope("u"), limit=10)
+    # A budget of 0 keeps the rarest term only, whatever else the test table holds.
+    async with transaction(components.sessions, tenant=a, text_budget=0) as uow:
+        pruned = await uow.episodes.text_search(a, query, 10)
+    async with transaction(components.sessions, tenant=a, text_budget=1000) as uow:
+        every = await uow.episodes.text_search(a, query, 10)
+    assert [h.text for h in pruned] == ["a harbour walk, weather permitting"]
+    assert len(every) == 10
+    assert every[0].text == "a harbour walk, weather permitting"
