@@ -116,13 +116,13 @@ class Settings(BaseSettings):
     deliberation_max_seconds: float = Field(default=60.0, gt=0)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
     text_match_budget: int = Field(
-        default=20_000,
+        default=5_000,
         ge=1,
         description="in a scope of more rows, full-text search leaves out the query's "
         "commonest terms while the rest would match more rows than this",
     )
     sparse_scan_limit: int = Field(
-        default=20_000,
+        default=10_000,
         ge=1,
         description="the learned-sparse list scores at most the scope's this many most "
         "recent encoded episodes (exact within them; older ones are found by the other lists)",

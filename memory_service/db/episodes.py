@@ -79,8 +79,8 @@ class SqlEpisodes:
         session: AsyncSession,
         *,
         ef_search: int = 100,
-        sparse_scan: int = 20_000,
-        text_budget: int = 20_000,
+        sparse_scan: int = 10_000,
+        text_budget: int = 5_000,
     ) -> None:
         self._s = session
         self._ef_search = ef_search

@@ -86,7 +86,7 @@ def _change(row: Any) -> MemoryChange:
 
 class SqlMemories:
     def __init__(
-        self, session: AsyncSession, *, ef_search: int = 100, text_budget: int = 20_000
+        self, session: AsyncSession, *, ef_search: int = 100, text_budget: int = 5_000
     ) -> None:
         self._s = session
         self._ef_search = ef_search

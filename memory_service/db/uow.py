@@ -38,8 +38,8 @@ class SqlUnitOfWork:
         session: AsyncSession,
         *,
         ef_search: int = 100,
-        sparse_scan: int = 20_000,
-        text_budget: int = 20_000,
+        sparse_scan: int = 10_000,
+        text_budget: int = 5_000,
         retrievals: RetrievalLog | None = None,
     ) -> None:
         self.session = session
@@ -66,8 +66,8 @@ async def transaction(
     *,
     tenant: UUID | None = None,
     ef_search: int = 100,
-    sparse_scan: int = 20_000,
-    text_budget: int = 20_000,
+    sparse_scan: int = 10_000,
+    text_budget: int = 5_000,
     read_only: bool = False,
     retrievals: RetrievalLog | None = None,
 ) -> AsyncIterator[SqlUnitOfWork]:
@@ -105,8 +105,8 @@ async def replica_transaction(
     *,
     tenant: UUID,
     ef_search: int = 100,
-    sparse_scan: int = 20_000,
-    text_budget: int = 20_000,
+    sparse_scan: int = 10_000,
+    text_budget: int = 5_000,
 ) -> AsyncIterator[SqlUnitOfWork]:
     """A read-only transaction on the replica, under row-level security for ``tenant``.
 

@@ -18,9 +18,10 @@ still applies inside them: the same rows, without the GIN index.
 
 In a scope of more than ``budget`` rows, ``prune_common_terms`` leaves out the query's
 commonest terms while the others would match more than ``budget`` rows (estimated from
-the column's most common lexemes in ``pg_stats``), so that ranking does not read most
-of a large scope. The statistics are the whole table's, every tenant's: they change
-which of a large scope's own rows are ranked, never whose rows can be seen.
+the column's most common lexemes in ``pg_stats`` and the table's size), so that ranking
+does not read most of a large scope. The statistics are the whole table's, every
+tenant's: they change which of a large scope's own rows are ranked, never whose rows
+can be seen.
 
 Revision ID: 0005
 Revises: 0004
@@ -54,6 +55,7 @@ DECLARE
     shares real[];
     kept text[] := '{}';
     spent double precision := 0;
+    rows_est double precision;
     i integer;
 BEGIN
     IF terms IS NULL OR budget IS NULL OR scope_rows IS NULL OR scope_rows <= budget THEN
@@ -67,6 +69,10 @@ BEGIN
         RETURN terms;  -- no statistics yet, or a lexeme this parser would misread
     END IF;
     floor_share := freqs[array_length(elems, 1) + 1];  -- the least common element's
+    -- The scope was counted only up to the budget: beyond it, the table's size stands in.
+    SELECT greatest(c.reltuples, scope_rows) INTO rows_est
+      FROM pg_class c WHERE c.oid = to_regclass('public.' || source);
+    rows_est := coalesce(rows_est, scope_rows);
     SELECT array_agg(q.lexeme ORDER BY q.share, q.lexeme),
            array_agg(q.share ORDER BY q.share, q.lexeme)
       INTO lexemes, shares
@@ -81,9 +87,9 @@ BEGIN
         RETURN terms;
     END IF;
     FOR i IN 1 .. cardinality(lexemes) LOOP
-        EXIT WHEN i > 1 AND spent + shares[i] * scope_rows > budget;
+        EXIT WHEN i > 1 AND spent + shares[i] * rows_est > budget;
         kept := kept || lexemes[i];
-        spent := spent + shares[i] * scope_rows;
+        spent := spent + shares[i] * rows_est;
     END LOOP;
     IF cardinality(kept) = cardinality(lexemes) THEN
         RETURN terms;
