@@ -99,8 +99,13 @@ END
 $fn$
 """
 
-EPISODES = f"""
-CREATE OR REPLACE FUNCTION episode_text_hits(
+
+def search_function(name: str, table: str, only: str, moment: str, tiebreak: str) -> str:
+    """The SQL of a full-text search function over ``table`` (aliased ``t``): rows
+    passing ``only``, the period on ``moment``, ranked by ``ts_rank_cd``, ``tiebreak``
+    breaking ties."""
+    return f"""
+CREATE OR REPLACE FUNCTION {name}(
     tenant uuid, terms tsquery, user_id text, agent_id text, session_id text,
     since timestamptz, until timestamptz, k integer, budget integer
 ) RETURNS TABLE (id uuid, rank real)
@@ -115,70 +120,40 @@ BEGIN
         RETURN;
     END IF;
     EXECUTE
-        'SELECT count(*) FROM (SELECT 1 FROM public.episodes e
-          WHERE e.tenant_id = $1
-            AND ($2::text IS NULL OR e.user_id = $2)
-            AND ($3::text IS NULL OR e.agent_id = $3)
-            AND ($4::text IS NULL OR e.session_id = $4)
+        'SELECT count(*) FROM (SELECT 1 FROM public.{table} t
+          WHERE t.tenant_id = $1
+            AND ($2::text IS NULL OR t.user_id = $2)
+            AND ($3::text IS NULL OR t.agent_id = $3)
+            AND ($4::text IS NULL OR t.session_id = $4)
           LIMIT $5 + 1) s'
         INTO scope_rows USING tenant, user_id, agent_id, session_id, budget;
-    terms := public.prune_common_terms(terms, 'episodes', scope_rows, budget);
+    terms := public.prune_common_terms(terms, '{table}', scope_rows, budget);
     RETURN QUERY EXECUTE
-        'SELECT e.id, ts_rank_cd(e.tsv, $1) FROM public.episodes e
-          WHERE e.tenant_id = $2
-            AND ($3::text IS NULL OR e.user_id = $3)
-            AND ($4::text IS NULL OR e.agent_id = $4)
-            AND ($5::text IS NULL OR e.session_id = $5)
-            AND ($6::timestamptz IS NULL OR e.occurred_at >= $6)
-            AND ($7::timestamptz IS NULL OR e.occurred_at < $7)
-            AND e.tsv @@ $1
-          ORDER BY 2 DESC, e.seq
+        'SELECT t.id, ts_rank_cd(t.tsv, $1) FROM public.{table} t
+          WHERE t.tenant_id = $2
+            AND {only}
+            AND ($3::text IS NULL OR t.user_id = $3)
+            AND ($4::text IS NULL OR t.agent_id = $4)
+            AND ($5::text IS NULL OR t.session_id = $5)
+            AND ($6::timestamptz IS NULL OR {moment} >= $6)
+            AND ($7::timestamptz IS NULL OR {moment} < $7)
+            AND t.tsv @@ $1
+          ORDER BY 2 DESC, {tiebreak}
           LIMIT $8'
         USING terms, tenant, user_id, agent_id, session_id, since, until, k;
 END
 $fn$
 """
 
-MEMORIES = f"""
-CREATE OR REPLACE FUNCTION memory_text_hits(
-    tenant uuid, terms tsquery, user_id text, agent_id text, session_id text,
-    since timestamptz, until timestamptz, k integer, budget integer
-) RETURNS TABLE (id uuid, rank real)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    wall uuid := {WALL};
-    scope_rows bigint;
-BEGIN
-    IF tenant IS NULL OR terms IS NULL OR (wall IS NOT NULL AND wall <> tenant) THEN
-        RETURN;
-    END IF;
-    EXECUTE
-        'SELECT count(*) FROM (SELECT 1 FROM public.memories m
-          WHERE m.tenant_id = $1
-            AND ($2::text IS NULL OR m.user_id = $2)
-            AND ($3::text IS NULL OR m.agent_id = $3)
-            AND ($4::text IS NULL OR m.session_id = $4)
-          LIMIT $5 + 1) s'
-        INTO scope_rows USING tenant, user_id, agent_id, session_id, budget;
-    terms := public.prune_common_terms(terms, 'memories', scope_rows, budget);
-    RETURN QUERY EXECUTE
-        'SELECT m.id, ts_rank_cd(m.tsv, $1) FROM public.memories m
-          WHERE m.tenant_id = $2
-            AND m.status = ''active''
-            AND ($3::text IS NULL OR m.user_id = $3)
-            AND ($4::text IS NULL OR m.agent_id = $4)
-            AND ($5::text IS NULL OR m.session_id = $5)
-            AND ($6::timestamptz IS NULL OR coalesce(m.valid_from, m.created_at) >= $6)
-            AND ($7::timestamptz IS NULL OR coalesce(m.valid_from, m.created_at) < $7)
-            AND m.tsv @@ $1
-          ORDER BY 2 DESC, m.created_at
-          LIMIT $8'
-        USING terms, tenant, user_id, agent_id, session_id, since, until, k;
-END
-$fn$
-"""
+
+EPISODES = search_function("episode_text_hits", "episodes", "true", "t.occurred_at", "t.seq")
+MEMORIES = search_function(
+    "memory_text_hits",
+    "memories",
+    "t.status = ''active''",
+    "coalesce(t.valid_from, t.created_at)",
+    "t.created_at",
+)
 
 SIGNATURE = "(uuid, tsquery, text, text, text, timestamptz, timestamptz, integer, integer)"
 FUNCTIONS = ("episode_text_hits", "memory_text_hits")
