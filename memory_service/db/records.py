@@ -58,36 +58,18 @@ class SqlIdempotency:
         )
 
 
-def retrieval_row(
-    retrieval_id: UUID,
-    tenant: UUID,
-    query: SearchQuery,
-    *,
-    request: Mapping[str, Any],
-    stages: Mapping[str, Any],
-    gate: Mapping[str, Any] | None,
-    route: str,
-    results: Sequence[Mapping[str, Any]],
-) -> dict[str, Any]:
-    """The ``retrievals`` row that logs one search."""
-    return {
-        "id": retrieval_id,
-        "tenant_id": tenant,
-        "user_id": query.scope.user_id,
-        "agent_id": query.scope.agent_id,
-        "session_id": query.scope.session_id,
-        "query": query.text,
-        "request": dict(request),
-        "stages": dict(stages),
-        "gate": dict(gate) if gate is not None else None,
-        "route": route,
-        "results": [dict(r) for r in results],
-    }
-
-
 class SqlRetrievalLog:
-    def __init__(self, session: AsyncSession) -> None:
+    """The search log. Each search's row is inserted in ``session``'s transaction; a
+    log made by ``pending()`` (a read-only replica's) keeps the rows, ids handed back
+    at once, until ``write`` inserts them in a session on the primary."""
+
+    def __init__(self, session: AsyncSession | None) -> None:
         self._s = session
+        self.rows: list[dict[str, Any]] = []
+
+    @classmethod
+    def pending(cls) -> SqlRetrievalLog:
+        return cls(None)
 
     async def record(
         self,
@@ -101,18 +83,29 @@ class SqlRetrievalLog:
         results: Sequence[Mapping[str, Any]],
     ) -> UUID:
         retrieval_id = uuid4()
-        row = retrieval_row(
-            retrieval_id,
-            tenant,
-            query,
-            request=request,
-            stages=stages,
-            gate=gate,
-            route=route,
-            results=results,
-        )
-        await self._s.execute(insert(RetrievalRow).values(**row))
+        row: dict[str, Any] = {
+            "id": retrieval_id,
+            "tenant_id": tenant,
+            "user_id": query.scope.user_id,
+            "agent_id": query.scope.agent_id,
+            "session_id": query.scope.session_id,
+            "query": query.text,
+            "request": dict(request),
+            "stages": dict(stages),
+            "gate": dict(gate) if gate is not None else None,
+            "route": route,
+            "results": [dict(r) for r in results],
+        }
+        if self._s is None:
+            self.rows.append(row)
+        else:
+            await self._s.execute(insert(RetrievalRow).values(**row))
         return retrieval_id
+
+    async def write(self, session: AsyncSession) -> None:
+        """Insert the kept rows in ``session``'s transaction."""
+        for row in self.rows:
+            await session.execute(insert(RetrievalRow).values(**row))
 
 
 class SqlScopes:

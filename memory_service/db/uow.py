@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from memory_service.db.entities import SqlEntities
 from memory_service.db.episodes import SqlEpisodes
 from memory_service.db.jobs import SqlJobs
 from memory_service.db.memories import SqlMemories
-from memory_service.db.models import RetrievalRow
 from memory_service.db.records import (
     SqlFeedback,
     SqlIdempotency,
     SqlRetrievalLog,
     SqlScopes,
-    retrieval_row,
 )
 from memory_service.db.session import UNREACHABLE, enter_tenant
 from memory_service.db.tenants import SqlTenants
 from memory_service.db.transfer import SqlTransfer
 from memory_service.domain.errors import DatabaseUnavailable
-from memory_service.domain.models import SearchQuery
 from memory_service.ports import RetrievalLog
 
 
@@ -115,7 +111,7 @@ async def replica_transaction(
     that feedback finds them there. Either database being unreachable leaves as
     ``DatabaseUnavailable``: a search whose log could not be written is not answered.
     """
-    log = PendingRetrievals()
+    log = SqlRetrievalLog.pending()
     async with transaction(
         replica,
         tenant=tenant,
@@ -129,42 +125,3 @@ async def replica_transaction(
     if log.rows:
         async with transaction(primary, tenant=tenant) as written:
             await log.write(written.session)
-
-
-class PendingRetrievals:
-    """The retrieval log of a read-only unit of work: each search's row is kept, under
-    the id handed back at once, until ``write`` puts them on the primary."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    async def record(
-        self,
-        tenant: UUID,
-        query: SearchQuery,
-        *,
-        request: Mapping[str, Any],
-        stages: Mapping[str, Any],
-        gate: Mapping[str, Any] | None = None,
-        route: str,
-        results: Sequence[Mapping[str, Any]],
-    ) -> UUID:
-        retrieval_id = uuid4()
-        self.rows.append(
-            retrieval_row(
-                retrieval_id,
-                tenant,
-                query,
-                request=request,
-                stages=stages,
-                gate=gate,
-                route=route,
-                results=results,
-            )
-        )
-        return retrieval_id
-
-    async def write(self, session: AsyncSession) -> None:
-        """Insert the kept rows in ``session``'s transaction."""
-        for row in self.rows:
-            await session.execute(insert(RetrievalRow).values(**row))
