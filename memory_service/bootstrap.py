@@ -25,6 +25,7 @@ from memory_service.adapters.scripted_llm import ScriptedLLM
 from memory_service.adapters.splade import SpladeEncoder
 from memory_service.config import Settings
 from memory_service.db.embedded import start_embedded
+from memory_service.db.filters import SearchTuning
 from memory_service.db.models import EMBEDDING_DIM
 from memory_service.db.session import SETUP_LOCK, make_engine, make_sessionmaker, sync_url
 from memory_service.db.uow import SqlUnitOfWork, replica_transaction, transaction
@@ -83,14 +84,7 @@ class Components:
         dispatched only after the commit (the outbox): a worker never sees a job whose
         data is not there yet. An unreachable database raises ``DatabaseUnavailable``.
         """
-        settings = self.settings
-        async with transaction(
-            self.sessions,
-            tenant=tenant,
-            ef_search=settings.hnsw_ef_search,
-            sparse_scan=settings.sparse_scan_limit,
-            text_budget=settings.text_match_budget,
-        ) as uow:
+        async with transaction(self.sessions, tenant=tenant, tuning=self.tuning) as uow:
             yield uow
         if uow.jobs.created:
             await self.dispatcher.dispatch(list(uow.jobs.created))
@@ -113,11 +107,15 @@ class Components:
             self.replica_sessions,
             self.sessions,
             tenant=tenant,
-            ef_search=self.settings.hnsw_ef_search,
-            sparse_scan=self.settings.sparse_scan_limit,
-            text_budget=self.settings.text_match_budget,
+            tuning=self.tuning,
         ) as uow:
             yield uow
+
+    @cached_property
+    def tuning(self) -> SearchTuning:
+        """The settings' limits on a search's work, which every unit of work takes."""
+        s = self.settings
+        return SearchTuning(s.hnsw_ef_search, s.sparse_scan_limit, s.text_match_budget)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

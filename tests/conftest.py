@@ -143,8 +143,15 @@ async def other_client(app: Any, components: Components) -> AsyncIterator[AsyncC
         yield c
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+def wait_ready(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout_s: float = SERVER_START_TIMEOUT_S,
+) -> None:
+    """Until ``url/readyz`` answers 200; fails with the server's log if it exits or
+    takes longer than ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the test server exited ({process.returncode}):\n{log.read_text()}")
@@ -154,7 +161,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    pytest.fail(f"the test server was not ready in {SERVER_START_TIMEOUT_S} s:\n{log.read_text()}")
+    pytest.fail(f"the test server was not ready in {timeout_s} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
@@ -179,7 +186,7 @@ def server_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, log)
+        wait_ready(url, process, log)
         yield url
     finally:
         process.terminate()

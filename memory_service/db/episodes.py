@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import sparse, turns
 from memory_service.db.filters import (
+    DEFAULT_TUNING,
+    SearchTuning,
     decode_cursor,
     encode_cursor,
     scope_filters,
@@ -74,18 +76,9 @@ def _candidate(row: Any, score: float) -> Candidate:
 
 
 class SqlEpisodes:
-    def __init__(
-        self,
-        session: AsyncSession,
-        *,
-        ef_search: int = 100,
-        sparse_scan: int = 10_000,
-        text_budget: int = 5_000,
-    ) -> None:
+    def __init__(self, session: AsyncSession, tuning: SearchTuning = DEFAULT_TUNING) -> None:
         self._s = session
-        self._ef_search = ef_search
-        self._sparse_scan = sparse_scan
-        self._text_budget = text_budget
+        self._tuning = tuning
 
     async def add_many(
         self,
@@ -219,7 +212,7 @@ class SqlEpisodes:
     async def vector_search(
         self, tenant: UUID, query: SearchQuery, vector: Sequence[float], k: int
     ) -> list[Candidate]:
-        await tune_vector_scan(self._s, max(self._ef_search, k))
+        await tune_vector_scan(self._s, max(self._tuning.ef_search, k))
         distance = EpisodeRow.embedding.cosine_distance(list(vector))
         stmt = (
             select(*_COLUMNS, distance.label("distance"))
@@ -250,14 +243,14 @@ class SqlEpisodes:
         product (``sparse.search``)."""
         period = self._time_filters(query)
         rows = await sparse.search(
-            self._s, _COLUMNS, tenant, query, vector, k, period, self._sparse_scan
+            self._s, _COLUMNS, tenant, query, vector, k, period, self._tuning.sparse_scan
         )
         return [_candidate(r, score) for r, score in rows]
 
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
         """The scope's episodes matching any of the query's words, best ``ts_rank_cd``
         first (``filters.text_hits``: through the GIN index, under the tenant wall)."""
-        hits = text_hits("episode_text_hits", tenant, query, k, self._text_budget)
+        hits = text_hits("episode_text_hits", tenant, query, k, self._tuning.text_budget)
         stmt = (
             select(*_COLUMNS, hits.c.rank)
             .select_from(hits)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -16,6 +17,20 @@ from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import Scope, SearchQuery
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTuning:
+    """How much work a search's lists may do: candidates the HNSW lists visit
+    (``hnsw.ef_search``), the scope's newest encoded episodes the learned-sparse list
+    scores, and the matched rows above which full text leaves out common terms."""
+
+    ef_search: int = 100
+    sparse_scan: int = 10_000
+    text_budget: int = 5_000
+
+
+DEFAULT_TUNING = SearchTuning()
 
 
 def scope_filters(table: Any, tenant: Any, scope: Scope) -> list[ColumnElement[bool]]:

@@ -11,6 +11,8 @@ from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db.filters import (
+    DEFAULT_TUNING,
+    SearchTuning,
     decode_cursor,
     encode_cursor,
     scope_filters,
@@ -85,12 +87,9 @@ def _change(row: Any) -> MemoryChange:
 
 
 class SqlMemories:
-    def __init__(
-        self, session: AsyncSession, *, ef_search: int = 100, text_budget: int = 5_000
-    ) -> None:
+    def __init__(self, session: AsyncSession, tuning: SearchTuning = DEFAULT_TUNING) -> None:
         self._s = session
-        self._ef_search = ef_search
-        self._text_budget = text_budget
+        self._tuning = tuning
 
     async def add(self, tenant: UUID, new: NewMemory, vector: Sequence[float]) -> Memory:
         values = {
@@ -252,7 +251,7 @@ class SqlMemories:
     async def vector_search(
         self, tenant: UUID, query: SearchQuery, vector: Sequence[float], k: int
     ) -> list[Candidate]:
-        await tune_vector_scan(self._s, max(self._ef_search, k))
+        await tune_vector_scan(self._s, max(self._tuning.ef_search, k))
         distance = MemoryRow.embedding.cosine_distance(list(vector))
         stmt = (
             select(*_COLUMNS, distance.label("distance"))
@@ -268,7 +267,7 @@ class SqlMemories:
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
         """Active facts matching any of the query's words, best ``ts_rank_cd`` first
         (``filters.text_hits``: through the GIN index, under the tenant wall)."""
-        hits = text_hits("memory_text_hits", tenant, query, k, self._text_budget)
+        hits = text_hits("memory_text_hits", tenant, query, k, self._tuning.text_budget)
         stmt = (
             select(*_COLUMNS, hits.c.rank)
             .select_from(hits)

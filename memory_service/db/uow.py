@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from memory_service.db.entities import SqlEntities
 from memory_service.db.episodes import SqlEpisodes
+from memory_service.db.filters import DEFAULT_TUNING, SearchTuning
 from memory_service.db.jobs import SqlJobs
 from memory_service.db.memories import SqlMemories
 from memory_service.db.records import (
@@ -33,16 +34,12 @@ class SqlUnitOfWork:
         self,
         session: AsyncSession,
         *,
-        ef_search: int = 100,
-        sparse_scan: int = 10_000,
-        text_budget: int = 5_000,
+        tuning: SearchTuning = DEFAULT_TUNING,
         retrievals: RetrievalLog | None = None,
     ) -> None:
         self.session = session
-        self.episodes = SqlEpisodes(
-            session, ef_search=ef_search, sparse_scan=sparse_scan, text_budget=text_budget
-        )
-        self.memories = SqlMemories(session, ef_search=ef_search, text_budget=text_budget)
+        self.episodes = SqlEpisodes(session, tuning)
+        self.memories = SqlMemories(session, tuning)
         self.jobs = SqlJobs(session)
         self.idempotency = SqlIdempotency(session)
         self.retrievals: RetrievalLog = retrievals or SqlRetrievalLog(session)
@@ -61,9 +58,7 @@ async def transaction(
     sessions: async_sessionmaker[AsyncSession],
     *,
     tenant: UUID | None = None,
-    ef_search: int = 100,
-    sparse_scan: int = 10_000,
-    text_budget: int = 5_000,
+    tuning: SearchTuning = DEFAULT_TUNING,
     read_only: bool = False,
     retrievals: RetrievalLog | None = None,
 ) -> AsyncIterator[SqlUnitOfWork]:
@@ -81,13 +76,7 @@ async def transaction(
                 await session.execute(text("SET TRANSACTION READ ONLY"))
             if tenant is not None:
                 await enter_tenant(session, tenant)
-            yield SqlUnitOfWork(
-                session,
-                ef_search=ef_search,
-                sparse_scan=sparse_scan,
-                text_budget=text_budget,
-                retrievals=retrievals,
-            )
+            yield SqlUnitOfWork(session, tuning=tuning, retrievals=retrievals)
     except UNREACHABLE as exc:
         raise DatabaseUnavailable(
             f"the database is unavailable ({type(exc).__name__}); retry shortly"
@@ -100,9 +89,7 @@ async def replica_transaction(
     primary: async_sessionmaker[AsyncSession],
     *,
     tenant: UUID,
-    ef_search: int = 100,
-    sparse_scan: int = 10_000,
-    text_budget: int = 5_000,
+    tuning: SearchTuning = DEFAULT_TUNING,
 ) -> AsyncIterator[SqlUnitOfWork]:
     """A read-only transaction on the replica, under row-level security for ``tenant``.
 
@@ -115,9 +102,7 @@ async def replica_transaction(
     async with transaction(
         replica,
         tenant=tenant,
-        ef_search=ef_search,
-        sparse_scan=sparse_scan,
-        text_budget=text_budget,
+        tuning=tuning,
         read_only=True,
         retrievals=log,
     ) as uow:

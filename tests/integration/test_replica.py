@@ -37,7 +37,7 @@ from memory_service.db.embedded import (
 )
 from memory_service.db.session import make_engine
 from tests.api.helpers import add_memory, add_messages
-from tests.conftest import ROOT, api_client, free_port, new_key
+from tests.conftest import ROOT, api_client, free_port, new_key, wait_ready
 from tests.mcp.helpers import call, connect, fails
 
 pytestmark = pytest.mark.integration
@@ -328,8 +328,8 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 @contextmanager
 def serving(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``memory-service serve`` on a free loopback port; stopped (SIGINT, then SIGKILL)
-    when the block ends."""
+    """``memory-service serve`` on a free loopback port, ready; stopped (SIGINT, then
+    SIGKILL) when the block ends."""
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -341,6 +341,7 @@ def serving(env: dict[str, str], log: Path) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
+        wait_ready(base, proc, log, SERVE_TIMEOUT_S)
         yield base
     finally:
         proc.send_signal(signal.SIGINT)
@@ -349,18 +350,6 @@ def serving(env: dict[str, str], log: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=30)
-
-
-def wait_ready(base: str, log: Path) -> None:
-    deadline = time.monotonic() + SERVE_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{base} not ready:\n{log.read_text()[-3000:]}")
 
 
 def test_two_serve_processes_share_one_database(pair: Pair) -> None:
@@ -378,8 +367,6 @@ def test_two_serve_processes_share_one_database(pair: Pair) -> None:
             serving(plain, data / "a.log") as a,
             serving(replicated, data / "b.log") as b,
         ):
-            wait_ready(a, data / "a.log")
-            wait_ready(b, data / "b.log")
             said = "Pixel the greyhound loves the beach"
             body = {"user_id": "u", "messages": [{"content": said}]}
             r = httpx.post(f"{a}/v1/messages", json=body, headers=auth, timeout=60)

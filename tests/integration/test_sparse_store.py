@@ -106,12 +106,14 @@ async def test_sparse_search_reads_only_the_most_recent_encoded_episodes(
 ) -> None:
     """``MEMORY_SPARSE_SCAN_LIMIT``: exact over the scope's newest encoded episodes only,
     so the work stays bounded however long the history grows."""
+    from memory_service.db.filters import SearchTuning
     from memory_service.db.uow import transaction
 
     [a] = await tenants(components, "sparse-scan")
     async with components.uow(a) as uow:
         eps = await seed(uow, a)
-    async with transaction(components.sessions, tenant=a, sparse_scan=3) as uow:
+    few = SearchTuning(sparse_scan=3)
+    async with transaction(components.sessions, tenant=a, tuning=few) as uow:
         recent = await uow.episodes.sparse_search(a, q(), QUERY, 10)
     # the three newest encoded are 6, 5 (empty) and 4; 3 is not encoded
     assert [c.id for c in recent] == [eps[4].id, eps[6].id]

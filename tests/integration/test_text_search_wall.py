@@ -100,6 +100,7 @@ async def test_a_large_scope_leaves_out_its_commonest_terms(components: Componen
     """Above the match budget, a term most rows hold is left out (by the planner's
     statistics), so ranking reads the rare term's rows only; within the budget every
     term counts, as before."""
+    from memory_service.db.filters import SearchTuning
     from memory_service.db.uow import transaction
 
     texts = ["a harbour walk, weather permitting", *(f"weather note {i}" for i in range(60))]
@@ -108,9 +109,10 @@ async def test_a_large_scope_leaves_out_its_commonest_terms(components: Componen
         await uow.session.execute(text("ANALYZE episodes"))
     query = SearchQuery("harbour weather", Scope("u"), limit=10)
     # A budget of 0 keeps the rarest term only, whatever else the test table holds.
-    async with transaction(components.sessions, tenant=a, text_budget=0) as uow:
+    rarest, roomy = SearchTuning(text_budget=0), SearchTuning(text_budget=1000)
+    async with transaction(components.sessions, tenant=a, tuning=rarest) as uow:
         pruned = await uow.episodes.text_search(a, query, 10)
-    async with transaction(components.sessions, tenant=a, text_budget=1000) as uow:
+    async with transaction(components.sessions, tenant=a, tuning=roomy) as uow:
         every = await uow.episodes.text_search(a, query, 10)
     assert [h.text for h in pruned] == ["a harbour walk, weather permitting"]
     assert len(every) == 10
