@@ -80,10 +80,14 @@ class SqlEntities:
         row = (await self._s.execute(insert(table).values(values).returning(*table.c))).one()
         return _entity(row)
 
-    async def add_alias(self, entity_id: UUID, alias: str) -> None:
+    async def add_alias(self, tenant: UUID, entity_id: UUID, alias: str) -> None:
         await self._s.execute(
             update(EntityRow)
-            .where(EntityRow.id == entity_id, ~EntityRow.aliases.contains([alias.lower()]))
+            .where(
+                EntityRow.tenant_id == tenant,
+                EntityRow.id == entity_id,
+                ~EntityRow.aliases.contains([alias.lower()]),
+            )
             .values(aliases=func.array_append(EntityRow.aliases, alias.lower()))
         )
 
@@ -98,7 +102,8 @@ class SqlEntities:
     ) -> None:
         """Make ``entity_id`` a member of the hyperedge; linking twice changes nothing."""
         where = "memory_id IS NOT NULL" if memory_id is not None else "episode_id IS NOT NULL"
-        key = ["memory_id" if memory_id is not None else "episode_id", "entity_id", "role"]
+        edge = "memory_id" if memory_id is not None else "episode_id"
+        key = ["tenant_id", edge, "entity_id", "role"]
         stmt = (
             pg_insert(HyperedgeMemberRow)
             .values(
@@ -113,25 +118,22 @@ class SqlEntities:
         )
         await self._s.execute(stmt)
 
-    async def merge(self, keep: Entity, drop: Entity) -> None:
-        """Fold ``drop`` into ``keep``: memberships move, aliases join, ``drop`` points
-        at ``keep`` (kept, not erased, so old references still resolve)."""
-        members = (
-            await self._s.execute(
-                select(HyperedgeMemberRow).where(HyperedgeMemberRow.entity_id == drop.id)
-            )
-        ).scalars()
+    async def merge(self, tenant: UUID, keep: Entity, drop: Entity) -> None:
+        """Fold ``drop`` into ``keep`` (both of ``tenant``): memberships move, aliases
+        join, ``drop`` points at ``keep`` (kept, not erased, so old references resolve)."""
+        dropped = (HyperedgeMemberRow.tenant_id == tenant, HyperedgeMemberRow.entity_id == drop.id)
+        members = (await self._s.execute(select(HyperedgeMemberRow).where(*dropped))).scalars()
         for m in list(members):
             await self.link(
-                m.tenant_id, keep.id, memory_id=m.memory_id, episode_id=m.episode_id, role=m.role
+                tenant, keep.id, memory_id=m.memory_id, episode_id=m.episode_id, role=m.role
             )
-        await self._s.execute(
-            delete(HyperedgeMemberRow).where(HyperedgeMemberRow.entity_id == drop.id)
-        )
+        await self._s.execute(delete(HyperedgeMemberRow).where(*dropped))
         for alias in {drop.name, *drop.aliases}:
-            await self.add_alias(keep.id, alias)
+            await self.add_alias(tenant, keep.id, alias)
         await self._s.execute(
-            update(EntityRow).where(EntityRow.id == drop.id).values(merged_into=keep.id)
+            update(EntityRow)
+            .where(EntityRow.tenant_id == tenant, EntityRow.id == drop.id)
+            .values(merged_into=keep.id)
         )
 
     async def graph(self, tenant: UUID, scope: Scope) -> tuple[list[Entity], list[Membership]]:
@@ -152,7 +154,9 @@ class SqlEntities:
         rows = (
             await self._s.execute(
                 select(HyperedgeMemberRow)
-                .where(HyperedgeMemberRow.entity_id.in_(ids))
+                .where(
+                    HyperedgeMemberRow.tenant_id == tenant, HyperedgeMemberRow.entity_id.in_(ids)
+                )
                 .order_by(HyperedgeMemberRow.created_at)
             )
         ).scalars()
@@ -228,13 +232,16 @@ async def edges_of_entities(
                 joined,
                 similarity,
             )
-            .join(HyperedgeMemberRow, edge_col == table.id)
+            .join(
+                HyperedgeMemberRow,
+                (HyperedgeMemberRow.tenant_id == table.tenant_id) & (edge_col == table.id),
+            )
             .where(
                 *scope_filters(table, tenant, scope),
                 HyperedgeMemberRow.entity_id.in_(list(entity_ids)),
                 *([MemoryRow.status == "active"] if table is MemoryRow else []),
             )
-            .group_by(table.id)
+            .group_by(table.tenant_id, table.id)  # the key: the other columns follow
             .order_by(joined.desc(), similarity.desc())
             .limit(k)
         )

@@ -221,8 +221,10 @@ class SqlEpisodes:
             .limit(k)
         )
         rows = (await self._s.execute(stmt)).all()
-        hits = [_candidate(r, 1.0 - float(r.distance)) for r in rows]
-        return sorted(hits, key=lambda c: -c.score)
+        # equal distances (the same words, an unrelated turn) go to the earlier turn,
+        # whatever order the plan read the rows in
+        rows = sorted(rows, key=lambda r: (float(r.distance), r.seq))
+        return [_candidate(r, 1.0 - float(r.distance)) for r in rows]
 
     async def set_sparse(self, tenant: UUID, vectors: dict[UUID, dict[int, float]]) -> None:
         """Store each episode's learned-sparse vector (``sparse.store``)."""

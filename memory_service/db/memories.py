@@ -260,9 +260,9 @@ class SqlMemories:
             .limit(k)
         )
         rows = (await self._s.execute(stmt)).all()
-        return sorted(
-            (_candidate(r, 1.0 - float(r.distance)) for r in rows), key=lambda c: -c.score
-        )
+        # equal distances go to the earlier fact, whatever order the plan read them in
+        rows = sorted(rows, key=lambda r: (float(r.distance), r.created_at, r.id))
+        return [_candidate(r, 1.0 - float(r.distance)) for r in rows]
 
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
         """Active facts matching any of the query's words, best ``ts_rank_cd`` first

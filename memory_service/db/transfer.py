@@ -77,28 +77,34 @@ class SqlTransfer:
                 for row in rows:
                     yield _record(kind, table, row)
                     if kind == "memory":
-                        async for change in self._children(MemoryHistoryRow, "memory_id", row.id):
+                        history = self._children(tenant, MemoryHistoryRow, "memory_id", row.id)
+                        async for change in history:
                             yield change
                     if kind == "entity":
-                        async for member in self._children(HyperedgeMemberRow, "entity_id", row.id):
+                        members = self._children(tenant, HyperedgeMemberRow, "entity_id", row.id)
+                        async for member in members:
                             yield member
                 if len(rows) < PAGE:
                     break
                 last = rows[-1].id
 
     async def _children(
-        self, model: type[Any], key: str, parent: UUID
+        self, tenant: UUID, model: type[Any], key: str, parent: UUID
     ) -> AsyncIterator[dict[str, Any]]:
+        """The rows of ``tenant`` that point at ``parent`` through ``key`` (another tenant
+        may hold a row of the same id, with children of its own)."""
         table = table_of(model)
         kind = "history" if model is MemoryHistoryRow else "membership"
-        stmt = select(table).where(getattr(table.c, key) == parent)
+        stmt = select(table).where(table.c.tenant_id == tenant, getattr(table.c, key) == parent)
         order = table.c.seq if "seq" in table.c else table.c.created_at
         for row in (await self._s.execute(stmt.order_by(order))).all():
             yield _record(kind, table, row)
 
     async def load(self, tenant: UUID, kind: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Insert rows of one kind into ``tenant``; rows whose id exists are skipped, so
-        importing the same stream twice changes nothing. Returns how many were new."""
+        """Insert rows of one kind into ``tenant``; rows whose id exists in ``tenant`` are
+        skipped, so importing the same stream twice changes nothing. Returns how many were
+        new. Keys are per tenant (``(tenant_id, id)``, memberships' ``(tenant_id, edge,
+        entity, role)``): an id another tenant holds is new here, as a fresh one is."""
         if not rows:
             return 0
         table = table_of(KINDS[kind])
@@ -116,8 +122,9 @@ class SqlTransfer:
         return added
 
     async def existing(self, tenant: UUID, kind: str, ids: Collection[UUID]) -> set[UUID]:
-        """Those of ``ids`` that are rows of ``kind`` in ``tenant``: filtered by tenant
-        here, not left to the foreign keys (they see every tenant's rows)."""
+        """Those of ``ids`` that are rows of ``kind`` in ``tenant``: checked before the
+        insert, so that a dangling reference is a 422 naming its line, not the error the
+        foreign key ``(tenant_id, parent_id)`` would raise for the whole statement."""
         table = table_of(KINDS[kind])
         wanted = list(ids)
         found: set[UUID] = set()

@@ -66,14 +66,14 @@ class FakeEntities:
         self, tenant: UUID, scope: Scope, name: str, type_: str, vector: Sequence[float]
     ) -> Entity:
         entity = Entity(self._db.new_id(), scope, name, type_, (name.lower(),))
-        self._db.entities[entity.id] = EntityRow(
+        self._db.entities[(tenant, entity.id)] = EntityRow(
             tenant, self._db.next_seq(), entity, tuple(vector), None, self._now, self._now
         )
         return entity
 
-    async def add_alias(self, entity_id: UUID, alias: str) -> None:
+    async def add_alias(self, tenant: UUID, entity_id: UUID, alias: str) -> None:
         """Add ``alias`` (lower-cased) unless the entity has it already."""
-        row = self._db.entities.get(entity_id)
+        row = self._db.entities.get((tenant, entity_id))
         if row is not None and alias.lower() not in row.entity.aliases:
             row.entity = replace(row.entity, aliases=(*row.entity.aliases, alias.lower()))
 
@@ -88,20 +88,20 @@ class FakeEntities:
     ) -> None:
         """Make ``entity_id`` a member of the hyperedge; linking twice changes nothing.
         Exactly one edge, and rows that exist (the foreign keys), else ValueError or
-        NotFound."""
+        NotFound (rows of ``tenant``: the keys and foreign keys name the tenant)."""
         if (memory_id is None) == (episode_id is None):
             raise ValueError("give exactly one of memory_id and episode_id")
-        if entity_id not in self._db.entities:
+        if (tenant, entity_id) not in self._db.entities:
             raise NotFound(f"entity {entity_id} not found")
-        if memory_id is not None and memory_id not in self._db.memories:
+        if memory_id is not None and (tenant, memory_id) not in self._db.memories:
             raise NotFound(f"memory {memory_id} not found")
-        if episode_id is not None and episode_id not in self._db.episodes:
+        if episode_id is not None and (tenant, episode_id) not in self._db.episodes:
             raise NotFound(f"episode {episode_id} not found")
         for m in self._db.members.values():
             same_edge = (
                 m.memory_id == memory_id if memory_id is not None else m.episode_id == episode_id
             )
-            if same_edge and m.entity_id == entity_id and m.role == role:
+            if m.tenant == tenant and same_edge and m.entity_id == entity_id and m.role == role:
                 return
         row = MemberRow(
             self._db.new_id(),
@@ -113,22 +113,24 @@ class FakeEntities:
             role,
             self._now,
         )
-        self._db.members[row.id] = row
+        self._db.members[(tenant, row.id)] = row
 
-    async def merge(self, keep: Entity, drop: Entity) -> None:
-        """Fold ``drop`` into ``keep``: memberships move, aliases join, ``drop`` points
-        at ``keep`` (kept, not erased, so old references still resolve)."""
-        moving = sorted(
-            (m for m in self._db.members.values() if m.entity_id == drop.id), key=lambda m: m.seq
-        )
+    async def merge(self, tenant: UUID, keep: Entity, drop: Entity) -> None:
+        """Fold ``drop`` into ``keep`` (both of ``tenant``): memberships move, aliases
+        join, ``drop`` points at ``keep`` (kept, not erased, so old references resolve)."""
+
+        def dropped(m: MemberRow) -> bool:
+            return m.tenant == tenant and m.entity_id == drop.id
+
+        moving = sorted(filter(dropped, self._db.members.values()), key=lambda m: m.seq)
         for m in moving:
             await self.link(
-                m.tenant, keep.id, memory_id=m.memory_id, episode_id=m.episode_id, role=m.role
+                tenant, keep.id, memory_id=m.memory_id, episode_id=m.episode_id, role=m.role
             )
-        self._db.drop_members(lambda m: m.entity_id != drop.id)
+        self._db.drop_members(lambda m: not dropped(m))
         for alias in dict.fromkeys([drop.name, *drop.aliases]):
-            await self.add_alias(keep.id, alias)
-        row = self._db.entities.get(drop.id)
+            await self.add_alias(tenant, keep.id, alias)
+        row = self._db.entities.get((tenant, drop.id))
         if row is not None:
             row.merged_into = keep.id
 
@@ -137,13 +139,13 @@ class FakeEntities:
         rows = self._live(tenant, scope)
         ids = {r.entity.id for r in rows}
         members = sorted(
-            (m for m in self._db.members.values() if m.entity_id in ids),
+            (m for m in self._db.members.values() if m.tenant == tenant and m.entity_id in ids),
             key=lambda m: (m.created_at, m.seq),
         )
         return [r.entity for r in rows], [membership(m) for m in members]
 
     async def names(self, tenant: UUID, entity_ids: Sequence[UUID]) -> dict[UUID, str]:
-        rows = [self._db.entities.get(i) for i in entity_ids]
+        rows = [self._db.entities.get((tenant, i)) for i in entity_ids]
         return {r.entity.id: r.entity.name for r in rows if r is not None and r.tenant == tenant}
 
     async def of_edges(
@@ -175,7 +177,7 @@ class FakeEntities:
         wanted = set(entity_ids)
         joined: dict[UUID, set[UUID]] = {}
         for m in self._db.members.values():
-            if m.entity_id in wanted:
+            if m.tenant == tenant and m.entity_id in wanted:
                 edge = m.memory_id if m.memory_id is not None else m.episode_id
                 assert edge is not None
                 joined.setdefault(edge, set()).add(m.entity_id)
@@ -193,7 +195,7 @@ class FakeEntities:
     ) -> Candidate | None:
         """The hyperedge as a candidate, when it is an active memory or an episode of
         the scope."""
-        memory = self._db.memories.get(edge)
+        memory = self._db.memories.get((tenant, edge))
         if memory is not None:
             m = memory.memory
             if not in_scope(memory.tenant, m.scope, tenant, scope) or m.status != "active":
@@ -206,7 +208,7 @@ class FakeEntities:
                 score=cosine(memory.vector, vector),
                 source_episode_ids=tuple(m.source_episode_ids),
             )
-        episode = self._db.episodes.get(edge)
+        episode = self._db.episodes.get((tenant, edge))
         if episode is None or not in_scope(episode.tenant, episode.episode.scope, tenant, scope):
             return None
         e = episode.episode

@@ -97,19 +97,19 @@ class FakeEpisodes:
                 metadata=plain_json(item.metadata),
                 utility=0.0,
             )
-            self._db.episodes[episode.id] = EpisodeRow(
+            self._db.episodes[(tenant, episode.id)] = EpisodeRow(
                 tenant, self._db.next_seq(), episode, tuple(vector)
             )
             added.append(episode)
         return added
 
     async def get(self, tenant: UUID, episode_id: UUID) -> Episode | None:
-        row = self._db.episodes.get(episode_id)
+        row = self._db.episodes.get((tenant, episode_id))
         return row.episode if row and row.tenant == tenant else None
 
     async def get_many(self, tenant: UUID, episode_ids: Sequence[UUID]) -> list[Episode]:
         """The episodes that still exist, in time order."""
-        rows = [self._db.episodes.get(i) for i in set(episode_ids)]
+        rows = [self._db.episodes.get((tenant, i)) for i in set(episode_ids)]
         found = [r for r in rows if r is not None and r.tenant == tenant]
         return [r.episode for r in sorted(found, key=_time_key)]
 
@@ -146,7 +146,7 @@ class FakeEpisodes:
         self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]
     ) -> dict[UUID, tuple[float, float]]:
         """Exact cosine to ``vector`` and utility Q of each episode in ``ids``."""
-        rows = [self._db.episodes.get(i) for i in ids]
+        rows = [self._db.episodes.get((tenant, i)) for i in ids]
         return {
             r.episode.id: (cosine(r.vector, vector), r.episode.utility)
             for r in rows
@@ -164,7 +164,7 @@ class FakeEpisodes:
         timeline = self._rows(tenant, scope)
         out: dict[UUID, list[ContextTurn]] = {}
         for anchor_id in ids:
-            anchor = self._db.episodes.get(anchor_id)
+            anchor = self._db.episodes.get((tenant, anchor_id))
             if anchor is None or anchor.tenant != tenant:
                 out[anchor_id] = []
                 continue
@@ -203,10 +203,10 @@ class FakeEpisodes:
         return EpisodePage(items=[r.episode for r in rows], next_cursor=next_cursor)
 
     async def delete(self, tenant: UUID, episode_id: UUID) -> bool:
-        row = self._db.episodes.get(episode_id)
+        row = self._db.episodes.get((tenant, episode_id))
         if row is None or row.tenant != tenant:
             return False
-        return self._db.delete_episodes([episode_id]) == 1
+        return self._db.delete_episodes([(tenant, episode_id)]) == 1
 
     async def vector_search(
         self, tenant: UUID, query: SearchQuery, vector: Sequence[float], k: int
@@ -218,7 +218,7 @@ class FakeEpisodes:
 
     async def set_sparse(self, tenant: UUID, vectors: dict[UUID, dict[int, float]]) -> None:
         for episode_id, vector in vectors.items():
-            row = self._db.episodes.get(episode_id)
+            row = self._db.episodes.get((tenant, episode_id))
             if row is not None and row.tenant == tenant:
                 row.sparse = dict(vector)
 

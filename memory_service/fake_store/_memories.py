@@ -59,7 +59,7 @@ class FakeMemories:
         self._locks = locks
 
     def _row(self, tenant: UUID, memory_id: UUID) -> MemoryRow | None:
-        row = self._db.memories.get(memory_id)
+        row = self._db.memories.get((tenant, memory_id))
         return row if row is not None and row.tenant == tenant else None
 
     def _searchable(self, tenant: UUID, query: SearchQuery) -> list[MemoryRow]:
@@ -88,7 +88,7 @@ class FakeMemories:
             created_at=self._now,
             updated_at=self._now,
         )
-        self._db.memories[memory.id] = MemoryRow(tenant, memory, tuple(vector))
+        self._db.memories[(tenant, memory.id)] = MemoryRow(tenant, memory, tuple(vector))
         return memory
 
     async def get(
@@ -100,7 +100,7 @@ class FakeMemories:
         if row is None:
             return None
         if for_update:
-            await self._locks.take(f"memory:{memory_id}")
+            await self._locks.take(f"memory:{tenant}:{memory_id}")
         return row.memory
 
     async def page(
@@ -190,7 +190,7 @@ class FakeMemories:
         """One history row; the memory must exist (the foreign key), else NotFound."""
         if op not in OPS:
             raise ValueError(f"op must be one of {OPS}, got {op!r}")
-        if memory_id not in self._db.memories:
+        if (tenant, memory_id) not in self._db.memories:
             raise NotFound(f"memory {memory_id} not found")
         change = MemoryChange(
             id=self._db.new_id(),
@@ -201,7 +201,7 @@ class FakeMemories:
             cause=cause,
             created_at=self._now,
         )
-        self._db.history[change.id] = HistoryRow(tenant, self._db.next_seq(), change)
+        self._db.history[(tenant, change.id)] = HistoryRow(tenant, self._db.next_seq(), change)
         return change
 
     async def history(self, tenant: UUID, memory_id: UUID) -> list[MemoryChange]:

@@ -73,7 +73,7 @@ class FakeRetrievalLog:
             results=[plain_json(r) for r in results],
             created_at=self._now,
         )
-        self._db.retrievals[row.id] = row
+        self._db.retrievals[(tenant, row.id)] = row
         self.records.append(row)
         return row.id
 
@@ -84,7 +84,7 @@ class FakeFeedback:
         self._now = now
 
     async def retrieval(self, tenant: UUID, retrieval_id: UUID) -> RetrievalRecord | None:
-        row = self._db.retrievals.get(retrieval_id)
+        row = self._db.retrievals.get((tenant, retrieval_id))
         if row is None or row.tenant != tenant:
             return None
         items = tuple((str(r["kind"]), UUID(str(r["id"]))) for r in row.results)
@@ -100,11 +100,11 @@ class FakeFeedback:
     ) -> bool:
         """Record feedback once per id; False when this id was recorded before. The
         retrieval must exist (the foreign key), else NotFound."""
-        if feedback_id in self._db.feedback:
+        if (tenant, feedback_id) in self._db.feedback:
             return False
-        if retrieval_id not in self._db.retrievals:
+        if (tenant, retrieval_id) not in self._db.retrievals:
             raise NotFound(f"retrieval {retrieval_id} not found")
-        self._db.feedback[feedback_id] = FeedbackRow(
+        self._db.feedback[(tenant, feedback_id)] = FeedbackRow(
             feedback_id, tenant, retrieval_id, reward, list(item_ids), self._now
         )
         return True
@@ -124,13 +124,13 @@ class FakeFeedback:
         self, tenant: UUID, kind: str, item_id: UUID, reward: float, alpha: float
     ) -> dict[UUID, float]:
         if kind == "memory":
-            memory = self._db.memories.get(item_id)
+            memory = self._db.memories.get((tenant, item_id))
             if memory is None or memory.tenant != tenant:
                 return {}
             q = memory.memory.utility
             memory.memory = replace(memory.memory, utility=q + alpha * (reward - q))
             return {item_id: memory.memory.utility}
-        episode = self._db.episodes.get(item_id)
+        episode = self._db.episodes.get((tenant, item_id))
         if episode is None or episode.tenant != tenant:
             return {}
         q = episode.episode.utility

@@ -24,6 +24,9 @@ from memory_service.domain.models import ApiKey, Entity, Episode, Job, Memory, M
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
+Key = tuple[UUID, UUID]
+"""``(tenant, id)``: the key of every tenant-owned table but jobs, as in SQL (ids are
+unique per tenant; two tenants may hold rows of the same id)."""
 
 
 @dataclass(slots=True)
@@ -135,14 +138,14 @@ class FakeStore:
 
     seed: int = 0
     clock: Clock = _utc_now
-    episodes: dict[UUID, EpisodeRow] = field(default_factory=dict)
-    memories: dict[UUID, MemoryRow] = field(default_factory=dict)
-    history: dict[UUID, HistoryRow] = field(default_factory=dict)
-    entities: dict[UUID, EntityRow] = field(default_factory=dict)
-    members: dict[UUID, MemberRow] = field(default_factory=dict)
+    episodes: dict[Key, EpisodeRow] = field(default_factory=dict)
+    memories: dict[Key, MemoryRow] = field(default_factory=dict)
+    history: dict[Key, HistoryRow] = field(default_factory=dict)
+    entities: dict[Key, EntityRow] = field(default_factory=dict)
+    members: dict[Key, MemberRow] = field(default_factory=dict)
     jobs: dict[UUID, JobRow] = field(default_factory=dict)
-    retrievals: dict[UUID, RetrievalRow] = field(default_factory=dict)
-    feedback: dict[UUID, FeedbackRow] = field(default_factory=dict)
+    retrievals: dict[Key, RetrievalRow] = field(default_factory=dict)
+    feedback: dict[Key, FeedbackRow] = field(default_factory=dict)
     idempotency: dict[tuple[UUID, str], IdempotencyRow] = field(default_factory=dict)
     tenants: dict[UUID, str] = field(default_factory=dict)
     keys: dict[UUID, KeyRow] = field(default_factory=dict)
@@ -162,43 +165,40 @@ class FakeStore:
         """One sequence shared by every table (only the order matters)."""
         return next(self._seq)
 
-    def taken(self, row_id: UUID) -> bool:
-        """Whether any table with a UUID primary key holds ``row_id``."""
-        return any(
-            row_id in table
-            for table in (self.episodes, self.memories, self.history, self.entities, self.members)
-        )
-
     def drop_members(self, keep: Callable[[MemberRow], bool]) -> None:
         self.members = {i: m for i, m in self.members.items() if keep(m)}
 
-    def delete_episodes(self, ids: Iterable[UUID]) -> int:
+    def delete_episodes(self, keys: Iterable[Key]) -> int:
         """Delete episodes; their memberships go with them (ON DELETE CASCADE)."""
-        gone = {i for i in ids if self.episodes.pop(i, None) is not None}
-        self.drop_members(lambda m: m.episode_id not in gone)
+        gone = {k for k in keys if self.episodes.pop(k, None) is not None}
+        self.drop_members(lambda m: (m.tenant, m.episode_id) not in gone)
         return len(gone)
 
-    def delete_memories(self, ids: Iterable[UUID]) -> int:
+    def delete_memories(self, keys: Iterable[Key]) -> int:
         """Delete memories with their history and memberships (ON DELETE CASCADE)."""
-        gone = {i for i in ids if self.memories.pop(i, None) is not None}
-        self.history = {i: h for i, h in self.history.items() if h.change.memory_id not in gone}
-        self.drop_members(lambda m: m.memory_id not in gone)
+        gone = {k for k in keys if self.memories.pop(k, None) is not None}
+        self.history = {
+            k: h for k, h in self.history.items() if (h.tenant, h.change.memory_id) not in gone
+        }
+        self.drop_members(lambda m: (m.tenant, m.memory_id) not in gone)
         return len(gone)
 
-    def delete_entities(self, ids: Iterable[UUID]) -> int:
+    def delete_entities(self, keys: Iterable[Key]) -> int:
         """Delete entities: memberships cascade, ``merged_into`` pointing at them is
         set to NULL."""
-        gone = {i for i in ids if self.entities.pop(i, None) is not None}
-        self.drop_members(lambda m: m.entity_id not in gone)
+        gone = {k for k in keys if self.entities.pop(k, None) is not None}
+        self.drop_members(lambda m: (m.tenant, m.entity_id) not in gone)
         for row in self.entities.values():
-            if row.merged_into in gone:
+            if (row.tenant, row.merged_into) in gone:
                 row.merged_into = None
         return len(gone)
 
-    def delete_retrievals(self, ids: Iterable[UUID]) -> int:
+    def delete_retrievals(self, keys: Iterable[Key]) -> int:
         """Delete logged retrievals; the feedback on them goes too (ON DELETE CASCADE)."""
-        gone = {i for i in ids if self.retrievals.pop(i, None) is not None}
-        self.feedback = {i: f for i, f in self.feedback.items() if f.retrieval_id not in gone}
+        gone = {k for k in keys if self.retrievals.pop(k, None) is not None}
+        self.feedback = {
+            k: f for k, f in self.feedback.items() if (f.tenant, f.retrieval_id) not in gone
+        }
         return len(gone)
 
 
@@ -268,8 +268,10 @@ def decode_cursor(cursor: str, tiebreak: Callable[[Any], T]) -> tuple[datetime, 
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         moment, last = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(moment), tiebreak(last)
-    except (ValueError, TypeError) as exc:
+        moment = datetime.fromisoformat(moment)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC), tiebreak(last)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidInput({"cursor": "malformed cursor"}) from exc
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from memory_service.domain.errors import InvalidInput, NotFound
@@ -16,6 +16,7 @@ from memory_service.fake_store._tables import (
     EpisodeRow,
     FakeStore,
     HistoryRow,
+    Key,
     MemberRow,
     MemoryRow,
     in_scope,
@@ -100,9 +101,10 @@ def member_record(m: MemberRow) -> dict[str, Any]:
 
 
 class FakeTransfer:
-    """Rows whose id exists (in any tenant) are skipped on load, as ``ON CONFLICT DO
-    NOTHING`` skips them; a row naming a parent that does not exist is NotFound (where
-    a foreign key raises an IntegrityError)."""
+    """Rows whose id exists in the importing tenant are skipped on load, as ``ON
+    CONFLICT DO NOTHING`` skips them (keys are ``(tenant, id)``: another tenant's row of
+    the same id is no conflict); a row naming a parent that is not the tenant's is
+    NotFound (where a foreign key, ``(tenant_id, parent_id)``, raises an IntegrityError)."""
 
     def __init__(self, store: FakeStore, now: datetime) -> None:
         self._db = store
@@ -119,25 +121,32 @@ class FakeTransfer:
         for m in sorted(db.memories.values(), key=lambda r: r.memory.id):
             if in_scope(m.tenant, m.memory.scope, tenant, scope):
                 yield memory_record(m)
-                changes = [h for h in db.history.values() if h.change.memory_id == m.memory.id]
+                changes = [
+                    h
+                    for h in db.history.values()
+                    if h.tenant == m.tenant and h.change.memory_id == m.memory.id
+                ]
                 for h in sorted(changes, key=lambda h: h.seq):
                     yield history_record(h)
         for n in sorted(db.entities.values(), key=lambda r: r.entity.id):
             if in_scope(n.tenant, n.entity.scope, tenant, scope):
                 yield entity_record(n)
-                members = [x for x in db.members.values() if x.entity_id == n.entity.id]
+                members = [
+                    x
+                    for x in db.members.values()
+                    if x.tenant == n.tenant and x.entity_id == n.entity.id
+                ]
                 for x in sorted(members, key=lambda x: (x.created_at, x.seq)):
                     yield member_record(x)
 
     async def load(self, tenant: UUID, kind: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Insert rows of one kind into ``tenant``; rows whose id exists are skipped, so
-        loading the same rows twice changes nothing. Returns how many were new."""
-        if kind not in KINDS:
-            raise InvalidInput({"type": f"unknown record type {kind!r}"})
+        """Insert rows of one kind into ``tenant``; rows whose id exists in ``tenant`` are
+        skipped, so loading the same rows twice changes nothing. Returns how many were new."""
+        table = self._table(kind)
         added = 0
         for row in rows:
             row_id = _uuid(row["id"])
-            if self._db.taken(row_id) or not self._insert(tenant, kind, row_id, row):
+            if (tenant, row_id) in table or not self._insert(tenant, kind, row_id, row):
                 continue
             added += 1
         return added
@@ -150,7 +159,7 @@ class FakeTransfer:
                 _time(row["occurred_at"]), _time(row.get("created_at"), now),
                 dict(row.get("metadata", {})), float(row.get("utility", 0.0)),
             )  # fmt: skip
-            db.episodes[row_id] = EpisodeRow(
+            db.episodes[(tenant, row_id)] = EpisodeRow(
                 tenant, db.next_seq(), episode, tuple(row["embedding"])
             )
         elif kind == "memory":
@@ -161,14 +170,14 @@ class FakeTransfer:
                 row.get("status", "active"), float(row.get("utility", 0.0)),
                 _time(row.get("created_at"), now), _time(row.get("updated_at"), now),
             )  # fmt: skip
-            db.memories[row_id] = MemoryRow(tenant, memory, tuple(row["embedding"]))
+            db.memories[(tenant, row_id)] = MemoryRow(tenant, memory, tuple(row["embedding"]))
         elif kind == "history":
-            memory_id = self._parent(db.memories, "memory", row["memory_id"])
+            memory_id = self._parent(db.memories, "memory", tenant, row["memory_id"])
             change = MemoryChange(
                 row_id, memory_id, row["op"], row.get("old_text"), row.get("new_text"),
                 row["cause"], _time(row.get("created_at"), now),
             )  # fmt: skip
-            db.history[row_id] = HistoryRow(tenant, db.next_seq(), change)
+            db.history[(tenant, row_id)] = HistoryRow(tenant, db.next_seq(), change)
         elif kind == "entity":
             self._insert_entity(tenant, row_id, row)
         else:
@@ -185,8 +194,8 @@ class FakeTransfer:
         vector = row.get("embedding")
         merged = _opt_uuid(row.get("merged_into"))
         if merged is not None:
-            self._parent(db.entities, "entity", merged)
-        db.entities[row_id] = EntityRow(
+            self._parent(db.entities, "entity", tenant, merged)
+        db.entities[(tenant, row_id)] = EntityRow(
             tenant, db.next_seq(), entity, tuple(vector) if vector is not None else None, merged,
             _time(row.get("created_at"), now), _time(row.get("updated_at"), now),
         )  # fmt: skip
@@ -194,48 +203,51 @@ class FakeTransfer:
     def _insert_member(self, tenant: UUID, row_id: UUID, row: Mapping[str, Any]) -> bool:
         """A membership, unless the same (edge, entity, role) exists (its unique index)."""
         db = self._db
-        entity_id = self._parent(db.entities, "entity", row["entity_id"])
+        entity_id = self._parent(db.entities, "entity", tenant, row["entity_id"])
         memory_id, episode_id = _opt_uuid(row.get("memory_id")), _opt_uuid(row.get("episode_id"))
         if (memory_id is None) == (episode_id is None):
             raise InvalidInput({"membership": "give exactly one of memory_id and episode_id"})
         if memory_id is not None:
-            self._parent(db.memories, "memory", memory_id)
+            self._parent(db.memories, "memory", tenant, memory_id)
         else:
-            self._parent(db.episodes, "episode", episode_id)
+            self._parent(db.episodes, "episode", tenant, episode_id)
         role = row.get("role", "mention")
         for m in db.members.values():
             same_edge = (m.memory_id, m.episode_id) == (memory_id, episode_id)
-            if same_edge and m.entity_id == entity_id and m.role == role:
+            if m.tenant == tenant and same_edge and m.entity_id == entity_id and m.role == role:
                 return False
         created = _time(row.get("created_at"), self._now)
-        db.members[row_id] = MemberRow(
+        db.members[(tenant, row_id)] = MemberRow(
             row_id, tenant, db.next_seq(), entity_id, memory_id, episode_id, role, created
         )
         return True
 
-    def _parent(self, table: Mapping[UUID, object], kind: str, value: Any) -> UUID:
+    def _parent(self, table: Mapping[Key, object], kind: str, tenant: UUID, value: Any) -> UUID:
         parent = _uuid(value)
-        if parent not in table:
+        if (tenant, parent) not in table:
             raise NotFound(f"{kind} {parent} not found")
         return parent
 
     async def set_merged(self, tenant: UUID, merged: Mapping[UUID, UUID | None]) -> None:
         """Point merged entities of ``tenant`` at their survivors."""
         for entity_id, target in merged.items():
-            row = self._db.entities.get(entity_id)
-            if row is not None and row.tenant == tenant:
+            row = self._db.entities.get((tenant, entity_id))
+            if row is not None:
                 if target is not None:
-                    self._parent(self._db.entities, "entity", target)
+                    self._parent(self._db.entities, "entity", tenant, target)
                 row.merged_into = target
 
     async def existing(self, tenant: UUID, kind: str, ids: Collection[UUID]) -> set[UUID]:
         """Those of ``ids`` that are rows of ``kind`` in ``tenant`` (never another's)."""
+        table = self._table(kind)
+        return {i for i in ids if (tenant, i) in table}
+
+    def _table(self, kind: str) -> Mapping[Key, object]:
         db = self._db
-        tables: dict[str, Mapping[UUID, Any]] = {
+        tables: dict[str, Mapping[Key, object]] = {
             "episode": db.episodes, "memory": db.memories, "history": db.history,
             "entity": db.entities, "membership": db.members,
         }  # fmt: skip
         if kind not in tables:
             raise InvalidInput({"type": f"unknown record type {kind!r}"})
-        table = tables[kind]
-        return {i for i in ids if i in table and cast(Any, table[i]).tenant == tenant}
+        return tables[kind]

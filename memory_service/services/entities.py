@@ -46,7 +46,7 @@ class EntityResolver:
         [vector] = await self._embedder.embed([mention.name])
         for entity, similarity in await entities.nearest(self.tenant, self._scope, vector, 3):
             if similarity >= self._threshold and entity.type == mention.type:
-                await entities.add_alias(entity.id, mention.name)
+                await entities.add_alias(self.tenant, entity.id, mention.name)
                 self._known[key] = entity.id
                 return entity.id
         created = await entities.add(self.tenant, self._scope, mention.name, mention.type, vector)

@@ -16,7 +16,7 @@ async def merge_entities(uow: UnitOfWork, tenant: UUID, scope: Scope) -> int:
     by_id = {e.id: e for e in entities}
     pairs = merge_candidates(entities, members)
     for keep, drop in pairs:
-        await uow.entities.merge(by_id[keep], by_id[drop])
+        await uow.entities.merge(tenant, by_id[keep], by_id[drop])
     return len(pairs)
 
 

@@ -112,10 +112,14 @@ async def test_import_is_tenant_scoped(
 ) -> None:
     await add_messages(client, ["alpha's secret"], user_id="u")
     exported = (await client.get("/v1/export")).content
-    # Same database: the ids exist (in alpha's tenant), so beta gets nothing of alpha's.
+    # Same database: ids are per tenant, so beta gets its own copy (as for fresh ids),
+    # and alpha's row stays alpha's.
     r = await other_client.post("/v1/import", content=exported)
-    assert r.json()["imported"]["episode"] == {"received": 1, "added": 0, "skipped": 1}
-    assert (await other_client.get("/v1/episodes")).json()["items"] == []
+    assert r.json()["imported"]["episode"] == {"received": 1, "added": 1, "skipped": 0}
+    [copy] = (await other_client.get("/v1/episodes")).json()["items"]
+    assert copy["content"] == "alpha's secret"
+    assert (await other_client.delete(f"/v1/episodes/{copy['id']}")).status_code == 204
+    assert len((await client.get("/v1/episodes")).json()["items"]) == 1
     async with components.uow() as uow:
         count = (await uow.session.execute(text("SELECT count(*) FROM episodes"))).scalar()
     assert count == 1

@@ -52,3 +52,67 @@ def test_processes_starting_together_migrate_one_at_a_time(pg_server: object) ->
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     engine.dispose()
     assert versions == [head_revision()]
+
+
+def test_tenant_scoped_ids_migrate_with_data(pg_server: object) -> None:
+    """0006 keys tenant tables by (tenant_id, id): references that crossed tenants (an
+    older import could make them) are removed on the way up; the way down refuses
+    while two tenants hold one id."""
+    from memory_service.db.embedded import asyncpg_url
+
+    pg_server.psql("DROP DATABASE IF EXISTS memory_ids WITH (FORCE);")  # type: ignore[attr-defined]
+    pg_server.psql("CREATE DATABASE memory_ids;")  # type: ignore[attr-defined]
+    url = sync_url(asyncpg_url(pg_server.get_uri(), "memory_ids"))  # type: ignore[attr-defined]
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0005")
+    a, b = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"
+    fact, turn, pixel, alias = (f"00000000-0000-0000-0000-0000000001{n:02d}" for n in range(4))
+    vector = "array_fill(0.5, ARRAY[384])::vector"
+    engine = create_engine(url, poolclass=NullPool)
+
+    def run(*statements: str) -> None:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+
+    def count(table: str) -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+    run(
+        f"INSERT INTO tenants (id, name) VALUES ('{a}', 'a'), ('{b}', 'b')",
+        f"INSERT INTO memories (id, tenant_id, text, embedding)"
+        f" VALUES ('{fact}', '{a}', 'x', {vector})",
+        f"INSERT INTO episodes (id, tenant_id, role, text, occurred_at, embedding)"
+        f" VALUES ('{turn}', '{a}', 'user', 'y', now(), {vector})",
+        f"INSERT INTO entities (id, tenant_id, name, type) VALUES ('{pixel}', '{a}', 'P', 'pet')",
+        f"INSERT INTO entities (id, tenant_id, name, type, merged_into)"
+        f" VALUES ('{alias}', '{b}', 'Q', 'pet', '{pixel}')",
+        # a's own history and membership, and b's rows tied to a's
+        f"INSERT INTO memory_history (id, tenant_id, memory_id, op, cause) VALUES"
+        f" (gen_random_uuid(), '{a}', '{fact}', 'ADD', 'a'),"
+        f" (gen_random_uuid(), '{b}', '{fact}', 'ADD', 'b')",
+        f"INSERT INTO hyperedge_members (id, tenant_id, entity_id, episode_id, role) VALUES"
+        f" (gen_random_uuid(), '{a}', '{pixel}', '{turn}', 'mention'),"
+        f" (gen_random_uuid(), '{b}', '{pixel}', '{turn}', 'subject')",
+    )
+    command.upgrade(cfg, "head")
+    assert (count("memory_history"), count("hyperedge_members"), count("entities")) == (1, 1, 2)
+    assert count("entities WHERE merged_into IS NOT NULL") == 0
+
+    # b may now hold a's ids; a's rows stay as they were
+    run(
+        f"INSERT INTO memories (id, tenant_id, text, embedding)"
+        f" VALUES ('{fact}', '{b}', 'z', {vector})",
+        f"INSERT INTO memory_history (id, tenant_id, memory_id, op, cause)"
+        f" VALUES (gen_random_uuid(), '{b}', '{fact}', 'ADD', 'b')",
+    )
+    assert count(f"memories WHERE id = '{fact}'") == 2
+    with pytest.raises(RuntimeError, match="more than one tenant in memories"):
+        command.downgrade(cfg, "0005")
+    run(f"DELETE FROM memories WHERE tenant_id = '{b}'")
+    assert count("memory_history") == 1  # b's history went with b's memory
+    command.downgrade(cfg, "0005")
+    command.upgrade(cfg, "head")
+    command.check(cfg)
+    engine.dispose()

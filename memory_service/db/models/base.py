@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import DateTime, ForeignKey, Index, MetaData, Table, func
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    func,
+)
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -37,6 +46,29 @@ class Base(DeclarativeBase):
 def tenant_fk() -> Mapped[UUID]:
     return mapped_column(
         PgUUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+def tenant_key() -> PrimaryKeyConstraint:
+    """The primary key of a tenant-owned table: ``(tenant_id, id)``.
+
+    Ids are unique within a tenant only, so a tenant can import rows whose ids another
+    tenant holds (its own export, say) and gets the same answer as for ids nobody holds:
+    an id names nothing outside its tenant. The leading ``tenant_id`` is also what a
+    database distributed by tenant (Citus) needs of every unique key."""
+    return PrimaryKeyConstraint("tenant_id", "id")
+
+
+def tenant_ref(
+    table: str, column: str, target: str, *, ondelete: str = "CASCADE"
+) -> ForeignKeyConstraint:
+    """``(tenant_id, column)`` referencing ``target (tenant_id, id)``: a row can point only
+    at a row of its own tenant. Named as the single-column key it replaces was."""
+    return ForeignKeyConstraint(
+        ["tenant_id", column],
+        [f"{target}.tenant_id", f"{target}.id"],
+        ondelete=ondelete,
+        name=f"fk_{table}_{column}_{target}",
     )
 
 

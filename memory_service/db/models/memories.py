@@ -13,7 +13,6 @@ from sqlalchemy import (
     Computed,
     DateTime,
     Float,
-    ForeignKey,
     Identity,
     Index,
     String,
@@ -32,6 +31,8 @@ from memory_service.db.models.base import (
     scope_indexes,
     server_now,
     tenant_fk,
+    tenant_key,
+    tenant_ref,
     tsv_index,
     vector_index,
 )
@@ -39,7 +40,7 @@ from memory_service.db.models.base import (
 
 class EpisodeRow(Base):
     __tablename__ = "episodes"
-    id: Mapped[UUID] = mapped_column(PgUUID(as_uuid=True), primary_key=True)
+    id: Mapped[UUID] = mapped_column(PgUUID(as_uuid=True))
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False)
     tenant_id: Mapped[UUID] = tenant_fk()
     user_id: Mapped[str | None] = mapped_column(String(128))
@@ -59,6 +60,7 @@ class EpisodeRow(Base):
     """The learned-sparse vector, written by the consolidation worker (None until then)."""
     utility: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")
     __table_args__ = (
+        tenant_key(),
         Index("ix_episodes_tenant_time", "tenant_id", "occurred_at", "seq"),
         Index("uq_episodes_seq", "seq", unique=True),
         *scope_indexes("episodes", "occurred_at"),
@@ -69,7 +71,7 @@ class EpisodeRow(Base):
 
 class MemoryRow(Base):
     __tablename__ = "memories"
-    id: Mapped[UUID] = mapped_column(PgUUID(as_uuid=True), primary_key=True)
+    id: Mapped[UUID] = mapped_column(PgUUID(as_uuid=True))
     tenant_id: Mapped[UUID] = tenant_fk()
     user_id: Mapped[str | None] = mapped_column(String(128))
     agent_id: Mapped[str | None] = mapped_column(String(128))
@@ -90,6 +92,7 @@ class MemoryRow(Base):
     created_at: Mapped[datetime] = server_now()
     updated_at: Mapped[datetime] = server_now()
     __table_args__ = (
+        tenant_key(),
         CheckConstraint("status IN ('active', 'superseded', 'deleted')", name="status"),
         Index("ix_memories_tenant_status", "tenant_id", "status", "created_at"),
         Index("ix_memories_sources", "source_episode_ids", postgresql_using="gin"),
@@ -101,18 +104,18 @@ class MemoryRow(Base):
 
 class MemoryHistoryRow(Base):
     __tablename__ = "memory_history"
-    id: Mapped[UUID] = mapped_column(PgUUID(as_uuid=True), primary_key=True)
+    id: Mapped[UUID] = mapped_column(PgUUID(as_uuid=True))
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False)
     tenant_id: Mapped[UUID] = tenant_fk()
-    memory_id: Mapped[UUID] = mapped_column(
-        PgUUID(as_uuid=True), ForeignKey("memories.id", ondelete="CASCADE"), nullable=False
-    )
+    memory_id: Mapped[UUID] = mapped_column(PgUUID(as_uuid=True), nullable=False)
     op: Mapped[str] = mapped_column(String(8), nullable=False)
     old_text: Mapped[str | None] = mapped_column(Text)
     new_text: Mapped[str | None] = mapped_column(Text)
     cause: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = server_now()
     __table_args__ = (
+        tenant_key(),
+        tenant_ref("memory_history", "memory_id", "memories"),
         CheckConstraint("op IN ('ADD', 'UPDATE', 'DELETE')", name="op"),
         Index("ix_memory_history_memory", "tenant_id", "memory_id", "seq"),
     )

@@ -172,7 +172,7 @@ async def test_an_export_loads_into_another_store_unchanged(uow: FakeUnitOfWork)
     keep = await uow.entities.add(TENANT, ALICE, "E", "other", vec)
     drop = await uow.entities.add(TENANT, ALICE, "F", "other", vec)
     await uow.entities.link(TENANT, keep.id, episode_id=turn.id)
-    await uow.entities.merge(keep, drop)
+    await uow.entities.merge(TENANT, keep, drop)
     exported = [r async for r in uow.transfer.export(TENANT, ALICE)]
     assert [r["type"] for r in exported] == [
         "episode",

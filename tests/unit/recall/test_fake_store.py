@@ -128,7 +128,7 @@ async def test_entities_merge_and_are_found_by_alias(uow: FakeUnitOfWork) -> Non
     drop = await uow.entities.add(TENANT, ALICE, "Carrie", "person", vec)
     await uow.entities.link(TENANT, drop.id, episode_id=turn.id)
     await uow.entities.link(TENANT, drop.id, episode_id=turn.id)  # twice: no change
-    await uow.entities.merge(keep, drop)
+    await uow.entities.merge(TENANT, keep, drop)
     [found] = await uow.entities.by_names(TENANT, ALICE, ["CARRIE"])
     assert (found.id, found.aliases) == (keep.id, ("caroline", "carrie"))
     entities, members = await uow.entities.graph(TENANT, ALICE)
