@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         "overflow); a request waiting on the model holds one",
     )
     data_dir: Path = Field(default=Path(".memory-data"))
+    embedded_watch_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="`serve` and `mcp` look at the embedded PostgreSQL this often (seconds) "
+        "and start it again if it died, retrying after 0.5 s doubling to 30 s; 0: no watch",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
 
@@ -75,12 +81,31 @@ class Settings(BaseSettings):
 
     max_batch_messages: int = Field(default=500, ge=1)
     max_text_chars: int = Field(default=32_000, ge=1)
+    max_query_chars: int = Field(
+        default=8_000,
+        ge=1,
+        description="longest search query, question or context focus (characters); "
+        "a longer one is a 422",
+    )
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_limit: int = Field(default=100, ge=1)
     rate_limit_per_minute: int = Field(
         default=6000, ge=0, description="requests a minute per API key; 0 turns limits off"
     )
     rate_limit_burst: int = Field(default=300, ge=1)
+    rate_limit_tenant_per_minute: int | None = Field(
+        default=None,
+        ge=0,
+        description="requests a minute per tenant, all its keys together; unset: as per key",
+    )
+    rate_limit_tenant_burst: int | None = Field(default=None, ge=1, description="unset: as per key")
+    auth_failures_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="failed authentications a minute per client address; past them its "
+        "requests get 429 before their key is checked; 0 turns this off",
+    )
+    auth_failures_burst: int = Field(default=10, ge=1)
     max_import_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 
     default_preset: str = Field(

@@ -14,6 +14,10 @@ _CUE = re.compile(
     re.IGNORECASE,
 )
 _SKIP = re.compile(r"^\d{1,2}$")  # a bare small number is a count, not a date
+MAX_TEXT_CHARS = 500
+"""Time references are looked for in a query's first this many characters (cut at a
+space): dateparser's search reads about 2,000 characters of date-dense text a second, on
+the caller's thread, and a query may be thousands of characters long."""
 
 
 @cache
@@ -44,26 +48,44 @@ def _range(start: datetime, period: str) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _head(text: str) -> str:
+    """``text`` up to ``MAX_TEXT_CHARS``, cut at its last space there, if any."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    head = text[: MAX_TEXT_CHARS + 1]
+    space = head.rfind(" ")
+    return head[:space] if space > 0 else head[:MAX_TEXT_CHARS]
+
+
 def time_ranges(text: str, now: datetime) -> list[tuple[datetime, datetime]]:
     """The periods ``text`` refers to, resolved against ``now`` (past preferred), as
     half-open [start, end) UTC ranges at the granularity the words give."""
     data_parser, search_dates = _parsers()
+    text = _head(text)
     settings = {
         "RELATIVE_BASE": now.astimezone(UTC).replace(tzinfo=None),
         "PREFER_DATES_FROM": "past",
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
+    # A date past the calendar's ends (years 1 to 9999: "in 9999" or "last Monday" seen
+    # from 0001-01-01) is an OverflowError or a ValueError: no range, not a failed search.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        found = search_dates(text, languages=["en"], settings=settings) or []
+        try:
+            found = search_dates(text, languages=["en"], settings=settings) or []
+        except (OverflowError, ValueError):
+            found = []
         parser = data_parser(languages=["en"], settings=settings)
         ranges = []
         for phrase, _ in found:
             if not _CUE.search(phrase) or _SKIP.match(phrase.strip()):
                 continue
-            parsed = parser.get_date_data(phrase)
-            if parsed.date_obj is None:
+            try:
+                parsed = parser.get_date_data(phrase)
+                if parsed.date_obj is None:
+                    continue
+                begin, end = _range(parsed.date_obj, parsed.period or "day")
+            except (OverflowError, ValueError):
                 continue
-            begin, end = _range(parsed.date_obj, parsed.period or "day")
             ranges.append((begin.replace(tzinfo=UTC), end.replace(tzinfo=UTC)))
     return list(dict.fromkeys(ranges))

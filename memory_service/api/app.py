@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from memory_service import __version__
 from memory_service.api import errors
+from memory_service.api.body import Utf8BodyMiddleware
 from memory_service.api.metrics import (
     BodyLimitMiddleware,
     MetricsMiddleware,
@@ -67,7 +68,7 @@ def create_app(
     if components is not None:
         app.state.components = components
     app.state.metrics = RequestMetrics()
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
     errors.install(app)
     routers = (
         health,
@@ -84,6 +85,10 @@ def create_app(
     )
     for module in routers:
         app.include_router(module.router)
+    # The last added runs first: the body limit, the request id, metrics, the UTF-8
+    # check, then the 500 of last resort (inside the request id, whose id it reports).
+    app.add_middleware(errors.InternalErrorMiddleware)
+    app.add_middleware(Utf8BodyMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(

@@ -1,7 +1,9 @@
-"""One handler maps every error class to a status and the body ``{"error", "detail"}``."""
+"""One handler maps every error class to a status and the body ``{"error", "detail"}``;
+an error nothing maps is a 500 with that body too (``InternalErrorMiddleware``)."""
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -9,8 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from memory_service.domain.errors import (
     ConfigurationError,
@@ -24,6 +27,8 @@ from memory_service.domain.errors import (
     UpstreamUnavailable,
 )
 from memory_service.requests.ratelimit import retry_after_header
+
+log = logging.getLogger(__name__)
 
 STATUS: dict[type[MemoryServiceError], int] = {
     NotFound: 404,
@@ -41,6 +46,11 @@ class ErrorBody(BaseModel):
 
     error: str
     detail: Any = None
+    request_id: str | None = Field(
+        default=None,
+        description="on a 500 only: the request's x-request-id, which the server log "
+        "names with the traceback",
+    )
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -99,12 +109,57 @@ def _unreadable_body(cause: BaseException) -> JSONResponse:
 
 
 async def _database_down(_: Request, exc: Exception) -> JSONResponse:
-    # The database is unreachable (restarting, network): a retryable 503, never a 500
-    # with a stack trace. Nothing was committed.
+    # The database is unreachable (restarting, network, the connection lost mid-request):
+    # a retryable 503, never a 500 with a stack trace. Lost before the commit, nothing was
+    # committed; lost during it, the outcome is unknown: a retry with the same
+    # idempotency key stores the write once or replays it.
     assert isinstance(exc, DatabaseUnavailable)
     return error_response(
         503, "Unavailable", "the database is unavailable; retry shortly", **{"Retry-After": "1"}
     )
+
+
+class InternalErrorMiddleware:
+    """An error nothing else handled: logged with its traceback and answered as a 500 with
+    the error body and the request id, from inside the app.
+
+    Starlette's own last resort answers plain text and re-raises, and the server then
+    drops the keep-alive connection; this answer leaves the connection usable. Sits
+    inside ``RequestIdMiddleware`` (which puts the id in the scope's state). An error
+    after the answer began cannot be answered any more: it is re-raised."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            request_id = scope.get("state", {}).get("request_id")
+            log.exception(
+                "unhandled error in %s %s (request id %s)",
+                scope.get("method"),
+                scope.get("path"),
+                request_id,
+            )
+            if started:
+                raise
+            body = {
+                "error": "InternalError",
+                "detail": "an unexpected error; the server log has it under this request id",
+                "request_id": request_id,
+            }
+            await JSONResponse(status_code=500, content=body)(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:

@@ -34,7 +34,22 @@ class RequestMetrics:
         )
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""The methods that get a label value of their own; any other is ``other``."""
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
 class MetricsMiddleware:
+    """Counts and times each request by method, route template and status.
+
+    Every label takes a bounded set of values, whatever the client sends: methods
+    outside ``METHODS`` are ``other``, and a path no route matches is ``unmatched``
+    (a route that matches the path but not the method keeps its template).
+    """
+
     def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
         self.app = app
         self.metrics = metrics
@@ -56,7 +71,7 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            method = scope["method"]
+            method = method_label(scope["method"])
             self.metrics.requests.labels(method, template, str(status["code"])).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
 
@@ -73,6 +88,7 @@ class RequestIdMiddleware:
             return
         given = dict(scope.get("headers", [])).get(b"x-request-id", b"")
         request_id = given if 0 < len(given) <= 128 and given.isascii() else uuid4().hex.encode()
+        scope.setdefault("state", {})["request_id"] = request_id.decode()  # for a 500's body
 
         async def with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Text, cast, func, literal_column, select, text
@@ -31,6 +32,11 @@ class SearchTuning:
 
 
 DEFAULT_TUNING = SearchTuning()
+MAX_TEXT_TERMS = 64
+"""The most words of a query full-text search ORs together: a query of thousands of
+distinct words overflows PostgreSQL's stack in ``plainto_tsquery`` (and a repeated word
+its tsquery size limit), and would read most of the scope anyway."""
+_WORD = re.compile(r"\w+")
 
 
 def scope_filters(table: Any, tenant: Any, scope: Scope) -> list[ColumnElement[bool]]:
@@ -53,14 +59,24 @@ async def tune_vector_scan(session: AsyncSession, ef_search: int) -> None:
     await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
 
 
+def few_terms(text: str, most: int = MAX_TEXT_TERMS) -> str:
+    """``text`` as it is when it has at most ``most`` words, else its first ``most``
+    distinct words (lower-cased): the words a full-text query is built from."""
+    words = _WORD.findall(text)
+    if len(words) <= most:
+        return text
+    return " ".join(list(dict.fromkeys(w.lower() for w in words))[:most])
+
+
 def any_terms_tsquery(text: str) -> ColumnElement[Any]:
-    """A tsquery matching any of the query's terms (plainto_tsquery ANDs them).
+    """A tsquery matching any of the query's terms (plainto_tsquery ANDs them), of its
+    first ``MAX_TEXT_TERMS`` distinct words when it has more.
 
     Wrapped in a scalar subquery so PostgreSQL computes it once per statement (an
     InitPlan) rather than once per row under a generic prepared plan.
     """
     english: ColumnElement[Any] = literal_column("'english'::regconfig")
-    plain = cast(func.plainto_tsquery(english, cast(text, Text)), Text)
+    plain = cast(func.plainto_tsquery(english, cast(few_terms(text), Text)), Text)
     return select(cast(func.replace(plain, " & ", " | "), TSQUERY)).scalar_subquery()
 
 
@@ -98,9 +114,16 @@ def decode_cursor(cursor: str, tiebreak: Callable[[Any], T]) -> tuple[datetime, 
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         moment, last = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(moment), tiebreak(last)
-    except (ValueError, TypeError) as exc:
+        return _utc_moment(moment), tiebreak(last)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidInput({"cursor": "malformed cursor"}) from exc
+
+
+def _utc_moment(text: str) -> datetime:
+    """A cursor's time, in UTC (naive: taken as UTC); OverflowError when it falls outside
+    years 1 to 9999 there, ValueError when it is not a time."""
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def sequence_number(value: Any) -> int:

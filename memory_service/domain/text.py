@@ -1,56 +1,126 @@
-"""Text the store can hold: PostgreSQL ``text`` and ``jsonb`` refuse U+0000 (NUL).
+"""Text the store can hold: PostgreSQL ``text`` and ``jsonb`` refuse U+0000 (NUL), and
+UTF-8 has no encoding for a lone surrogate (U+D800 to U+DFFF, which a JSON ``\\ud800``
+escape decodes to); ``jsonb`` also refuses NaN and the infinities, and nesting without end
+fails on the way out.
 
-Inputs are checked where they enter (request bodies, headers, import lines), so that a
-NUL is a 422 naming the field, never a 500 from the database half-way through a write.
-A model's output is not refused but cleaned (``without_nul``): a stray NUL in a reply
-must not fail a consolidation job or a search log.
+Inputs are checked where they enter (request bodies, headers, import lines), so that such
+a value is a 422 naming the field, never a 500 from the database half-way through a
+write. A model's output is not refused but cleaned (``without_nul``): a stray NUL in a
+reply must not fail a consolidation job or a search log.
 
 Also the stopword lists of the word-level heuristics (lower-case English words).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from typing import TypeVar
 
 T = TypeVar("T")
 NUL = "\x00"
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"
-_SCALARS = (int, float, bool, type(None))
-_SCALAR_TYPES = frozenset(_SCALARS)
+SURROGATE_MESSAGE = "must not contain a lone surrogate (U+D800 to U+DFFF): it is not text"
+MAX_JSON_DEPTH = 32
+"""How deep a free-form JSON value (metadata) may nest: ``{"a": {"b": 1}}`` is 2 levels."""
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NON_FINITE_MESSAGE = "must be a finite number, not NaN or an infinity"
+Steps = list[str | int]
+_NUMBERS = frozenset((int, float, bool, type(None)))
 
 
-def nul_at(value: object) -> str | None:
-    """Where the first string holding NUL sits in a JSON-like ``value``: ``""`` for
-    ``value`` itself, ``['key'][0]`` inside dicts (keys included) and lists; None when
-    there is none. Other values (numbers, UUIDs, times, models) are not looked into."""
-    steps = _nul_steps(value)
-    return None if steps is None else "".join(f"[{s!r}]" for s in reversed(steps))
+def _char_problem(text: str) -> str | None:
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return NUL_MESSAGE if found.group() == NUL else SURROGATE_MESSAGE
 
 
-def _nul_steps(value: object) -> list[str | int] | None:
-    """The keys and indexes leading to the first NUL, innermost first (built only on a
-    hit: most values hold none, and an embedding is hundreds of floats)."""
-    if isinstance(value, str):
-        return [] if NUL in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str) and NUL in key:
-                return [key]
-            if not isinstance(item, _SCALARS) and (found := _nul_steps(item)) is not None:
-                return [*found, key]
-    elif isinstance(value, list | tuple) and not set(map(type, value)) <= _SCALAR_TYPES:
-        for index, item in enumerate(value):
-            if not isinstance(item, _SCALARS) and (found := _nul_steps(item)) is not None:
-                return [*found, index]
+def _where(steps: Steps) -> str:
+    """``['key'][0]``, for the keys and indexes leading to a value, outermost first."""
+    return "".join(f"[{s!r}]" for s in steps)
+
+
+def _first_problem(value: object, max_depth: int | None) -> tuple[str, Steps] | None:
+    """The first thing the store cannot hold in the JSON-like ``value``, and where: a
+    string (dict keys included) holding NUL or a lone surrogate; and, for a JSON value
+    (``max_depth`` given), a float that is NaN or infinite, or nesting deeper than
+    ``max_depth`` levels. Other values (UUIDs, times, models) are not looked into.
+    Walked without recursion, so that no depth can exhaust the stack."""
+    json_value = max_depth is not None
+    stack: list[tuple[object, Steps]] = [(value, [])]
+    while stack:
+        item, steps = stack.pop()
+        if isinstance(item, str):
+            problem = _char_problem(item)
+            if problem is not None:
+                return problem, steps
+            continue
+        if isinstance(item, float):
+            if json_value and not math.isfinite(item):
+                return NON_FINITE_MESSAGE, steps
+            continue
+        if not isinstance(item, dict | list | tuple):
+            continue
+        if max_depth is not None and len(steps) >= max_depth:
+            return f"must not nest deeper than {max_depth} levels", steps
+        if not json_value and not isinstance(item, dict) and set(map(type, item)) <= _NUMBERS:
+            continue  # an embedding: hundreds of floats, nothing to look at
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        nested: list[tuple[object, Steps]] = []
+        for key, sub in pairs:
+            if isinstance(key, str) and (problem := _char_problem(key)) is not None:
+                return problem, [*steps, key]
+            if isinstance(sub, str):
+                if (problem := _char_problem(sub)) is not None:
+                    return problem, [*steps, key]
+            elif isinstance(sub, float):
+                if json_value and not math.isfinite(sub):
+                    return NON_FINITE_MESSAGE, [*steps, key]
+            elif isinstance(sub, dict | list | tuple):
+                nested.append((sub, [*steps, key]))
+        stack.extend(reversed(nested))
     return None
 
 
+def _message(found: tuple[str, Steps]) -> str:
+    problem, steps = found
+    return f"{problem} (at {_where(steps)})" if steps else problem
+
+
+def nul_at(value: object) -> str | None:
+    """Where the first string holding NUL or a lone surrogate sits in a JSON-like
+    ``value``: ``""`` for ``value`` itself, ``['key'][0]`` inside dicts (keys included)
+    and lists; None when there is none."""
+    found = _first_problem(value, None)
+    return None if found is None else _where(found[1])
+
+
 def refuse_nul(value: T) -> T:
-    """``value`` unchanged, or ValueError when a string in it holds NUL (a validator)."""
-    where = nul_at(value)
-    if where is None:
+    """``value`` unchanged, or ValueError when a string in it holds NUL or a lone
+    surrogate (a validator; the name is older than the surrogate check)."""
+    found = _first_problem(value, None)
+    if found is None:
         return value
-    raise ValueError(f"{NUL_MESSAGE} (at {where})" if where else NUL_MESSAGE)
+    raise ValueError(_message(found))
+
+
+def json_problem(value: object, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """What ``jsonb`` cannot hold in the JSON-like ``value``, as a message naming where:
+    a string holding NUL or a lone surrogate, a NaN or infinite float (``NaN``,
+    ``Infinity`` and ``1e400`` parse to one), nesting deeper than ``max_depth`` levels.
+    None when there is nothing."""
+    found = _first_problem(value, max_depth)
+    return None if found is None else _message(found)
+
+
+def refuse_json_problem(value: T) -> T:
+    """``value`` unchanged, or ValueError saying what ``json_problem`` found (a validator)."""
+    problem = json_problem(value)
+    if problem is None:
+        return value
+    raise ValueError(problem)
 
 
 def without_nul(value: object) -> object:

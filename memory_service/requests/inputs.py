@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
 from memory_service.domain.models import NewEpisode
 from memory_service.requests.fields import (
+    JsonObject,
     Metadata,
     ScopeFields,
     StoredKind,
@@ -58,7 +59,7 @@ class MemoryIn(ScopeFields):
 
 class MemoryPatch(Strict):
     text: Text | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     valid_to: datetime | None = None
 
     _utc = field_validator("valid_to")(as_utc)
@@ -98,7 +99,7 @@ class AnswerIn(ScopeFields):
 
 
 class ContextIn(ScopeFields):
-    query: str | None = Field(default=None, max_length=8000)
+    query: str | None = None
     token_budget: int = Field(default=1000, ge=50, le=100_000)
     now: datetime | None = None
 

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from memory_service.adapters.tokens import count_tokens
 from memory_service.bootstrap import Components
+from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import SearchQuery
 from memory_service.requests.call import Call
 from memory_service.requests.inputs import AnswerIn, ContextIn, FeedbackIn, SearchIn
@@ -37,11 +38,20 @@ async def reading(components: Components, tenant: UUID) -> AsyncIterator[Call]:
         yield Call(uow=uow, tenant=tenant, components=components)
 
 
+def check_query(call: Call, field: str, text: str | None) -> None:
+    """InvalidInput when a query is longer than the settings allow (every step of a
+    search reads the query: its length bounds their work)."""
+    most = call.components.settings.max_query_chars
+    if text is not None and len(text) > most:
+        raise InvalidInput({field: f"longer than {most} characters"})
+
+
 async def search(call: Call, body: SearchIn) -> SearchOut:
     """Hybrid search (vector + full text over episodes and memories, fused by RRF), routed
     by the quality gate; the result carries a retrieval id for feedback."""
     uow, components, tenant = call.uow, call.components, call.tenant
     call.check_limit(body.limit)
+    check_query(call, "query", body.query)
     query = SearchQuery(
         text=body.query,
         scope=body.scope(),
@@ -65,6 +75,7 @@ async def search(call: Call, body: SearchIn) -> SearchOut:
 async def context(call: Call, body: ContextIn) -> ContextOut:
     """A ready-to-paste context block packed to ``token_budget`` (cl100k_base tokens) in
     rank order, with the ids it used."""
+    check_query(call, "query", body.query)
     components = call.components
     built = await build_context(
         call.uow,
@@ -89,6 +100,7 @@ async def context(call: Call, body: ContextIn) -> ContextOut:
 async def answer(call: Call, body: AnswerIn) -> AnswerOut:
     """Retrieve, answer with the LLM from the evidence, audit the answer, and fall back to
     Full Deliberation when the audit fails. Conflict when no LLM is configured."""
+    check_query(call, "question", body.question)
     components = call.components
     query = SearchQuery(text=body.question, scope=body.scope(), limit=body.limit)
     result = await answer_question(

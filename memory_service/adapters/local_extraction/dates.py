@@ -90,7 +90,10 @@ def sentence_date(sent: Span, base: datetime) -> tuple[Span, When] | None:
     future = _speaks_of_future(sent)
     for ent in sent.ents:
         if ent.label_ in ("DATE", "TIME"):
-            when = _resolve(ent.text, base, future=future)
+            try:
+                when = _resolve(ent.text, base, future=future)
+            except (OverflowError, ValueError):  # past year 1 or 9999 ("last Monday" in 0001)
+                continue
             if when is not None:
                 return ent, when
     return None

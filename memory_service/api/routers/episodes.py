@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -12,7 +11,7 @@ from memory_service.api.deps import CallDep
 from memory_service.api.errors import error_responses
 from memory_service.domain.models import Scope
 from memory_service.requests import messages
-from memory_service.requests.fields import ScopeId
+from memory_service.requests.fields import ScopeId, UtcTime
 from memory_service.requests.outputs import EpisodeOut, EpisodePageOut
 
 router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
@@ -24,8 +23,8 @@ async def list_episodes(
     user_id: Annotated[ScopeId | None, Query()] = None,
     agent_id: Annotated[ScopeId | None, Query()] = None,
     session_id: Annotated[ScopeId | None, Query()] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcTime | None = None,
+    until: UtcTime | None = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1)] = 50,
     order: Literal["asc", "desc"] = "asc",
