@@ -9,6 +9,7 @@ from uuid import UUID
 from memory_service.bootstrap import Components
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import Scope
+from memory_service.requests import imports
 from memory_service.requests.call import Call
 from memory_service.requests.outputs import ForgetOut, ImportCounts, ImportOut
 from memory_service.services import forget, hypergraph, transfer
@@ -36,13 +37,15 @@ async def export_lines(components: Components, tenant: UUID, scope: Scope) -> As
 
 
 async def import_lines(call: Call, body: bytes) -> ImportOut:
-    """Load an export (UTF-8 JSON Lines): every line is validated first, then all are
+    """Load an export (UTF-8 JSON Lines): every line is validated first, each field as
+    the REST API validates it (:mod:`memory_service.requests.imports`), then all are
     stored in the call's transaction; rows already present (same id) are skipped."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput({"body": "not UTF-8 text"}) from exc
-    grouped = transfer.parse_lines(text.splitlines())
+    limit = call.components.settings.max_text_chars
+    grouped = imports.parse_lines(text.split("\n"), max_text_chars=limit)
     if not any(grouped.values()):
         raise InvalidInput({"body": "no records to import"})
     counts = await transfer.import_records(call.uow.transfer, call.tenant, grouped)

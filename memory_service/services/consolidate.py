@@ -16,6 +16,7 @@ from memory_service.domain.consolidation import (
 )
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import Job, NewMemory, SearchQuery
+from memory_service.domain.search import finite_or_zero
 from memory_service.ports import Embedder, Extractor, SparseEncoder, UnitOfWork, UpdateDecider
 from memory_service.services.entities import EntityResolver
 from memory_service.services.hypergraph import merge_entities
@@ -89,7 +90,8 @@ async def _decide(
 ) -> Decision:
     query = SearchQuery(text=fact.text, scope=job.scope, limit=parts.similar_k)
     similar = await uow.memories.vector_search(job.tenant_id, query, vector, parts.similar_k)
-    existing = [ExistingMemory(c.id, c.text, c.score) for c in similar]
+    # A stored zero vector's cosine is NaN: 0 (unrelated), or max() could pick it.
+    existing = [ExistingMemory(c.id, c.text, finite_or_zero(c.score)) for c in similar]
     return await parts.decider.decide(fact, existing)
 
 

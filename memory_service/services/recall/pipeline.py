@@ -8,13 +8,13 @@ the search's :class:`~memory_service.domain.trace.Trace`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from memory_service.domain.models import Candidate, SearchHit, SearchQuery
-from memory_service.domain.search import Budget, Mode, Route
+from memory_service.domain.search import Budget, Mode, Route, finite_or_zero
 from memory_service.domain.trace import Trace
 from memory_service.ports import (
     Deliberator,
@@ -110,7 +110,8 @@ class RecallPipeline:
             if source.kind is not None and source.kind not in search.query.kinds:
                 continue
             with search.trace.stage(source.name):
-                ranked[source.name] = await source.retrieve(search, self.pool)
+                found = await source.retrieve(search, self.pool)
+            ranked[source.name] = [_finite(c) for c in found]
         return self.fusion.fuse(ranked)
 
     async def _rerank(self, search: Search, fused: Sequence[SearchHit], limit: int) -> Pool:
@@ -123,6 +124,7 @@ class RecallPipeline:
         exact |= await uow.memories.similarities(
             tenant, [h.id for h in fused if h.kind == "memory"], vector
         )
+        exact = {item: (finite_or_zero(cos), finite_or_zero(q)) for item, (cos, q) in exact.items()}
         pool = Pool(list(fused), exact)
         for reranker in self.rerankers:
             pool = await reranker.rerank(search, pool, limit)
@@ -131,3 +133,9 @@ class RecallPipeline:
     async def _pack(self, search: Search, ranked: Sequence[SearchHit]) -> list[SearchHit]:
         with search.trace.stage("context"):
             return self.packer.pack(search, await self.passages.build(search, ranked))
+
+
+def _finite(candidate: Candidate) -> Candidate:
+    """``candidate``, its score 0.0 when not finite (a zero vector's cosine is NaN)."""
+    score = finite_or_zero(candidate.score)
+    return candidate if score == candidate.score else replace(candidate, score=score)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from memory_service.domain.models import Candidate, SearchHit, Turn
+from memory_service.domain.search import finite_or_zero
 from memory_service.ports import LLM, ChunkRunner, Deliberator, Search, SparseEncoder
 from memory_service.services.recall.parts import Parts
 from retrievers.chunk_reading import InProcessChunkRunner, LLMDeliberation
@@ -89,13 +90,15 @@ class LLMReader:
 
 
 async def _scan(search: Search) -> tuple[list[tuple[Turn, float]], bool]:
-    return await search.uow.episodes.scan(
+    """The turns read, each with its cosine to the query (0.0 for a zero vector's NaN)."""
+    turns, older_left = await search.uow.episodes.scan(
         search.tenant,
         search.query.scope,
         search.vector,
         limit=MAX_EPISODES,
         max_tokens=search.budget.max_tokens,
     )
+    return [(turn, finite_or_zero(cosine)) for turn, cosine in turns], older_left
 
 
 def _record(search: Search, found: Deliberation) -> list[SearchHit]:
