@@ -6,6 +6,14 @@ are gathered, oldest first, into the next call, up to ``max_batch`` items; each 
 its own results back, in order. The model runs in a worker thread, one call at a
 time per queue, so the event loop keeps serving and two calls of one model never
 fight for the same cores.
+
+Items can weigh more than one: a text model pads a call to its longest text, so a
+call of ``n`` items costs ``n`` times the heaviest, and ``max_weight`` bounds that.
+Long texts then go a few to a call, and nobody waits behind a call longer than one
+of ``max_weight`` (about a second on two CPU cores, for the local embedder). Nor is
+a light caller padded by heavy items: past ``max_weight / max_batch`` an item joins
+a call only if that makes it no heavier (a search goes alone rather than with a
+piece of a bulk write, and waits for at most the one call that was running).
 """
 
 from __future__ import annotations
@@ -70,11 +78,25 @@ class Batcher(Generic[T, R]):
     own queue, created on first use, and the model calls of all of them take turns.
     """
 
-    def __init__(self, run: Callable[[list[T]], list[R]], *, max_batch: int = 64) -> None:
+    def __init__(
+        self,
+        run: Callable[[list[T]], list[R]],
+        *,
+        max_batch: int = 64,
+        weight: Callable[[T], int] | None = None,
+        max_weight: int | None = None,
+    ) -> None:
+        """``weight`` (default 1 an item) and ``max_weight`` (default ``max_batch``):
+        no call holds items whose count times the heaviest's weight passes
+        ``max_weight``, but for a single item, which always goes; an item heavier than
+        ``max_weight // max_batch`` only joins a call as heavy as itself."""
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._run = run
         self._max_batch = max_batch
+        self._weight = weight or (lambda _: 1)
+        self._max_weight = max_batch if max_weight is None else max_weight
+        self._light = self._max_weight // max_batch
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue[T, R]] = (
             weakref.WeakKeyDictionary()
         )
@@ -120,18 +142,40 @@ class Batcher(Generic[T, R]):
         """The next call's pieces, oldest request first: whole requests while they fit,
         a piece of one that could never fit whole; callers that have gone are dropped."""
         pieces: list[Piece[T, R]] = []
-        room = self._max_batch
-        while waiting and room:
+        taken, heaviest = 0, 0
+        while waiting:
             request = waiting[0]
             if request.future.done():  # cancelled while it waited
                 waiting.popleft()
                 continue
-            if request.left > room and request.left <= self._max_batch:
-                break  # fits whole in the next call
-            count = min(request.left, room)
+            rest = request.items[len(request.results) :]
+            count, heavier = self._room(taken, heaviest, rest)
+            if count == 0 or (count < len(rest) and taken and self._fits_whole(rest)):
+                break  # the next call has room for it whole
             pieces.append((waiting.popleft(), count))
-            room -= count
+            taken, heaviest = taken + count, heavier
+            if count < len(rest):
+                break
         return pieces
+
+    def _room(self, taken: int, heaviest: int, items: Sequence[T]) -> tuple[int, int]:
+        """How many of ``items``, from the first, join a call of ``taken`` items whose
+        heaviest weighs ``heaviest``; and the call's heaviest then."""
+        count = 0
+        for item in items:
+            heavier = max(heaviest, self._weight(item))
+            size = taken + count + 1
+            if size > self._max_batch:
+                break
+            if size > 1 and (
+                size * heavier > self._max_weight or heavier > max(heaviest, self._light)
+            ):
+                break  # over the call's bound, or padding lighter items past light
+            count, heaviest = count + 1, heavier
+        return count, heaviest
+
+    def _fits_whole(self, items: Sequence[T]) -> bool:
+        return self._room(0, 0, items)[0] == len(items)
 
     async def _serve(self, pieces: list[Piece[T, R]]) -> None:
         if not pieces:

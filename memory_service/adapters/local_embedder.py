@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from memory_service.adapters.batching import Batcher
+from memory_service.adapters.clipping import SHORT_PIECES, clip, estimated_pieces
 from memory_service.adapters.offline import stay_offline
 from memory_service.domain.errors import ConfigurationError
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
+WINDOW = 256
+"""Word pieces the model reads of a text (its ``max_seq_length``)."""
 
 
 def bundled_model_path() -> Path:
@@ -39,6 +42,11 @@ class LocalEmbedder:
     (up to ``batch_size`` texts; see :mod:`~memory_service.adapters.batching`), so
     the event loop keeps serving and 16 one-message requests are not 16 model calls.
     ``embed_sync`` is the plain, unqueued call.
+
+    A text costs at most one window of 256 word pieces, however long: the model reads
+    no more, and the rest is cut before tokenizing (:mod:`~.clipping`). Long texts go
+    fewer to a call (``SHORT_PIECES``), so a search waits behind at most one call of a
+    bulk write's bounded size.
     """
 
     dim = DIM
@@ -52,7 +60,12 @@ class LocalEmbedder:
         self._model_path = model_path
         self._model: Any = None
         self._lock = threading.Lock()
-        self.queue: Batcher[str, list[float]] = Batcher(self.embed_sync, max_batch=batch_size)
+        self.queue: Batcher[str, list[float]] = Batcher(
+            self.embed_sync,
+            max_batch=batch_size,
+            weight=lambda text: estimated_pieces(text, WINDOW),
+            max_weight=batch_size * SHORT_PIECES,
+        )
 
     @property
     def device(self) -> str:
@@ -78,8 +91,10 @@ class LocalEmbedder:
         if not texts:
             return []
         model = self._load()
+        # The model reads max_seq_length (256) word pieces: a long text is cut before
+        # its tokenizing costs more than the model's own work (adapters.clipping).
         vectors = model.encode(
-            list(texts),
+            clip(model.tokenizer, texts, model.max_seq_length),
             batch_size=self._batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,

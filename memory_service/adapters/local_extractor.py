@@ -57,6 +57,13 @@ def _pipeline(model: str) -> Any:
     return nlp
 
 
+MAX_FACTS_PER_EPISODE = 16
+"""Facts taken from one episode: its first informative sentences. A chat turn has a few;
+a pasted document of 8,000 characters has a hundred, each a fact to embed, match and
+decide on, which made one maximum batch's consolidation run for minutes. The episode
+itself stays searchable whole."""
+
+
 class LocalExtractor:
     """Sentence-level facts and spaCy entities, in process, with no model calls.
 
@@ -98,8 +105,10 @@ class LocalExtractor:
             [*ner_entities(doc), *proper_noun_entities(doc, speakers)], key=lambda s: s[0]
         )
         base = naive_utc(episode.occurred_at)
-        facts = []
+        facts: list[ExtractedFact] = []
         for sent in doc.sents:
+            if len(facts) == MAX_FACTS_PER_EPISODE:
+                break
             body = doc[body_start(sent) : sent.end]
             if not informative(sent, body):
                 continue

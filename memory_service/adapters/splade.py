@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_service.adapters.batching import Batcher
+from memory_service.adapters.clipping import SHORT_PIECES, clip, estimated_pieces
 from memory_service.adapters.offline import stay_offline
 from memory_service.domain.errors import ConfigurationError
 
@@ -83,7 +84,13 @@ class SpladeEncoder:
         self._checked: Path | None = None
         self._loaded: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
-        self.queue: Batcher[str, dict[int, float]] = Batcher(self.encode_sync, max_batch=batch_size)
+        # Long texts go fewer to a call, as in the local embedder (SHORT_PIECES).
+        self.queue: Batcher[str, dict[int, float]] = Batcher(
+            self.encode_sync,
+            max_batch=batch_size,
+            weight=lambda text: estimated_pieces(text, max_length),
+            max_weight=batch_size * SHORT_PIECES,
+        )
 
     def check(self) -> Path:
         """The model's folder, its weights checked against the pinned sha256 once (a
@@ -124,8 +131,9 @@ class SpladeEncoder:
         out: list[dict[int, float]] = []
         with torch.inference_mode():
             for start in range(0, len(texts), self._batch_size):
+                chunk = texts[start : start + self._batch_size]
                 batch = tokenizer(
-                    list(texts[start : start + self._batch_size]),
+                    clip(tokenizer, chunk, self._max_length),
                     padding=True,
                     truncation=True,
                     max_length=self._max_length,

@@ -43,11 +43,19 @@ async def get_api_key(
     components: ComponentsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("send Authorization: Bearer <API key>")
-    key = await authenticate(components, credentials.credentials)
+    """The caller's key. An address past its failed authentications gets 429 before
+    its key is looked at; then the key and its tenant each spend a request."""
     limiter: RateLimiter = request.app.state.rate_limiter
-    limiter.admit(key.id)
+    address = request.client.host if request.client else None
+    limiter.check_address(address)
+    try:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise Unauthorized("send Authorization: Bearer <API key>")
+        key = await authenticate(components, credentials.credentials)
+    except Unauthorized:
+        limiter.failed(address)
+        raise
+    limiter.admit(key.id, key.tenant_id)
     return key
 
 

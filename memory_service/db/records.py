@@ -20,6 +20,7 @@ from memory_service.db.models import (
     RetrievalRow,
 )
 from memory_service.domain.models import RetrievalRecord, SearchQuery
+from memory_service.domain.search import finite_json
 
 
 class SqlIdempotency:
@@ -90,11 +91,12 @@ class SqlRetrievalLog:
             "agent_id": query.scope.agent_id,
             "session_id": query.scope.session_id,
             "query": query.text,
-            "request": dict(request),
-            "stages": dict(stages),
-            "gate": dict(gate) if gate is not None else None,
+            # No NaN or Infinity in jsonb: a score that is not finite is logged as null.
+            "request": finite_json(dict(request)),
+            "stages": finite_json(dict(stages)),
+            "gate": finite_json(dict(gate)) if gate is not None else None,
             "route": route,
-            "results": [dict(r) for r in results],
+            "results": [finite_json(dict(r)) for r in results],
         }
         if self._s is None:
             self.rows.append(row)
@@ -167,7 +169,7 @@ class SqlFeedback:
                 reward=reward,
                 item_ids=list(item_ids),
             )
-            .on_conflict_do_nothing(index_elements=["id"])
+            .on_conflict_do_nothing(index_elements=["tenant_id", "id"])
             .returning(FeedbackRow.id)
         )
         return (await self._s.execute(stmt)).first() is not None
@@ -175,15 +177,25 @@ class SqlFeedback:
     async def update_utilities(
         self, tenant: UUID, items: Sequence[tuple[str, UUID]], reward: float, alpha: float
     ) -> dict[UUID, float]:
-        """``Q <- Q + alpha (reward - Q)`` for each item, in SQL (no lost updates)."""
+        """``Q <- Q + alpha (reward - Q)`` for each item, in SQL (no lost updates).
+
+        The rows are locked first, memories before episodes and each table in id
+        order: an UPDATE alone locks rows in its scan order, which differs between
+        concurrent transactions (updated rows move), and two feedbacks on one
+        retrieval then deadlock. In one order they queue, and commit as a serial
+        replay. ``FOR NO KEY UPDATE`` is the lock the UPDATE takes anyway.
+        """
         updated: dict[UUID, float] = {}
         for kind, table in (("memory", MemoryRow), ("episode", EpisodeRow)):
-            ids = [i for k, i in items if k == kind]
+            ids = sorted({i for k, i in items if k == kind})
             if not ids:
                 continue
+            mine = (table.tenant_id == tenant, table.id.in_(ids))
+            lock = select(table.id).where(*mine).order_by(table.id).with_for_update(key_share=True)
+            await self._s.execute(lock)
             stmt = (
                 update(table)
-                .where(table.tenant_id == tenant, table.id.in_(ids))
+                .where(*mine)
                 .values(utility=table.utility + alpha * (reward - table.utility))
                 .returning(table.id, table.utility)
             )

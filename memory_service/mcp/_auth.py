@@ -11,9 +11,9 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memory_service.bootstrap import Components
-from memory_service.domain.errors import DatabaseUnavailable, Unauthorized
+from memory_service.domain.errors import DatabaseUnavailable, RateLimited, Unauthorized
 from memory_service.requests.call import authenticate
-from memory_service.requests.ratelimit import RateLimiter
+from memory_service.requests.ratelimit import RateLimiter, retry_after_header
 
 
 def bearer(headers: Mapping[str, str]) -> str:
@@ -26,18 +26,18 @@ def bearer(headers: Mapping[str, str]) -> str:
 
 
 class Access:
-    """Resolves the caller of a tool call to a tenant, and rate-limits it per key as the
-    REST API does (a token bucket per key, in this process)."""
+    """Resolves the caller of a tool call to a tenant, and rate-limits it as the REST
+    API does (token buckets per key, per tenant and, for failed authentications over
+    HTTP, per client address; in this process)."""
 
     def __init__(self, components: Components, api_key: str | None) -> None:
         self._components = components
         self._api_key = api_key
-        settings = components.settings
-        self._limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.limiter = RateLimiter.from_settings(components.settings)
 
     async def tenant(self, ctx: Context) -> UUID:
         key_id, tenant = await self.authenticate(self._secret(ctx.headers))
-        self._limiter.admit(key_id)
+        self.limiter.admit(key_id, tenant)
         return tenant
 
     async def authenticate(self, secret: str) -> tuple[UUID, UUID]:
@@ -56,7 +56,8 @@ class Access:
 
 class BearerGuard:
     """Answers 401 before the MCP transport to an HTTP request whose key is missing,
-    unknown or revoked, so a client learns at connect time; tool calls check again."""
+    unknown or revoked, so a client learns at connect time; tool calls check again.
+    An address past its failed authentications gets 429 before its key is looked at."""
 
     def __init__(self, app: ASGIApp, access: Access) -> None:
         self._app = app
@@ -64,16 +65,24 @@ class BearerGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            refusal = await self._refusal(Headers(scope=scope))
+            client = scope.get("client")
+            refusal = await self._refusal(Headers(scope=scope), client[0] if client else None)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
         await self._app(scope, receive, send)
 
-    async def _refusal(self, headers: Headers) -> JSONResponse | None:
+    async def _refusal(self, headers: Headers, address: str | None) -> JSONResponse | None:
+        limiter = self._access.limiter
         try:
+            limiter.check_address(address)
             await self._access.authenticate(bearer(headers))
+        except RateLimited as exc:
+            body = {"error": "RateLimited", "detail": exc.detail}
+            retry = retry_after_header(exc.retry_after_s)
+            return JSONResponse(body, status_code=429, headers={"Retry-After": retry})
         except Unauthorized as exc:
+            limiter.failed(address)
             body = {"error": "Unauthorized", "detail": exc.detail}
             return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         except DatabaseUnavailable:

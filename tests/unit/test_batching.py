@@ -155,6 +155,38 @@ async def test_a_large_request_goes_in_pieces_and_lets_later_callers_in_between(
     ]
 
 
+async def test_heavy_items_go_fewer_to_a_call_and_light_callers_pass_them() -> None:
+    """Weighed as a text model pads: a call costs its count times its heaviest item."""
+    model = Model(held=True)
+    batcher = Batcher(model, max_batch=8, weight=len, max_weight=8)
+    bulk = await busy(model, batcher, ["long"] * 5)  # 4 each: two to a call
+    search = asyncio.create_task(batcher(["q"]))
+    short = asyncio.create_task(batcher(["a", "b", "c"]))
+    await settle()
+    model.held = False
+    model.allow()
+    assert await search == ["Q"]
+    assert await short == ["A", "B", "C"]
+    assert await bulk == ["LONG"] * 5
+    assert model.calls == [["long"] * 2, ["q", "a", "b", "c"], ["long"] * 2, ["long"]]
+    assert await batcher(["x" * 20, "y"]) == ["X" * 20, "Y"]  # one item always goes
+    assert model.calls[-2:] == [["x" * 20], ["y"]]
+
+
+async def test_a_light_caller_is_not_padded_by_a_heavy_piece() -> None:
+    model = Model(held=True)
+    batcher = Batcher(model, max_batch=8, weight=len, max_weight=16)  # light: up to 2
+    bulk = await busy(model, batcher, ["long"] * 6)  # four to a call
+    search = asyncio.create_task(batcher(["q"]))
+    await settle()
+    model.held = False
+    model.allow()
+    assert await search == ["Q"]
+    assert await bulk == ["LONG"] * 6
+    # ["q", "long", "long"] would fit in 16, but would make the search's call 12
+    assert model.calls == [["long"] * 4, ["q"], ["long"] * 2]
+
+
 async def test_an_error_in_one_piece_fails_the_large_request_once() -> None:
     model = Model(fail_on="b5")
     batcher = Batcher(model, max_batch=4)

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from memory_service.adapters.local_extractor import LocalExtractor
+from memory_service.adapters.local_extractor import MAX_FACTS_PER_EPISODE, LocalExtractor
 from memory_service.domain.consolidation import EpisodeText, ExtractedEntity, Extraction
 from memory_service.ports import Extractor
 
@@ -286,3 +286,12 @@ async def test_order_provenance_and_determinism(extractor: LocalExtractor) -> No
 
 async def test_empty_batch(extractor: LocalExtractor) -> None:
     assert (await extractor.extract([])).facts == ()
+
+
+def test_a_long_episode_gives_at_most_its_first_facts(extractor: LocalExtractor) -> None:
+    # a pasted document: its cost in consolidation is bounded (the episode stays whole)
+    sentences = [f"I visited museum number {i} in Paris with my sister." for i in range(60)]
+    facts = extractor.extract_sync([turn(" ".join(sentences))]).facts
+    assert len(facts) == MAX_FACTS_PER_EPISODE
+    assert "museum number 0 " in facts[0].text
+    assert f"museum number {MAX_FACTS_PER_EPISODE - 1} " in facts[-1].text
