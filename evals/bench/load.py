@@ -6,7 +6,9 @@ Starts ``memory-service serve`` on a free loopback port with its own data folder
 a mix of writes (POST /v1/messages) and searches (POST /v1/search) on a fixed schedule
 (open loop: requests are due at fixed times, so a slow server shows as latency, not as
 a lower offered rate), then prints throughput, latency percentiles, errors, and the
-server's memory (RSS). Every loop is bounded in count and time, and it stops by itself.
+server's memory (RSS). Afterwards it lists every load user's episodes and counts the
+acknowledged writes (episode ids of 201 answers) that are missing: it must be 0.
+Every loop is bounded in count and time, and it stops by itself.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"write": [], "search": []})
     errors: dict[str, int] = field(default_factory=dict)
     late_starts: int = 0
+    acknowledged: dict[str, set[str]] = field(default_factory=dict)
+    """Episode ids of acknowledged writes, by user."""
 
 
 def free_port() -> int:
@@ -116,6 +120,8 @@ async def one(
                 "messages": [{"content": sentence(rng, i + j)} for j in range(5)],
             }
             r = await client.post("/v1/messages", json=body)
+            if r.status_code == 201:
+                stats.acknowledged.setdefault(user, set()).update(r.json()["episode_ids"])
         else:
             body = {"user_id": user, "query": sentence(rng, i), "preset": preset}
             r = await client.post("/v1/search", json=body)
@@ -158,6 +164,29 @@ async def drive(base: str, key: str, args: argparse.Namespace) -> Stats:
     return stats
 
 
+async def missing_writes(base: str, key: str, stats: Stats) -> int:
+    """Acknowledged episode ids that the server does not list afterwards."""
+    missing = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+        for user, ids in stats.acknowledged.items():
+            stored: set[str] = set()
+            cursor: str | None = None
+            for _ in range(10_000):
+                params: dict[str, Any] = {"user_id": user, "limit": 100}
+                if cursor:
+                    params["cursor"] = cursor
+                r = await client.get("/v1/episodes", params=params)
+                r.raise_for_status()
+                page = r.json()
+                stored.update(e["id"] for e in page["items"])
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    break
+            missing += len(ids - stored)
+    return missing
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -165,7 +194,9 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def report(stats: Stats, elapsed: float, rss: float, args: argparse.Namespace) -> dict[str, Any]:
+def report(
+    stats: Stats, elapsed: float, rss: float, missing: int, args: argparse.Namespace
+) -> dict[str, Any]:
     done = sum(len(v) for v in stats.latencies.values())
     out: dict[str, Any] = {
         "offered_rate_per_s": args.rate,
@@ -179,6 +210,8 @@ def report(stats: Stats, elapsed: float, rss: float, args: argparse.Namespace) -
         "throughput_per_s": done / elapsed,
         "errors": stats.errors,
         "late_starts": stats.late_starts,
+        "acknowledged_episodes": sum(len(ids) for ids in stats.acknowledged.values()),
+        "missing_episodes": missing,
         "server_rss_mib": rss,
     }
     for kind, values in stats.latencies.items():
@@ -218,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         stats = asyncio.run(drive(base, key, args))
         elapsed = time.perf_counter() - started
-        result = report(stats, elapsed, rss_mib(proc.pid), args)
+        rss = rss_mib(proc.pid)
+        missing = asyncio.run(missing_writes(base, key, stats))
+        result = report(stats, elapsed, rss, missing, args)
     finally:
         proc.terminate()
         proc.wait(60)

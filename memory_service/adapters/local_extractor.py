@@ -62,6 +62,19 @@ MAX_FACTS_PER_EPISODE = 16
 a pasted document of 8,000 characters has a hundred, each a fact to embed, match and
 decide on, which made one maximum batch's consolidation run for minutes. The episode
 itself stays searchable whole."""
+MAX_READ_CHARS = 4_000
+"""What of an episode's text spaCy reads (cut at a space): room for the facts taken, and
+a bound on parsing, the costliest step, whatever the text's length. Entities named only
+past it are not linked to the episode."""
+
+
+def readable(text: str, most: int = MAX_READ_CHARS) -> str:
+    """``text``, or its first ``most`` characters cut back to the last whitespace."""
+    if len(text) <= most:
+        return text
+    head = text[:most]
+    cut = max(head.rfind(" "), head.rfind("\n"))
+    return head[:cut] if cut > most // 2 else head
 
 
 class LocalExtractor:
@@ -88,7 +101,7 @@ class LocalExtractor:
         entities: dict[UUID, tuple[ExtractedEntity, ...]] = {}
         with _LOCK:
             nlp = _pipeline(self._model)
-            docs = nlp.pipe((e.text for e in episodes), batch_size=self._batch_size)
+            docs = nlp.pipe((readable(e.text) for e in episodes), batch_size=self._batch_size)
             for episode, doc in zip(episodes, docs, strict=True):
                 found, episode_facts = self._episode(episode, doc, speakers)
                 facts.extend(episode_facts)

@@ -7,7 +7,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from memory_service.adapters.local_extractor import MAX_FACTS_PER_EPISODE, LocalExtractor
+from memory_service.adapters.local_extractor import (
+    MAX_FACTS_PER_EPISODE,
+    MAX_READ_CHARS,
+    LocalExtractor,
+    readable,
+)
 from memory_service.domain.consolidation import EpisodeText, ExtractedEntity, Extraction
 from memory_service.ports import Extractor
 
@@ -295,3 +300,13 @@ def test_a_long_episode_gives_at_most_its_first_facts(extractor: LocalExtractor)
     assert len(facts) == MAX_FACTS_PER_EPISODE
     assert "museum number 0 " in facts[0].text
     assert f"museum number {MAX_FACTS_PER_EPISODE - 1} " in facts[-1].text
+
+
+def test_spacy_reads_a_bounded_head_of_a_long_episode(extractor: LocalExtractor) -> None:
+    words = "lorem ipsum dolor sit amet " * 2000  # 54,000 characters
+    head = readable(words)
+    assert len(head) <= MAX_READ_CHARS and words.startswith(head) and not head.endswith(" ")
+    assert readable("short text") == "short text"
+    late = turn(words + " Caroline met Melanie in Boston.")
+    found = extractor.extract_sync([late]).episode_entities.get(late.id, ())
+    assert not any(e.name == "Boston" for e in found)
