@@ -305,7 +305,9 @@ def test_a_long_episode_gives_at_most_its_first_facts(extractor: LocalExtractor)
 def test_spacy_reads_a_bounded_head_of_a_long_episode(extractor: LocalExtractor) -> None:
     words = "lorem ipsum dolor sit amet " * 2000  # 54,000 characters
     head = readable(words)
-    assert len(head) <= MAX_READ_CHARS and words.startswith(head) and not head.endswith(" ")
+    assert len(head) <= MAX_READ_CHARS
+    assert words.startswith(head)
+    assert not head.endswith(" ")
     assert readable("short text") == "short text"
     late = turn(words + " Caroline met Melanie in Boston.")
     found = extractor.extract_sync([late]).episode_entities.get(late.id, ())
