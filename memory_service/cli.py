@@ -1,4 +1,16 @@
-"""``memory-service``: serve, migrate, keys, encode-sparse."""
+"""memory-service: run and manage a memory service for LLM agents.
+
+commands:
+  serve          run the REST API (and, without a broker, its background jobs)
+  worker         run a Celery worker for consolidation and deliberation jobs
+  mcp            serve the memory tools over the Model Context Protocol
+  migrate        upgrade the database schema to the latest revision
+  keys           create, list and revoke API keys
+  encode-sparse  encode the episodes that have no learned-sparse vector yet
+
+Settings come from MEMORY_* environment variables (and .env); MEMORY_LOG_LEVEL and
+MEMORY_LOG_FORMAT (auto, json, text) set the logs, written to stderr.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +27,7 @@ from types import FrameType
 from typing import Any
 from uuid import UUID
 
+from memory_service import __version__, logs
 from memory_service.bootstrap import Components, build_components, migrate, resolve_database_url
 from memory_service.config import Settings
 from memory_service.db.embedded import release
@@ -105,7 +118,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(
                 f"memory-service listening on http://{host}:{port}  (database: {_where(settings)})"
             )
-            uvicorn.run(create_app(components=components), host=host, port=port, log_level="info")
+            # Our middleware writes the access log (route templates, no raw paths);
+            # uvicorn's own records reach the root handler that ``logs`` set up.
+            uvicorn.run(
+                create_app(components=components),
+                host=host,
+                port=port,
+                log_level=settings.log_level.lower(),
+                log_config=None,
+                access_log=False,
+            )
     return 0
 
 
@@ -124,16 +146,31 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.celery_app import make_app
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    argv = ["worker", "--loglevel", args.loglevel, "-Q", args.queues, "--pool", args.pool]
+    level = args.loglevel or settings.log_level
+    argv = ["worker", "--loglevel", level, "-Q", args.queues, "--pool", args.pool]
     argv += ["--concurrency", str(args.concurrency), "--without-gossip", "--without-mingle"]
     if not args.no_beat:
         argv += ["-B", "-s", str(settings.data_dir / "celerybeat-schedule")]
+    meter = _worker_metrics(args.metrics_port) if args.metrics_port else None
     make_app(settings).worker_main(argv)
+    del meter  # registered weakly: kept alive until the worker stops
     return 0
 
 
+def _worker_metrics(port: int) -> object:
+    """Serve this process's measurements (consolidation time, LLM calls and tokens,
+    batch sizes) as Prometheus text on ``port``; the meter that collects them."""
+    from prometheus_client import start_http_server
+
+    from memory_service.api.metrics import RequestMetrics
+
+    meter = RequestMetrics()
+    start_http_server(port, registry=meter.registry)
+    return meter
+
+
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
-    """MCP over stdio (as MEMORY_API_KEY) or streamable HTTP (each request's bearer key).
+    """MCP over stdio (as MEMORY_SERVICE_API_KEY) or streamable HTTP (each request's bearer key).
 
     Nothing may be printed to stdout here: over stdio it carries the protocol.
     """
@@ -220,46 +257,76 @@ class _NoEmbedder:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="memory-service", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p = argparse.ArgumentParser(
+        prog="memory-service",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the REST API")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--host", help="address to listen on (default: MEMORY_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: MEMORY_PORT)")
     sub.add_parser("migrate", help="upgrade the database schema to head")
     encode = sub.add_parser(
         "encode-sparse",
         help="encode episodes that have no learned-sparse vector (after an upgrade or import)",
     )
-    encode.add_argument("--batch", type=int, default=256)
+    encode.add_argument(
+        "--batch", type=int, default=256, help="episodes per transaction (default: 256)"
+    )
     mcp = sub.add_parser("mcp", help="serve the memory tools over the Model Context Protocol")
-    mcp.add_argument("--transport", choices=["stdio", "http"], default="stdio")
-    mcp.add_argument("--host")
-    mcp.add_argument("--port", type=int)
+    mcp.add_argument(
+        "--transport",
+        choices=["stdio", "http"],
+        default="stdio",
+        help="stdio: one client, as MEMORY_SERVICE_API_KEY; http: streamable HTTP, each request's "
+        "bearer key (default: stdio)",
+    )
+    mcp.add_argument("--host", help="address to listen on over http (default: MEMORY_HOST)")
+    mcp.add_argument("--port", type=int, help="port over http (default: MEMORY_MCP_PORT)")
     worker = sub.add_parser("worker", help="run a Celery worker (needs MEMORY_BROKER_URL)")
-    worker.add_argument("--concurrency", type=int, default=1)
-    worker.add_argument("--pool", default="solo", choices=["solo", "prefork", "threads"])
-    worker.add_argument("--loglevel", default="INFO")
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="worker processes or threads (default: 1)"
+    )
+    worker.add_argument(
+        "--pool",
+        default="solo",
+        choices=["solo", "prefork", "threads"],
+        help="Celery's execution pool (default: solo)",
+    )
+    worker.add_argument("--loglevel", help="Celery's log level (default: MEMORY_LOG_LEVEL)")
     worker.add_argument("--no-beat", action="store_true", help="do not run the sweeper here")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve this worker's Prometheus metrics (consolidation time, LLM calls) on "
+        "this port; with the solo or threads pool (default: not served)",
+    )
     worker.add_argument(
         "--queues",
         default="memory,deliberation",
         help="memory: consolidation jobs; deliberation: Full Deliberation's LLM chunks",
     )
     keys = sub.add_parser("keys", help="manage API keys")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = keys_sub.add_parser("create", help="create a key (and its tenant if new)")
-    create.add_argument("--tenant", default=tenants.DEFAULT_TENANT)
-    create.add_argument("--name", default="cli")
+    create.add_argument(
+        "--tenant",
+        default=tenants.DEFAULT_TENANT,
+        help=f"the tenant the key acts for (default: {tenants.DEFAULT_TENANT})",
+    )
+    create.add_argument("--name", default="cli", help="a label for the key (default: cli)")
     keys_sub.add_parser("list", help="list keys")
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
-    revoke.add_argument("key_id")
+    revoke.add_argument("key_id", help="the key's id, as `keys list` shows it")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     try:
         if args.command == "serve":
             return cmd_serve(args, settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,9 +59,19 @@ class Settings(BaseSettings):
     llm_api_base: str | None = None
 
     api_key: SecretStr | None = Field(
-        default=None, description="the key `memory-service mcp` runs as over stdio"
+        default=None,
+        validation_alias=AliasChoices("api_key", "MEMORY_SERVICE_API_KEY", "MEMORY_API_KEY"),
+        description="the key `memory-service mcp` runs as over stdio: MEMORY_SERVICE_API_KEY, "
+        "the name the SDK reads too (MEMORY_API_KEY also works)",
     )
     mcp_port: int = Field(default=8081, ge=1, le=65535)
+    mcp_default_user_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.:@\-]+$",
+        description="the user_id an MCP tool call uses when it names no user, agent or session",
+    )
 
     broker_url: str | None = Field(
         default=None, description="redis://...; unset runs jobs in an in-process worker."
@@ -154,6 +164,11 @@ class Settings(BaseSettings):
     )
 
     log_level: str = "INFO"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="json: one JSON object a line; text: for people; auto: json unless "
+        "stderr is a terminal",
+    )
 
     @field_validator("database_url", "database_replica_url")
     @classmethod

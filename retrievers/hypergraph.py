@@ -45,12 +45,13 @@ class HypergraphRetriever:
         seeds = await self._seeds(tenant, query, vector)
         if not seeds:
             return []
-        first = await self.entities.edges_near(tenant, query.scope, seeds, vector, k)
+        where = query.filters
+        first = await self.entities.edges_near(tenant, query.scope, seeds, vector, k, where)
         ranked = [cand for cand, _ in first]
         hop = await self._second_hop(tenant, seeds, ranked[: self.hop_entities])
         if hop:
             seen = {(c.kind, c.id) for c in ranked}
-            second = await self.entities.edges_near(tenant, query.scope, hop, vector, k)
+            second = await self.entities.edges_near(tenant, query.scope, hop, vector, k, where)
             extra = sorted(
                 (c for c, _ in second if (c.kind, c.id) not in seen), key=lambda c: -c.score
             )

@@ -14,7 +14,7 @@ from memory_service.ports import Search
 class Window:
     """Each episode hit with up to ``turns`` neighbouring turns before and after it, in
     ``context`` (its provenance covers them too), none outside the query's ``since``
-    and ``until``; ``turns=0``: hits as they are."""
+    and ``until`` or refused by its metadata filter; ``turns=0``: hits as they are."""
 
     turns: int = 0
 
@@ -26,6 +26,7 @@ class Window:
             search.query.scope,
             [h.id for h in ranked if h.kind == "episode"],
             self.turns,
+            where=search.query.filters,
         )
         since, until = search.query.since, search.query.until
         out = []

@@ -6,11 +6,13 @@ Shared by the Celery tasks and the in-process worker, so both behave the same.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from memory_service.domain.errors import DatabaseUnavailable, UpstreamUnavailable
+from memory_service.ports import metrics
 from memory_service.services.consolidate import Consolidator, consolidate
 from memory_service.services.ingest import CONSOLIDATE
 
@@ -48,7 +50,10 @@ async def run_job(components: Components, consolidator: Consolidator, job_id: UU
             if job.kind != CONSOLIDATE:
                 raise ValueError(f"unknown job kind {job.kind!r}")
             await uow.jobs.lock_scope(job.tenant_id, job.scope)
-            report = await consolidate(uow, consolidator, job)
+            started = time.perf_counter()
+            with metrics.purpose("consolidate"):
+                report = await consolidate(uow, consolidator, job)
+            metrics.consolidation(time.perf_counter() - started)
             await uow.jobs.finish(job_id)
         log.info("job %s done: %s", job_id, report)
         return Outcome("done")

@@ -16,6 +16,7 @@ from celery.signals import worker_process_init
 from memory_service.bootstrap import Components
 from memory_service.domain.errors import ConfigurationError
 from memory_service.domain.models import ChatMessage
+from memory_service.ports import metrics
 from memory_service.services.consolidate import Consolidator
 from workers import runtime
 from workers.chunks import DELIBERATE_CHUNK, completion_to_dict
@@ -70,7 +71,8 @@ def deliberate_chunk(prompt: str, max_tokens: int) -> dict[str, Any]:
     llm = runtime.llm()
     if llm is None:
         raise ConfigurationError("this worker has no LLM: set MEMORY_LLM_MODEL")
-    out = runtime.loop().run_until_complete(
-        llm.complete([ChatMessage("user", prompt)], max_tokens=max_tokens)
-    )
+    with metrics.purpose("deliberation"):
+        out = runtime.loop().run_until_complete(
+            llm.complete([ChatMessage("user", prompt)], max_tokens=max_tokens)
+        )
     return completion_to_dict(out)

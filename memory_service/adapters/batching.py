@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from memory_service.ports import metrics
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -206,6 +208,7 @@ class Batcher(Generic[T, R]):
             self.stats.requests += pieces
             self.stats.largest = max(self.stats.largest, len(items))
             results = self._run(items)
+        metrics.embed_batch(len(items))
         if len(results) != len(items):
             raise RuntimeError(f"the batch call gave {len(results)} results for {len(items)} items")
         return results

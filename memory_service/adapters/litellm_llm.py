@@ -15,6 +15,7 @@ from tenacity import (
 
 from memory_service.domain.errors import UpstreamUnavailable
 from memory_service.domain.models import ChatMessage, Completion
+from memory_service.ports import metrics
 
 
 def _litellm() -> Any:
@@ -80,9 +81,11 @@ class LiteLLM:
         except transient as exc:
             raise UpstreamUnavailable(f"{self.model}: {type(exc).__name__}: {exc}") from exc
         usage = getattr(response, "usage", None)
-        return Completion(
+        completion = Completion(
             text=response.choices[0].message.content or "",
             input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
             model=self.model,
         )
+        metrics.llm_call(completion.input_tokens, completion.output_tokens)
+        return completion

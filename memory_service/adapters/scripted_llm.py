@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memory_service.domain.models import ChatMessage, Completion
+from memory_service.ports import metrics
 
 Reply = str | Callable[[str], str]
 
@@ -62,9 +63,11 @@ class ScriptedLLM:
                 reply = candidate
                 break
         text = reply(prompt) if callable(reply) else reply
-        return Completion(
+        completion = Completion(
             text=text,
             input_tokens=sum(len(m.content.split()) for m in messages),
             output_tokens=len(text.split()),
             model=self.model,
         )
+        metrics.llm_call(completion.input_tokens, completion.output_tokens)
+        return completion

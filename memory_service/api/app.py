@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from memory_service import __version__
-from memory_service.api import errors
+from memory_service.api import errors, openapi
 from memory_service.api.body import Utf8BodyMiddleware
 from memory_service.api.metrics import (
     BodyLimitMiddleware,
@@ -25,6 +26,7 @@ from memory_service.api.routers import (
     jobs,
     memories,
     messages,
+    scopes,
     search,
     transfer,
     users,
@@ -59,11 +61,13 @@ def create_app(
             app.state.components = parts
             yield
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served from a package
         title="memory-service",
         version=__version__,
         description="Persistent memory for LLM agents: episodes, facts, hypergraph, search.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        static_url=openapi.STATIC_URL,
     )
     if components is not None:
         app.state.components = components
@@ -79,12 +83,14 @@ def create_app(
         answer,
         feedback,
         users,
+        scopes,
         jobs,
         graph,
         transfer,
     )
     for module in routers:
-        app.include_router(module.router)
+        app.include_router(module.router, responses=openapi.router_errors(module.router))
+    openapi.install(app)
     # The last added runs first: the body limit, the request id, metrics, the UTF-8
     # check, then the 500 of last resort (inside the request id, whose id it reports).
     app.add_middleware(errors.InternalErrorMiddleware)

@@ -146,10 +146,10 @@ class InternalErrorMiddleware:
             await self.app(scope, receive, watched)
         except Exception:
             request_id = scope.get("state", {}).get("request_id")
-            log.exception(
+            log.exception(  # the route template: the raw path can hold user ids
                 "unhandled error in %s %s (request id %s)",
                 scope.get("method"),
-                scope.get("path"),
+                getattr(scope.get("route"), "path", "unmatched"),
                 request_id,
             )
             if started:

@@ -1,8 +1,10 @@
-"""Prometheus metrics and the request-size limit, as plain ASGI middleware."""
+"""Prometheus metrics, the request id, the access log and the request-size limit, as
+plain ASGI middleware."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 from uuid import uuid4
@@ -10,9 +12,19 @@ from uuid import uuid4
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memory_service import logs
+from memory_service.ports import metrics as meters
+
+access_log = logging.getLogger(logs.ACCESS)
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Routes polled by orchestrators and scrapers: logged at DEBUG, not INFO."""
+
 
 class RequestMetrics:
-    """Per-app registry: request counts and latencies by route template and status."""
+    """Per-app registry: request counts and latencies by route template and status,
+    jobs by state, and what the core reports through the ``Meter`` port (registered for
+    the process while this object lives): consolidation time, LLM calls and tokens,
+    search routes, text-model batch sizes."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -32,6 +44,55 @@ class RequestMetrics:
         self.jobs = Gauge(
             "memory_jobs", "Jobs in the jobs table by state", ["state"], registry=self.registry
         )
+        self.consolidation_seconds = Histogram(
+            "memory_consolidation_seconds",
+            "Consolidation jobs run in this process: seconds from extraction to the last write",
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+        )
+        self.llm_calls = Counter(
+            "memory_llm_calls",
+            "Chat completions made from this process, by purpose",
+            ["purpose"],
+            registry=self.registry,
+        )
+        self.llm_tokens = Counter(
+            "memory_llm_tokens",
+            "Tokens of those completions, as the provider counted them",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.search_routes = Counter(
+            "memory_search_routes",
+            "Searches by the route taken: fast (System 1) or deliberate (System 2)",
+            ["route"],
+            registry=self.registry,
+        )
+        self.embed_batch_size = Histogram(
+            "memory_embed_batch_size",
+            "Texts per call of a local text model (embedder, sparse encoder)",
+            registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+        )
+        for kind in ("input", "output"):
+            self.llm_tokens.labels(kind)
+        for route in ("fast", "deliberate"):
+            self.search_routes.labels(route)
+        meters.register(self)
+
+    def consolidation(self, seconds: float) -> None:
+        self.consolidation_seconds.observe(seconds)
+
+    def llm_call(self, purpose: str, input_tokens: int, output_tokens: int) -> None:
+        self.llm_calls.labels(purpose).inc()
+        self.llm_tokens.labels("input").inc(max(input_tokens, 0))
+        self.llm_tokens.labels("output").inc(max(output_tokens, 0))
+
+    def search_route(self, route: str) -> None:
+        self.search_routes.labels(route).inc()
+
+    def embed_batch(self, size: int) -> None:
+        self.embed_batch_size.observe(size)
 
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -43,7 +104,9 @@ def method_label(method: str) -> str:
 
 
 class MetricsMiddleware:
-    """Counts and times each request by method, route template and status.
+    """Counts and times each request by method, route template and status, and writes
+    the access log: one line a request with the same labels, the duration and (through
+    the log filter) the request id. Never the raw path: it can hold user ids.
 
     Every label takes a bounded set of values, whatever the client sends: methods
     outside ``METHODS`` are ``other``, and a path no route matches is ``unmatched``
@@ -72,12 +135,28 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             method = method_label(scope["method"])
+            elapsed = time.perf_counter() - started
             self.metrics.requests.labels(method, template, str(status["code"])).inc()
-            self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
+            self.metrics.latency.labels(method, template).observe(elapsed)
+            access_log.log(
+                logging.DEBUG if template in PROBES else logging.INFO,
+                "%s %s %d %.1fms",
+                method,
+                template,
+                status["code"],
+                elapsed * 1000,
+                extra={
+                    "method": method,
+                    "route": template,
+                    "status": status["code"],
+                    "duration_ms": round(elapsed * 1000, 1),
+                },
+            )
 
 
 class RequestIdMiddleware:
-    """Every response carries ``x-request-id``: the caller's, when it sent a sane one."""
+    """Every response carries ``x-request-id``: the caller's, when it sent a sane one.
+    Every record logged while the request is handled carries it too (``request_id``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -98,7 +177,8 @@ class RequestIdMiddleware:
                 }
             await send(message)
 
-        await self.app(scope, receive, with_id)
+        with logs.in_request(request_id.decode()):
+            await self.app(scope, receive, with_id)
 
 
 class BodyLimitMiddleware:

@@ -11,7 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db.filters import scope_filters
+from memory_service.db.metadata_filters import metadata_filters
 from memory_service.db.models import EntityRow, EpisodeRow, HyperedgeMemberRow, MemoryRow, table_of
+from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import Candidate, Entity, Membership, Scope
 
 
@@ -169,8 +171,9 @@ class SqlEntities:
         entity_ids: Sequence[UUID],
         vector: Sequence[float],
         k: int,
+        where: MetadataFilter | None = None,
     ) -> list[tuple[Candidate, int]]:
-        return await edges_of_entities(self._s, tenant, scope, entity_ids, vector, k)
+        return await edges_of_entities(self._s, tenant, scope, entity_ids, vector, k, where)
 
     async def names(self, tenant: UUID, entity_ids: Sequence[UUID]) -> dict[UUID, str]:
         if not entity_ids:
@@ -203,9 +206,11 @@ async def edges_of_entities(
     entity_ids: Sequence[UUID],
     vector: Sequence[float],
     k: int,
+    where: MetadataFilter | None = None,
 ) -> list[tuple[Candidate, int]]:
     """Hyperedges (active memories, episodes) with at least one of ``entity_ids``, each
-    with how many of them it joins; most joined first, then most similar to ``vector``."""
+    with how many of them it joins; most joined first, then most similar to ``vector``.
+    Only hyperedges whose metadata passes ``where``."""
     if not entity_ids:
         return []
     found: list[tuple[Candidate, int]] = []
@@ -240,6 +245,7 @@ async def edges_of_entities(
                 *scope_filters(table, tenant, scope),
                 HyperedgeMemberRow.entity_id.in_(list(entity_ids)),
                 *([MemoryRow.status == "active"] if table is MemoryRow else []),
+                *metadata_filters(table.metadata_, where),
             )
             .group_by(table.tenant_id, table.id)  # the key: the other columns follow
             .order_by(joined.desc(), similarity.desc())

@@ -21,7 +21,9 @@ from memory_service.db.filters import (
     text_hits,
     tune_vector_scan,
 )
+from memory_service.db.metadata_filters import metadata_filters
 from memory_service.db.models import EpisodeRow, table_of
+from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import (
     Candidate,
     ContextTurn,
@@ -133,11 +135,13 @@ class SqlEpisodes:
         *,
         limit: int,
         max_tokens: int | None = None,
+        where: MetadataFilter | None = None,
     ) -> tuple[list[tuple[Turn, float]], bool]:
-        """The scope's most recent turns with their exact similarity to ``vector``, and
-        whether older ones were left out (``turns.recent_turns``)."""
+        """The scope's most recent turns (those passing ``where``) with their exact
+        similarity to ``vector``, and whether older ones were left out
+        (``turns.recent_turns``)."""
         return await turns.recent_turns(
-            self._s, tenant, scope, vector, limit=limit, max_tokens=max_tokens
+            self._s, tenant, scope, vector, limit=limit, max_tokens=max_tokens, where=where
         )
 
     async def similarities(
@@ -154,11 +158,16 @@ class SqlEpisodes:
         return {r.id: (float(r.similarity), float(r.utility)) for r in rows}
 
     async def neighbours(
-        self, tenant: UUID, scope: Scope, ids: Sequence[UUID], window: int
+        self,
+        tenant: UUID,
+        scope: Scope,
+        ids: Sequence[UUID],
+        window: int,
+        where: MetadataFilter | None = None,
     ) -> dict[UUID, list[ContextTurn]]:
-        """Up to ``window`` episodes of ``scope`` just before and just after each of
-        ``ids``, in time order (``turns.neighbours``)."""
-        return await turns.neighbours(self._s, tenant, scope, ids, window)
+        """Up to ``window`` episodes of ``scope`` (passing ``where``) just before and
+        just after each of ``ids``, in time order (``turns.neighbours``)."""
+        return await turns.neighbours(self._s, tenant, scope, ids, window, where)
 
     async def page(
         self,
@@ -170,8 +179,10 @@ class SqlEpisodes:
         cursor: str | None,
         limit: int,
         descending: bool = False,
+        where: MetadataFilter | None = None,
     ) -> EpisodePage:
         clauses = scope_filters(EpisodeRow, tenant, scope)
+        clauses += metadata_filters(EpisodeRow.metadata_, where)
         if since is not None:
             clauses.append(EpisodeRow.occurred_at >= since)
         if until is not None:
@@ -201,8 +212,9 @@ class SqlEpisodes:
         )
         return result.first() is not None
 
-    def _time_filters(self, query: SearchQuery) -> list[Any]:
-        clauses = []
+    def _search_filters(self, query: SearchQuery) -> list[Any]:
+        """The query's period and metadata filter."""
+        clauses = metadata_filters(EpisodeRow.metadata_, query.filters)
         if query.since is not None:
             clauses.append(EpisodeRow.occurred_at >= query.since)
         if query.until is not None:
@@ -216,7 +228,7 @@ class SqlEpisodes:
         distance = EpisodeRow.embedding.cosine_distance(list(vector))
         stmt = (
             select(*_COLUMNS, distance.label("distance"))
-            .where(*scope_filters(EpisodeRow, tenant, query.scope), *self._time_filters(query))
+            .where(*scope_filters(EpisodeRow, tenant, query.scope), *self._search_filters(query))
             .order_by(distance)
             .limit(k)
         )
@@ -243,9 +255,9 @@ class SqlEpisodes:
     ) -> list[Candidate]:
         """The scope's most recent encoded episodes (at most ``sparse_scan``) by inner
         product (``sparse.search``)."""
-        period = self._time_filters(query)
+        clauses = self._search_filters(query)
         rows = await sparse.search(
-            self._s, _COLUMNS, tenant, query, vector, k, period, self._tuning.sparse_scan
+            self._s, _COLUMNS, tenant, query, vector, k, clauses, self._tuning.sparse_scan
         )
         return [_candidate(r, score) for r, score in rows]
 
@@ -257,8 +269,12 @@ class SqlEpisodes:
             select(*_COLUMNS, hits.c.rank)
             .select_from(hits)
             .join(EpisodeRow, EpisodeRow.id == hits.c.id)
-            .where(EpisodeRow.tenant_id == tenant)
+            .where(
+                EpisodeRow.tenant_id == tenant,
+                *metadata_filters(EpisodeRow.metadata_, query.filters),
+            )
             .order_by(hits.c.rank.desc(), EpisodeRow.seq)
+            .limit(k)
         )
         rows = (await self._s.execute(stmt)).all()
         return [_candidate(r, float(r.rank)) for r in rows]

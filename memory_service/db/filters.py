@@ -32,6 +32,10 @@ class SearchTuning:
 
 
 DEFAULT_TUNING = SearchTuning()
+TEXT_OVERFETCH = 4
+"""Under a metadata filter, full text asks its function for this many times ``k`` rows:
+the function ranks the scope's matches without reading metadata, and the filter drops
+some of them when they are joined back (``text_hits``)."""
 MAX_TEXT_TERMS = 64
 """The most words of a query full-text search ORs together: a query of thousands of
 distinct words overflows PostgreSQL's stack in ``plainto_tsquery`` (and a repeated word
@@ -86,8 +90,13 @@ def text_hits(function: str, tenant: Any, query: SearchQuery, k: int, budget: in
     In a scope of more than ``budget`` rows the query's commonest terms are left out
     while the rest would match more than ``budget`` rows (by the planner's statistics),
     so that the ranking never reads the scope's every row. Join the rows back to their
-    table, whose row-level security checks the tenant again."""
+    table, whose row-level security checks the tenant again, and there apply the query's
+    metadata filter: under one, the function is asked for ``TEXT_OVERFETCH`` times ``k``
+    rows, so that up to ``k`` usually pass (fewer when the filter keeps less than one in
+    ``TEXT_OVERFETCH`` of the best matches)."""
     scope = query.scope
+    if query.filters is not None:
+        k *= TEXT_OVERFETCH
     call = getattr(func, function)(
         tenant,
         any_terms_tsquery(query.text),

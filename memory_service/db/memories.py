@@ -19,8 +19,10 @@ from memory_service.db.filters import (
     text_hits,
     tune_vector_scan,
 )
+from memory_service.db.metadata_filters import metadata_filters
 from memory_service.db.models import MemoryHistoryRow, MemoryRow, table_of
 from memory_service.domain.errors import NotFound
+from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import (
     Candidate,
     Memory,
@@ -126,8 +128,10 @@ class SqlMemories:
         include_inactive: bool,
         cursor: str | None,
         limit: int,
+        where: MetadataFilter | None = None,
     ) -> tuple[list[Memory], str | None]:
         clauses = scope_filters(MemoryRow, tenant, scope)
+        clauses += metadata_filters(MemoryRow.metadata_, where)
         if not include_inactive:
             clauses.append(MemoryRow.status == "active")
         key = tuple_(MemoryRow.created_at, MemoryRow.id)
@@ -241,7 +245,11 @@ class SqlMemories:
         return [_change(r) for r in (await self._s.execute(stmt)).scalars()]
 
     def _filters(self, tenant: UUID, query: SearchQuery) -> list[Any]:
-        clauses = [*scope_filters(MemoryRow, tenant, query.scope), MemoryRow.status == "active"]
+        clauses = [
+            *scope_filters(MemoryRow, tenant, query.scope),
+            MemoryRow.status == "active",
+            *metadata_filters(MemoryRow.metadata_, query.filters),
+        ]
         if query.since is not None:
             clauses.append(func.coalesce(MemoryRow.valid_from, MemoryRow.created_at) >= query.since)
         if query.until is not None:
@@ -272,8 +280,12 @@ class SqlMemories:
             select(*_COLUMNS, hits.c.rank)
             .select_from(hits)
             .join(MemoryRow, MemoryRow.id == hits.c.id)
-            .where(MemoryRow.tenant_id == tenant)
+            .where(
+                MemoryRow.tenant_id == tenant,
+                *metadata_filters(MemoryRow.metadata_, query.filters),
+            )
             .order_by(hits.c.rank.desc(), MemoryRow.created_at)
+            .limit(k)
         )
         rows = (await self._s.execute(stmt)).all()
         return [_candidate(r, float(r.rank)) for r in rows]

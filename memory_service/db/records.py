@@ -1,4 +1,4 @@
-"""Jobs (the outbox), idempotency keys, the retrieval log and forgetting a user."""
+"""Jobs (the outbox), idempotency keys, the retrieval log and forgetting a scope."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from memory_service.db.models import (
     MemoryRow,
     RetrievalRow,
 )
-from memory_service.domain.models import RetrievalRecord, SearchQuery
+from memory_service.domain.models import RetrievalRecord, Scope, SearchQuery
 from memory_service.domain.search import finite_json
 
 
@@ -114,7 +114,7 @@ class SqlScopes:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
-    async def forget_user(self, tenant: UUID, user_id: str) -> dict[str, int]:
+    async def forget(self, tenant: UUID, scope: Scope) -> dict[str, int]:
         counts: dict[str, int] = {}
         # Memories first: their history and memberships go with them (ON DELETE CASCADE).
         for name, table in (
@@ -123,15 +123,22 @@ class SqlScopes:
             ("entities", EntityRow),
             ("retrievals", RetrievalRow),
             ("jobs", JobRow),
-            ("idempotency_keys", IdempotencyRow),
         ):
-            result = await self._s.execute(
-                delete(table)
-                .where(table.tenant_id == tenant, table.user_id == user_id)
-                .returning(table.tenant_id)
-            )
-            counts[name] = len(result.all())
+            counts[name] = await self._delete(table, tenant, scope)
+        counts["idempotency_keys"] = 0
+        if scope.agent_id is None and scope.session_id is None:
+            # A key records only its user: kept when a narrower scope is forgotten.
+            counts["idempotency_keys"] = await self._delete(IdempotencyRow, tenant, scope)
         return counts
+
+    async def _delete(self, table: Any, tenant: UUID, scope: Scope) -> int:
+        stmt = delete(table).where(table.tenant_id == tenant)
+        for column in ("user_id", "agent_id", "session_id"):
+            value = getattr(scope, column)
+            if value is not None:
+                stmt = stmt.where(getattr(table, column) == value)
+        result = await self._s.execute(stmt.returning(table.tenant_id))
+        return len(result.all())
 
 
 class SqlFeedback:

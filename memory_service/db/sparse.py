@@ -68,10 +68,11 @@ async def search(
     scan: int,
 ) -> list[tuple[Any, float]]:
     """The scope's encoded episodes by inner product with ``vector``, highest first,
-    above zero only (ties: oldest first). Exact over the scope's ``scan`` most recent
-    encoded episodes, read newest first from the scope's time index: the work is
-    bounded however long the history grows (an HNSW index over sparse vectors was tried
-    and recalled too little; see the README's "Scale")."""
+    above zero only (ties: oldest first). ``time_filters``: the query's period and
+    metadata filter, applied before the scan. Exact over the scope's ``scan`` most
+    recent encoded episodes (of those passing them), read newest first from the scope's
+    time index: the work is bounded however long the history grows (an HNSW index over
+    sparse vectors was tried and recalled too little; see the README's "Scale")."""
     if not vector:
         return []
     recent = (

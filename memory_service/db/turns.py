@@ -10,7 +10,9 @@ from sqlalchemy import func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db.filters import scope_filters
+from memory_service.db.metadata_filters import metadata_filters
 from memory_service.db.models import EpisodeRow
+from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import ContextTurn, Scope, Turn
 
 
@@ -22,12 +24,14 @@ async def recent_turns(
     *,
     limit: int,
     max_tokens: int | None = None,
+    where: MetadataFilter | None = None,
 ) -> tuple[list[tuple[Turn, float]], bool]:
     """The scope's most recent turns (at most ``limit``, and at most ``max_tokens``
     of text at four characters a token), in time order, each with its exact cosine
     similarity to ``vector`` (no index, no approximation); and whether older ones
-    were left out. Only the turns returned are scored, and only the four columns
-    a reader needs travel (a scan's cost is mostly rows crossing to Python)."""
+    were left out. Only turns whose metadata passes ``where`` are read. Only the turns
+    returned are scored, and only the four columns a reader needs travel (a scan's
+    cost is mostly rows crossing to Python)."""
     newest_first = (EpisodeRow.occurred_at.desc(), EpisodeRow.seq.desc())
     cost = func.greatest(func.length(EpisodeRow.text) / 4, 1)
     recent = (
@@ -37,7 +41,10 @@ async def recent_turns(
             func.sum(cost).over(order_by=newest_first).label("spent"),
             func.row_number().over(order_by=newest_first).label("n"),
         )
-        .where(*scope_filters(EpisodeRow, tenant, scope))
+        .where(
+            *scope_filters(EpisodeRow, tenant, scope),
+            *metadata_filters(EpisodeRow.metadata_, where),
+        )
         .subquery("recent")
     )
     similarity = (1 - EpisodeRow.embedding.cosine_distance(list(vector))).label("similarity")
@@ -67,10 +74,16 @@ async def recent_turns(
 
 
 async def neighbours(
-    session: AsyncSession, tenant: UUID, scope: Scope, ids: Sequence[UUID], window: int
+    session: AsyncSession,
+    tenant: UUID,
+    scope: Scope,
+    ids: Sequence[UUID],
+    window: int,
+    where: MetadataFilter | None = None,
 ) -> dict[UUID, list[ContextTurn]]:
     """Up to ``window`` episodes of ``scope`` just before and just after each of
-    ``ids``, in time order (two small index scans per episode, one statement)."""
+    ``ids``, in time order (two small index scans per episode, one statement); only
+    episodes passing ``where`` (a filtered search shows no turn its filter refuses)."""
     if not ids or window < 1:
         return {}
     found: dict[UUID, dict[bool, list[Any]]] = {i: {True: [], False: []} for i in ids}
@@ -89,6 +102,7 @@ async def neighbours(
             select(near.c.id, near.c.speaker, near.c.text, near.c.occurred_at, near.c.seq)
             .where(
                 *scope_filters(near.c, tenant, scope),
+                *metadata_filters(near.c.metadata, where),
                 key < anchor_key if before else key > anchor_key,
             )
             .order_by(*order)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 EntityType = Literal["person", "place", "organization", "object", "date", "event", "other"]
@@ -71,3 +71,14 @@ class Decision:
     text: str
     target_id: UUID | None = None
     reason: str = ""
+
+
+def merged_metadata(layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The metadata of a fact drawn from several sources: every key of every layer, a
+    key's value from the last layer holding it (layers oldest first, so the newest
+    episode's value wins; an UPDATE puts the replaced memory's metadata first). Top-level
+    keys only: nested objects are replaced, not merged."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    return merged

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.search import Route
+
+if TYPE_CHECKING:
+    from memory_service.domain.filters import MetadataFilter
 
 MemoryStatus = Literal["active", "superseded", "deleted"]
 HistoryOp = Literal["ADD", "UPDATE", "DELETE"]
@@ -161,7 +164,8 @@ class ApiKey:
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
     """What to look for, and in whose memory. Checked when built (InvalidInput): ``until``
-    (exclusive) after ``since``, the text not blank, the scope naming an owner."""
+    (exclusive) after ``since``, the text not blank, the scope naming an owner.
+    ``filters``: only items whose metadata passes it, in every candidate list."""
 
     text: str
     scope: Scope
@@ -169,6 +173,7 @@ class SearchQuery:
     since: datetime | None = None
     until: datetime | None = None
     kinds: tuple[HitKind, ...] = ("episode", "memory")
+    filters: MetadataFilter | None = None
 
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.until <= self.since:

@@ -9,6 +9,7 @@ from datetime import datetime
 from uuid import UUID
 
 from memory_service.domain.errors import NotFound
+from memory_service.domain.filters import MetadataFilter, matches
 from memory_service.domain.models import Candidate, Entity, Membership, Scope
 from memory_service.fake_store._tables import (
     EntityRow,
@@ -170,10 +171,11 @@ class FakeEntities:
         entity_ids: Sequence[UUID],
         vector: Sequence[float],
         k: int,
+        where: MetadataFilter | None = None,
     ) -> list[tuple[Candidate, int]]:
         """Hyperedges (active memories, episodes) of the scope with at least one of
-        ``entity_ids``, each with how many of them it joins; most joined first, then
-        most similar to ``vector`` (at most ``k``)."""
+        ``entity_ids`` and metadata passing ``where``, each with how many of them it
+        joins; most joined first, then most similar to ``vector`` (at most ``k``)."""
         wanted = set(entity_ids)
         joined: dict[UUID, set[UUID]] = {}
         for m in self._db.members.values():
@@ -183,7 +185,7 @@ class FakeEntities:
                 joined.setdefault(edge, set()).add(m.entity_id)
         found: list[tuple[Candidate, int]] = []
         for edge, entities in joined.items():
-            cand = self._edge(tenant, scope, edge, vector)
+            cand = self._edge(tenant, scope, edge, vector, where)
             if cand is not None:
                 found.append((cand, len(entities)))
         # memories before episodes on a tie, as the SQL lists them
@@ -191,14 +193,21 @@ class FakeEntities:
         return found[:k]
 
     def _edge(
-        self, tenant: UUID, scope: Scope, edge: UUID, vector: Sequence[float]
+        self,
+        tenant: UUID,
+        scope: Scope,
+        edge: UUID,
+        vector: Sequence[float],
+        where: MetadataFilter | None,
     ) -> Candidate | None:
         """The hyperedge as a candidate, when it is an active memory or an episode of
-        the scope."""
+        the scope passing ``where``."""
         memory = self._db.memories.get((tenant, edge))
         if memory is not None:
             m = memory.memory
             if not in_scope(memory.tenant, m.scope, tenant, scope) or m.status != "active":
+                return None
+            if not matches(where, m.metadata):
                 return None
             return Candidate(
                 kind="memory",
@@ -210,6 +219,8 @@ class FakeEntities:
             )
         episode = self._db.episodes.get((tenant, edge))
         if episode is None or not in_scope(episode.tenant, episode.episode.scope, tenant, scope):
+            return None
+        if not matches(where, episode.episode.metadata):
             return None
         e = episode.episode
         return Candidate(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+from memory_service.domain.filters import MetadataFilter, matches
 from memory_service.domain.models import (
     Candidate,
     ContextTurn,
@@ -60,19 +61,22 @@ class FakeEpisodes:
         self._db = store
         self._now = now
 
-    def _rows(self, tenant: UUID, scope: Scope) -> list[EpisodeRow]:
-        """The scope's episodes in time order."""
+    def _rows(
+        self, tenant: UUID, scope: Scope, where: MetadataFilter | None = None
+    ) -> list[EpisodeRow]:
+        """The scope's episodes (those passing ``where``) in time order."""
         rows = [
             r
             for r in self._db.episodes.values()
             if in_scope(r.tenant, r.episode.scope, tenant, scope)
+            and matches(where, r.episode.metadata)
         ]
         return sorted(rows, key=_time_key)
 
     def _matching(self, tenant: UUID, query: SearchQuery) -> list[EpisodeRow]:
         return [
             r
-            for r in self._rows(tenant, query.scope)
+            for r in self._rows(tenant, query.scope, query.filters)
             if in_period(r.episode.occurred_at, query.since, query.until)
         ]
 
@@ -121,6 +125,7 @@ class FakeEpisodes:
         *,
         limit: int,
         max_tokens: int | None = None,
+        where: MetadataFilter | None = None,
     ) -> tuple[list[tuple[Turn, float]], bool]:
         """The scope's most recent turns (at most ``limit``, and at most ``max_tokens``
         of text at four characters a token, counted newest first), in time order, each
@@ -128,7 +133,7 @@ class FakeEpisodes:
         fits: list[EpisodeRow] = []
         spent = 0
         older_left = False
-        for n, row in enumerate(reversed(self._rows(tenant, scope)), start=1):
+        for n, row in enumerate(reversed(self._rows(tenant, scope, where)), start=1):
             cost = max(len(row.episode.text) // 4, 1)
             spent += cost
             if n > limit or (max_tokens is not None and spent > max_tokens):
@@ -154,14 +159,19 @@ class FakeEpisodes:
         }
 
     async def neighbours(
-        self, tenant: UUID, scope: Scope, ids: Sequence[UUID], window: int
+        self,
+        tenant: UUID,
+        scope: Scope,
+        ids: Sequence[UUID],
+        window: int,
+        where: MetadataFilter | None = None,
     ) -> dict[UUID, list[ContextTurn]]:
         """Up to ``window`` episodes of ``scope`` just before and just after each of
         ``ids``, in time order; positions count from the hit (-1 just before it). An
         id that is not an episode of ``tenant`` gets an empty list."""
         if not ids or window < 1:
             return {}
-        timeline = self._rows(tenant, scope)
+        timeline = self._rows(tenant, scope, where)
         out: dict[UUID, list[ContextTurn]] = {}
         for anchor_id in ids:
             anchor = self._db.episodes.get((tenant, anchor_id))
@@ -186,9 +196,12 @@ class FakeEpisodes:
         cursor: str | None,
         limit: int,
         descending: bool = False,
+        where: MetadataFilter | None = None,
     ) -> EpisodePage:
         rows = [
-            r for r in self._rows(tenant, scope) if in_period(r.episode.occurred_at, since, until)
+            r
+            for r in self._rows(tenant, scope, where)
+            if in_period(r.episode.occurred_at, since, until)
         ]
         if descending:
             rows.reverse()

@@ -9,6 +9,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from memory_service.domain.errors import NotFound
+from memory_service.domain.filters import MetadataFilter, matches
 from memory_service.domain.models import (
     Candidate,
     HistoryOp,
@@ -71,6 +72,7 @@ class FakeMemories:
             if in_scope(r.tenant, r.memory.scope, tenant, query.scope)
             and r.memory.status == "active"
             and in_period(r.memory.valid_from or r.memory.created_at, query.since, query.until)
+            and matches(query.filters, r.memory.metadata)
         ]
         return sorted(rows, key=lambda r: r.memory.created_at)
 
@@ -111,12 +113,14 @@ class FakeMemories:
         include_inactive: bool,
         cursor: str | None,
         limit: int,
+        where: MetadataFilter | None = None,
     ) -> tuple[list[Memory], str | None]:
         found = [
             r.memory
             for r in self._db.memories.values()
             if in_scope(r.tenant, r.memory.scope, tenant, scope)
             and (include_inactive or r.memory.status == "active")
+            and matches(where, r.memory.metadata)
         ]
         found.sort(key=lambda m: (m.created_at, m.id))
         if cursor:

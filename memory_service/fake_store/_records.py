@@ -1,4 +1,4 @@
-"""Idempotency keys, the retrieval log, feedback and forgetting a user, in memory, with
+"""Idempotency keys, the retrieval log, feedback and forgetting a scope, in memory, with
 the contracts of ``memory_service.db.records``."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from memory_service.domain.errors import NotFound
-from memory_service.domain.models import RetrievalRecord, SearchQuery
+from memory_service.domain.models import RetrievalRecord, Scope, SearchQuery
 from memory_service.fake_store._tables import (
     FakeStore,
     FeedbackRow,
@@ -142,32 +142,42 @@ class FakeScopes:
     def __init__(self, store: FakeStore) -> None:
         self._db = store
 
-    async def forget_user(self, tenant: UUID, user_id: str) -> dict[str, int]:
-        """Delete everything of ``user_id`` in ``tenant`` (with what cascades from it:
-        history, memberships, feedback); return counts per table."""
+    async def forget(self, tenant: UUID, scope: Scope) -> dict[str, int]:
+        """Delete every row of ``tenant`` matching each part ``scope`` gives (an empty
+        scope: all of them), with what cascades (history, memberships, feedback);
+        return counts per table. Idempotency keys go only with a user-only scope."""
         db = self._db
 
-        def mine(row_tenant: UUID, row_user: str | None) -> bool:
-            return row_tenant == tenant and row_user == user_id
+        def mine(row_tenant: UUID, row_scope: Scope) -> bool:
+            return row_tenant == tenant and all(
+                want is None or want == have
+                for want, have in (
+                    (scope.user_id, row_scope.user_id),
+                    (scope.agent_id, row_scope.agent_id),
+                    (scope.session_id, row_scope.session_id),
+                )
+            )
 
         counts = {
             "memories": db.delete_memories(
-                [i for i, r in db.memories.items() if mine(r.tenant, r.memory.scope.user_id)]
+                [i for i, r in db.memories.items() if mine(r.tenant, r.memory.scope)]
             ),
             "episodes": db.delete_episodes(
-                [i for i, r in db.episodes.items() if mine(r.tenant, r.episode.scope.user_id)]
+                [i for i, r in db.episodes.items() if mine(r.tenant, r.episode.scope)]
             ),
             "entities": db.delete_entities(
-                [i for i, r in db.entities.items() if mine(r.tenant, r.entity.scope.user_id)]
+                [i for i, r in db.entities.items() if mine(r.tenant, r.entity.scope)]
             ),
             "retrievals": db.delete_retrievals(
-                [i for i, r in db.retrievals.items() if mine(r.tenant, r.scope.user_id)]
+                [i for i, r in db.retrievals.items() if mine(r.tenant, r.scope)]
             ),
         }
-        jobs = [i for i, r in db.jobs.items() if mine(r.job.tenant_id, r.job.scope.user_id)]
+        jobs = [i for i, r in db.jobs.items() if mine(r.job.tenant_id, r.job.scope)]
         for job_id in jobs:
             del db.jobs[job_id]
-        keys = [k for k, r in db.idempotency.items() if mine(k[0], r.user_id)]
+        keys: list[Any] = []
+        if scope.agent_id is None and scope.session_id is None:
+            keys = [k for k, r in db.idempotency.items() if mine(k[0], Scope(user_id=r.user_id))]
         for key in keys:
             del db.idempotency[key]
         return {**counts, "jobs": len(jobs), "idempotency_keys": len(keys)}

@@ -50,7 +50,7 @@ class Access:
         if headers is not None:  # over HTTP: the caller's own key, never the server's
             return bearer(headers)
         if self._api_key is None:
-            raise Unauthorized("no API key: start the MCP server with MEMORY_API_KEY set")
+            raise Unauthorized("no API key: start the MCP server with MEMORY_SERVICE_API_KEY set")
         return self._api_key
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from types import MethodType
 from typing import Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -21,29 +23,67 @@ MCP_PATH = "/mcp"
 DEFAULT_PORT = 8081
 
 INSTRUCTIONS = (
-    "Long-term memory. `add` stores conversation messages for a scope (user_id, agent_id "
-    "and/or session_id; at least one). `search` finds stored messages and extracted facts; "
-    "`context` returns a ready-to-paste block. Send `feedback` with the retrieval_id they "
-    "return to reward what helped. `forget` deletes everything stored for a user."
+    "Long-term memory across conversations. Search it (`search_memories`) before answering "
+    "anything that may depend on the user's past; store what is worth recalling later "
+    "(`add_memory`, in plain words). Correct a fact with `update_memory`, remove one with "
+    "`delete_memory`; `list_memories` and `get_memory` review what is kept. `context` "
+    "returns a ready-to-read briefing for the start of a task; `feedback` with a "
+    "retrieval_id says what helped. Items are memories (facts, kept current) or episodes "
+    "(things said, as said then)."
 )
 
 
+def instructions(default_user_id: str | None) -> str:
+    """``INSTRUCTIONS``, and whom a call naming no user_id, agent_id or session_id is for."""
+    if default_user_id is None:
+        return f"{INSTRUCTIONS} Name the user_id in every call."
+    return f"{INSTRUCTIONS} A call naming no user_id is for user {default_user_id!r}."
+
+
+def _hints(
+    *, read_only: bool = False, destructive: bool = False, idempotent: bool = False
+) -> ToolAnnotations:
+    """Every tool works on this service's own store only (``open_world_hint=False``)."""
+    return ToolAnnotations(
+        read_only_hint=read_only,
+        destructive_hint=None if read_only else destructive,
+        idempotent_hint=None if read_only else idempotent,
+        open_world_hint=False,
+    )
+
+
+READ = _hints(read_only=True)
+TOOLS: tuple[tuple[Callable[..., Awaitable[object]], str, ToolAnnotations], ...] = (
+    (Tools.add_memory, "Add a memory", _hints()),
+    (Tools.search_memories, "Search memories", READ),
+    (Tools.list_memories, "List memories", READ),
+    (Tools.get_memory, "Get a memory", READ),
+    (Tools.update_memory, "Update a memory", _hints(idempotent=True)),
+    (Tools.delete_memory, "Delete a memory", _hints(destructive=True, idempotent=True)),
+    (Tools.delete_all_memories, "Delete all memories", _hints(destructive=True, idempotent=True)),
+    (Tools.context, "Memory briefing", READ),
+    (Tools.feedback, "Rate a retrieval", _hints()),
+)
+"""Each tool: its method of ``Tools`` (whose name it takes), title and annotations."""
+
+
 def build_server(components: Components, *, api_key: str | None) -> MCPServer:
-    """The MCP server with the tools ``add``, ``search``, ``context``, ``feedback`` and
-    ``forget``. ``api_key`` authenticates calls that carry no HTTP headers (stdio, or an
-    in-process client); calls over HTTP always use their own ``Authorization`` header."""
+    """The MCP server with the tools of ``TOOLS``. ``api_key`` authenticates calls that
+    carry no HTTP headers (stdio, or an in-process client); calls over HTTP always use
+    their own ``Authorization`` header."""
     return _server(components, Access(components, api_key))
 
 
 def _server(components: Components, access: Access) -> MCPServer:
-    server: MCPServer = MCPServer("memory-service", version=__version__, instructions=INSTRUCTIONS)
+    guide = instructions(components.settings.mcp_default_user_id)
+    server: MCPServer = MCPServer("memory-service", version=__version__, instructions=guide)
     tools = Tools(components, access)
-    server.add_tool(tools.add, name="add")
-    server.add_tool(tools.search, name="search")
-    server.add_tool(tools.context, name="context")
-    server.add_tool(tools.feedback, name="feedback")
-    destructive = ToolAnnotations(destructive_hint=True, idempotent_hint=False)
-    server.add_tool(tools.forget, name="forget", annotations=destructive)
+    for method, title, hints in TOOLS:
+        bound = MethodType(method, tools)
+        description = " ".join((method.__doc__ or "").split())  # one line: no indents
+        server.add_tool(
+            bound, name=method.__name__, title=title, description=description, annotations=hints
+        )
     return server
 
 
@@ -70,7 +110,7 @@ async def serve(
     stdio only, where a missing or bad key is refused (Unauthorized) before serving."""
     if transport == "stdio":
         if api_key is None:
-            raise Unauthorized("set MEMORY_API_KEY to serve MCP over stdio")
+            raise Unauthorized("set MEMORY_SERVICE_API_KEY to serve MCP over stdio")
         await Access(components, api_key).authenticate(api_key)
     async with attached_worker(components) as parts:
         if transport == "stdio":
@@ -80,7 +120,10 @@ async def serve(
 
             app = http_app(parts, host=host)
             level = parts.settings.log_level.lower()
-            await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=level)).serve()
+            # log_config=None: uvicorn's records go through the service's handler (JSON
+            # off a terminal, with timestamps), as `serve`'s do
+            config = uvicorn.Config(app, host=host, port=port, log_level=level, log_config=None)
+            await uvicorn.Server(config).serve()
 
 
 def run(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import (
     Candidate,
     ContextTurn,
@@ -79,6 +80,7 @@ class EpisodeRepository(CandidateSource, Protocol):
         *,
         limit: int,
         max_tokens: int | None = None,
+        where: MetadataFilter | None = None,
     ) -> tuple[list[tuple[Turn, float]], bool]: ...
 
     async def similarities(
@@ -86,9 +88,15 @@ class EpisodeRepository(CandidateSource, Protocol):
     ) -> dict[UUID, tuple[float, float]]: ...
 
     async def neighbours(
-        self, tenant: UUID, scope: Scope, ids: Sequence[UUID], window: int
+        self,
+        tenant: UUID,
+        scope: Scope,
+        ids: Sequence[UUID],
+        window: int,
+        where: MetadataFilter | None = None,
     ) -> dict[UUID, list[ContextTurn]]:
-        """Up to ``window`` episodes before and after each of ``ids``, in time order."""
+        """Up to ``window`` episodes (passing ``where``) before and after each of
+        ``ids``, in time order."""
         ...
 
     async def get_many(self, tenant: UUID, episode_ids: Sequence[UUID]) -> list[Episode]:
@@ -105,6 +113,7 @@ class EpisodeRepository(CandidateSource, Protocol):
         cursor: str | None,
         limit: int,
         descending: bool = False,
+        where: MetadataFilter | None = None,
     ) -> EpisodePage: ...
 
     async def delete(self, tenant: UUID, episode_id: UUID) -> bool: ...
@@ -125,6 +134,7 @@ class MemoryRepository(CandidateSource, Protocol):
         include_inactive: bool,
         cursor: str | None,
         limit: int,
+        where: MetadataFilter | None = None,
     ) -> tuple[list[Memory], str | None]: ...
 
     async def update(
@@ -225,8 +235,10 @@ class EntityRepository(Protocol):
         entity_ids: Sequence[UUID],
         vector: Sequence[float],
         k: int,
+        where: MetadataFilter | None = None,
     ) -> list[tuple[Candidate, int]]:
-        """Hyperedges containing any of ``entity_ids``, with how many they join."""
+        """Hyperedges containing any of ``entity_ids`` (passing ``where``), with how
+        many they join."""
         ...
 
     async def of_edges(

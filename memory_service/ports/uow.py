@@ -75,8 +75,11 @@ class TransferRepository(Protocol):
 
 
 class ScopeRepository(Protocol):
-    async def forget_user(self, tenant: UUID, user_id: str) -> dict[str, int]:
-        """Delete everything of ``user_id``; return counts per table."""
+    async def forget(self, tenant: UUID, scope: Scope) -> dict[str, int]:
+        """Delete every row of ``tenant`` whose scope matches each part ``scope`` gives
+        (an empty scope: the whole tenant), with what cascades from them; return counts
+        per table. Idempotency keys, which record only a user, go only when ``scope``
+        names no agent and no session."""
         ...
 
 

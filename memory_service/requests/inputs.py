@@ -20,6 +20,7 @@ from memory_service.requests.fields import (
     as_utc,
     non_blank,
 )
+from memory_service.requests.filters import FILTERS_DESCRIPTION
 
 
 class MessageIn(Strict):
@@ -44,6 +45,11 @@ class MessageIn(Strict):
 
 class MessagesIn(ScopeFields):
     messages: list[MessageIn] = Field(min_length=1)
+    infer: bool = Field(
+        default=True,
+        description="false: store the turns as episodes (searchable at once) and queue no "
+        "consolidation, so no memories are extracted from them; the answer's job_id is null",
+    )
 
 
 class MemoryIn(ScopeFields):
@@ -83,6 +89,7 @@ class SearchIn(ScopeFields):
     now: datetime | None = Field(default=None, description="resolve 'last week' against this")
     budget_tokens: int | None = Field(default=None, ge=1000, le=10_000_000)
     budget_seconds: float | None = Field(default=None, gt=0, le=600)
+    filters: JsonObject | None = Field(default=None, description=FILTERS_DESCRIPTION)
 
     _blank = field_validator("query")(non_blank)
     _utc = field_validator("since", "until", "now")(as_utc)
@@ -93,6 +100,7 @@ class AnswerIn(ScopeFields):
     limit: int = Field(default=10, ge=1, le=100)
     now: datetime | None = None
     preset: str | None = None
+    filters: JsonObject | None = Field(default=None, description=FILTERS_DESCRIPTION)
 
     _blank = field_validator("question")(non_blank)
     _utc = field_validator("now")(as_utc)
@@ -102,6 +110,7 @@ class ContextIn(ScopeFields):
     query: str | None = None
     token_budget: int = Field(default=1000, ge=50, le=100_000)
     now: datetime | None = None
+    filters: JsonObject | None = Field(default=None, description=FILTERS_DESCRIPTION)
 
     _utc = field_validator("now")(as_utc)
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import NewMemory, Scope
 from memory_service.requests.call import Call
+from memory_service.requests.filters import from_param
 from memory_service.requests.inputs import MemoryIn, MemoryPatch
 from memory_service.requests.outputs import MemoryChangeOut, MemoryOut, MemoryPageOut
 from memory_service.services import memories
@@ -36,12 +37,26 @@ async def add_memory(call: Call, body: MemoryIn) -> MemoryOut:
 
 
 async def list_memories(
-    call: Call, scope: Scope, *, include_inactive: bool, cursor: str | None, limit: int
+    call: Call,
+    scope: Scope,
+    *,
+    include_inactive: bool,
+    cursor: str | None,
+    limit: int,
+    filters: str | None = None,
 ) -> MemoryPageOut:
-    """Facts of the tenant (an empty scope: all of them), by pages."""
+    """Facts of the tenant (an empty scope: all of them), by pages; ``filters``: a
+    metadata filter as JSON (its scope keys narrow ``scope``)."""
     call.check_limit(limit)
+    parsed = from_param(filters)
     items, next_cursor = await memories.list_memories(
-        call.uow, call.tenant, scope, include_inactive=include_inactive, cursor=cursor, limit=limit
+        call.uow,
+        call.tenant,
+        parsed.scope_within(scope),
+        include_inactive=include_inactive,
+        cursor=cursor,
+        limit=limit,
+        where=parsed.where,
     )
     return MemoryPageOut(items=[MemoryOut.of(m) for m in items], next_cursor=next_cursor)
 

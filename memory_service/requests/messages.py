@@ -11,13 +11,15 @@ from memory_service.domain.errors import InvalidInput, NotFound
 from memory_service.domain.models import Scope
 from memory_service.requests.call import Call
 from memory_service.requests.fields import as_utc
+from memory_service.requests.filters import from_param
 from memory_service.requests.inputs import MessagesIn
 from memory_service.requests.outputs import EpisodeOut, EpisodePageOut, JobOut, MessagesOut
 from memory_service.services import episodes, ingest
 
 
 async def add_messages(call: Call, body: MessagesIn, *, idempotency_key: str | None) -> MessagesOut:
-    """Store the batch as episodes and queue their consolidation. Under an idempotency
+    """Store the batch as episodes and queue their consolidation (none when ``infer``
+    is false: the turns are kept verbatim, nothing is extracted). Under an idempotency
     key a replay answers as the first request did (``replayed``), storing nothing."""
     check_limits(body, call.components.settings)
     result = await ingest.add_messages(
@@ -29,6 +31,7 @@ async def add_messages(call: Call, body: MessagesIn, *, idempotency_key: str | N
         now=datetime.now(UTC),
         idempotency_key=idempotency_key,
         request_hash=ingest.fingerprint(body.model_dump(mode="json")),
+        infer=body.infer,
     )
     return MessagesOut(
         episode_ids=list(result.episode_ids), job_id=result.job_id, replayed=result.replayed
@@ -56,18 +59,22 @@ async def list_episodes(
     cursor: str | None,
     limit: int,
     descending: bool,
+    filters: str | None = None,
 ) -> EpisodePageOut:
-    """Episodes of the tenant (an empty scope: all of them), in time order, by pages."""
+    """Episodes of the tenant (an empty scope: all of them), in time order, by pages;
+    ``filters``: a metadata filter as JSON (its scope keys narrow ``scope``)."""
     call.check_limit(limit)
+    parsed = from_param(filters)
     page = await episodes.list_episodes(
         call.uow,
         call.tenant,
-        scope,
+        parsed.scope_within(scope),
         since=as_utc(since),
         until=as_utc(until),
         cursor=cursor,
         limit=limit,
         descending=descending,
+        where=parsed.where,
     )
     return EpisodePageOut(
         items=[EpisodeOut.of(e) for e in page.items], next_cursor=page.next_cursor

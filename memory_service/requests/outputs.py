@@ -22,7 +22,8 @@ from memory_service.domain.search import Route
 
 class MessagesOut(BaseModel):
     episode_ids: list[UUID]
-    job_id: UUID
+    job_id: UUID | None
+    """None when the batch was stored with ``infer`` false (no consolidation)."""
     replayed: bool = False
 
 

@@ -12,6 +12,7 @@ from memory_service.bootstrap import Components
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import SearchQuery
 from memory_service.requests.call import Call
+from memory_service.requests.filters import from_body
 from memory_service.requests.inputs import AnswerIn, ContextIn, FeedbackIn, SearchIn
 from memory_service.requests.outputs import (
     AnswerOut,
@@ -52,13 +53,15 @@ async def search(call: Call, body: SearchIn) -> SearchOut:
     uow, components, tenant = call.uow, call.components, call.tenant
     call.check_limit(body.limit)
     check_query(call, "query", body.query)
+    filters = from_body(body.filters)
     query = SearchQuery(
         text=body.query,
-        scope=body.scope(),
+        scope=filters.scope_within(body.scope()),
         limit=body.limit,
         since=body.since,
         until=body.until,
         kinds=tuple(dict.fromkeys(body.kinds)),
+        filters=filters.where,
     )
     result = await recall.search(
         uow,
@@ -77,11 +80,13 @@ async def context(call: Call, body: ContextIn) -> ContextOut:
     rank order, with the ids it used."""
     check_query(call, "query", body.query)
     components = call.components
+    filters = from_body(body.filters)
     built = await build_context(
         call.uow,
         components.pipeline(),
         call.tenant,
-        body.scope(),
+        filters.scope_within(body.scope()),
+        where=filters.where,
         query=body.query if body.query and body.query.strip() else None,
         token_budget=body.token_budget,
         count=count_tokens,
@@ -102,7 +107,13 @@ async def answer(call: Call, body: AnswerIn) -> AnswerOut:
     Full Deliberation when the audit fails. Conflict when no LLM is configured."""
     check_query(call, "question", body.question)
     components = call.components
-    query = SearchQuery(text=body.question, scope=body.scope(), limit=body.limit)
+    filters = from_body(body.filters)
+    query = SearchQuery(
+        text=body.question,
+        scope=filters.scope_within(body.scope()),
+        limit=body.limit,
+        filters=filters.where,
+    )
     result = await answer_question(
         call.uow,
         components.llm,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from memory_service.domain.consolidation import (
@@ -13,9 +14,10 @@ from memory_service.domain.consolidation import (
     ExistingMemory,
     ExtractedEntity,
     ExtractedFact,
+    merged_metadata,
 )
 from memory_service.domain.errors import InvalidInput
-from memory_service.domain.models import Job, NewMemory, SearchQuery
+from memory_service.domain.models import Episode, Job, NewMemory, SearchQuery
 from memory_service.domain.search import finite_or_zero
 from memory_service.ports import Embedder, Extractor, SparseEncoder, UnitOfWork, UpdateDecider
 from memory_service.services.entities import EntityResolver
@@ -77,12 +79,20 @@ async def consolidate(uow: UnitOfWork, parts: Consolidator, job: Job) -> Consoli
     for fact, vector in zip(facts, vectors, strict=True):
         decision = await _decide(uow, parts, job, fact, vector)
         report.ops[decision.op] += 1
-        memory_id = await _apply(uow, parts, job, fact, vector, decision, cause)
+        metadata = fact_metadata(fact, episodes)
+        memory_id = await _apply(uow, parts, job, fact, vector, decision, cause, metadata)
         if memory_id is not None:
             report.entities_linked += await _link(resolver, fact.entities, memory_id=memory_id)
     report.facts = len(facts)
     await merge_entities(uow, job.tenant_id, job.scope)
     return report
+
+
+def fact_metadata(fact: ExtractedFact, episodes: Sequence[Episode]) -> dict[str, Any]:
+    """The metadata of the fact's source episodes merged (``merged_metadata``): on a
+    key that several hold, the newest episode's value (``episodes`` are in time order)."""
+    sources = set(fact.source_episode_ids)
+    return merged_metadata([e.metadata for e in episodes if e.id in sources])
 
 
 async def _decide(
@@ -103,8 +113,12 @@ async def _apply(
     vector: Sequence[float],
     decision: Decision,
     cause: str,
+    metadata: Mapping[str, Any],
 ) -> UUID | None:
-    """Carry out one decision; returns the memory that now holds the fact, if any."""
+    """Carry out one decision; returns the memory that now holds the fact, if any. An
+    ADD stores the fact with ``metadata`` (its episodes'); an UPDATE's new memory holds
+    the old one's metadata merged with ``metadata`` (the fact's values win); a NOOP
+    adds the fact's episodes to the memory's provenance and leaves its metadata."""
     reason = f"{cause}: {decision.reason}" if decision.reason else cause
     memories, tenant = uow.memories, job.tenant_id
     if decision.op == "NOOP":
@@ -125,13 +139,18 @@ async def _apply(
         if decision.op == "DELETE":
             return None
         sources = tuple(dict.fromkeys([*old.source_episode_ids, *fact.source_episode_ids]))
+        metadata = merged_metadata([old.metadata, metadata])
     else:
         sources = fact.source_episode_ids
     text = decision.text or fact.text
     if text != fact.text:
         [vector] = await parts.embedder.embed([text])
     new = NewMemory(
-        text=text, scope=job.scope, source_episode_ids=sources, valid_from=fact.valid_from
+        text=text,
+        scope=job.scope,
+        metadata=metadata,
+        source_episode_ids=sources,
+        valid_from=fact.valid_from,
     )
     memory = await memories.add(tenant, new, vector)
     await memories.add_history(

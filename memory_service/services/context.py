@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import Scope, SearchHit, SearchQuery
 from memory_service.ports import UnitOfWork
 from memory_service.services import recall
@@ -88,18 +89,20 @@ async def build_context(
     token_budget: int,
     count: Counter,
     now: datetime,
+    where: MetadataFilter | None = None,
 ) -> ContextBlock:
     """The most useful facts, the relevant episodes with their dates, and the entities
     involved. Without a query: the facts with the highest utility, then the latest.
-    The scope must name an owner (InvalidInput otherwise)."""
+    Only items whose metadata passes ``where``. The scope must name an owner
+    (InvalidInput otherwise)."""
     scope.require()
     if query:
-        query_ = SearchQuery(text=query, scope=scope, limit=50)
+        query_ = SearchQuery(text=query, scope=scope, limit=50, filters=where)
         result = await recall.search(uow, pipeline, tenant, query_, mode="fast", now=now)
         hits = list(result.hits)
         retrieval_id: UUID | None = result.retrieval_id
     else:
-        hits = await _useful_facts(uow, tenant, scope)
+        hits = await _useful_facts(uow, tenant, scope, where)
         retrieval_id = None
     facts = [h for h in hits if h.kind != "episode"]
     episodes = [h for h in hits if h.kind == "episode"]
@@ -109,9 +112,11 @@ async def build_context(
     return block
 
 
-async def _useful_facts(uow: UnitOfWork, tenant: UUID, scope: Scope) -> list[SearchHit]:
+async def _useful_facts(
+    uow: UnitOfWork, tenant: UUID, scope: Scope, where: MetadataFilter | None
+) -> list[SearchHit]:
     memories, _ = await uow.memories.page(
-        tenant, scope, include_inactive=False, cursor=None, limit=200
+        tenant, scope, include_inactive=False, cursor=None, limit=200, where=where
     )
     ranked = sorted(memories, key=lambda m: (-m.utility, -m.created_at.timestamp()))
     return [

@@ -6,6 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from memory_service.domain.errors import InvalidInput, NotFound
+from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import Episode, EpisodePage, Scope
 from memory_service.ports import UnitOfWork
 
@@ -27,11 +28,19 @@ async def list_episodes(
     cursor: str | None = None,
     limit: int = 50,
     descending: bool = False,
+    where: MetadataFilter | None = None,
 ) -> EpisodePage:
     if since is not None and until is not None and until <= since:
         raise InvalidInput({"until": "until must be after since"})
     return await uow.episodes.page(
-        tenant, scope, since=since, until=until, cursor=cursor, limit=limit, descending=descending
+        tenant,
+        scope,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
+        descending=descending,
+        where=where,
     )
 
 

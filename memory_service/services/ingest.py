@@ -21,17 +21,19 @@ CONSOLIDATE = "consolidate"
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     episode_ids: Sequence[UUID]
-    job_id: UUID
+    job_id: UUID | None
+    """None when the batch was stored without inference (no consolidation job)."""
     replayed: bool = False
 
     def to_record(self) -> dict[str, Any]:
-        return {"episode_ids": [str(i) for i in self.episode_ids], "job_id": str(self.job_id)}
+        job = None if self.job_id is None else str(self.job_id)
+        return {"episode_ids": [str(i) for i in self.episode_ids], "job_id": job}
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> IngestResult:
         return cls(
             episode_ids=[UUID(i) for i in record["episode_ids"]],
-            job_id=UUID(record["job_id"]),
+            job_id=None if record["job_id"] is None else UUID(record["job_id"]),
             replayed=True,
         )
 
@@ -52,17 +54,20 @@ async def add_messages(
     now: datetime,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
+    infer: bool = True,
 ) -> IngestResult:
     """Store ``messages`` as episodes plus one consolidation job, atomically.
 
-    Under an idempotency key, a replay of the same request returns the first
-    answer and stores nothing; the same key with another body is a Conflict.
+    With ``infer`` false no job is queued: the episodes are stored (and searchable)
+    but no memories are extracted from them. Under an idempotency key, a replay of
+    the same request returns the first answer and stores nothing; the same key with
+    another body is a Conflict.
     """
     scope.require()
     if not messages:
         raise InvalidInput({"messages": "at least one message is required"})
     if idempotency_key is not None:
-        request_hash = request_hash or fingerprint([scope, messages])
+        request_hash = request_hash or fingerprint([scope, messages, infer])
         # Claimed before embedding: a replay pays for nothing, and a concurrent
         # duplicate waits on this row until we commit, then replays our answer.
         prior = await uow.idempotency.claim(tenant, idempotency_key, request_hash, scope.user_id)
@@ -71,8 +76,11 @@ async def add_messages(
     vectors = await embedder.embed([m.embedding_text() for m in messages])
     episodes = await uow.episodes.add_many(tenant, scope, messages, vectors, now)
     ids = [e.id for e in episodes]
-    job = await uow.jobs.add(tenant, scope, CONSOLIDATE, {"episode_ids": [str(i) for i in ids]})
-    result = IngestResult(episode_ids=ids, job_id=job.id)
+    job_id = None
+    if infer:
+        payload = {"episode_ids": [str(i) for i in ids]}
+        job_id = (await uow.jobs.add(tenant, scope, CONSOLIDATE, payload)).id
+    result = IngestResult(episode_ids=ids, job_id=job_id)
     if idempotency_key is not None:
         await uow.idempotency.store(tenant, idempotency_key, result.to_record())
     return result

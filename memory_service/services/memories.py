@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from memory_service.domain.errors import Conflict, InvalidInput, NotFound
+from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import Memory, MemoryChange, NewMemory, Scope
 from memory_service.ports import Embedder, UnitOfWork
 
@@ -42,9 +43,10 @@ async def list_memories(
     include_inactive: bool = False,
     cursor: str | None = None,
     limit: int = 50,
+    where: MetadataFilter | None = None,
 ) -> tuple[list[Memory], str | None]:
     return await uow.memories.page(
-        tenant, scope, include_inactive=include_inactive, cursor=cursor, limit=limit
+        tenant, scope, include_inactive=include_inactive, cursor=cursor, limit=limit, where=where
     )
 
 

@@ -360,16 +360,15 @@ async def test_the_mcp_tools_refuse_the_same_inputs(components: Components) -> N
     long = distinct_words(most + 1)
     async with connect(components, await new_key(components, "alpha")) as client:
         before = await row_counts(components)
-        search = await fails(client, "search", **SCOPE, query=long)
-        when = await fails(client, "search", **SCOPE, query="dog", now=LATE)
-        meta = await fails(
-            client, "add", **SCOPE, messages=[{"content": "hi", "metadata": {"k": "\ud800"}}]
-        )
+        search = await fails(client, "search_memories", **SCOPE, query=long)
+        when = await fails(client, "search_memories", **SCOPE, query="dog", since=LATE)
+        meta = await fails(client, "add_memory", **SCOPE, text="hi", metadata={"k": "\ud800"})
         deep = await fails(
             client,
-            "add",
+            "add_memory",
             **SCOPE,
-            messages=[{"content": "hi", "metadata": json.loads(nested(MAX_JSON_DEPTH + 1))}],
+            text="hi",
+            metadata=json.loads(nested(MAX_JSON_DEPTH + 1)),
         )
         focus = await fails(client, "context", **SCOPE, query="dog \ud800")
         assert await row_counts(components) == before

@@ -166,7 +166,8 @@ async def test_interrupt_leaves_a_valid_partial_report(
     assert json.loads((out / "summary.json").read_text())["partial"] is True
 
 
-DEV_SPLIT = runner.DEFAULT_LOCOMO
+# The project's development split, beside the checkout (never a default of the runner).
+DEV_SPLIT = Path(__file__).resolve().parents[3] / "shared" / "data" / "locomo" / "locomo-dev.json"
 
 
 @pytest.mark.skipif(not DEV_SPLIT.exists(), reason=f"LoCoMo development split not at {DEV_SPLIT}")
@@ -174,6 +175,8 @@ async def test_dev_split_smoke(components: Components, tmp_path: Path) -> None:
     summary = await run(
         components,
         "locomo",
+        "--data",
+        str(DEV_SPLIT),
         "--conversations",
         "conv-26",
         "--max-questions",

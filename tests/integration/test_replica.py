@@ -227,15 +227,15 @@ async def test_mcp_search_and_context_read_the_replica(parts: Components, pair: 
     assert parts.replica_engine is not None
     key = await new_key(parts, "alpha")
     async with connect(parts, key) as client:
-        await call(client, "add", messages=[{"content": "Pixel the greyhound"}], user_id="u")
+        await call(client, "add_memory", text="Pixel the greyhound", user_id="u")
         await replayed(parts.engine, pair.replica_url)
         retrievals = []
-        for tool, arguments in (("search", {"query": "greyhound"}), ("context", {})):
+        for tool, arguments in (("search_memories", {"query": "greyhound"}), ("context", {})):
             with observe(parts.replica_engine) as replica, observe(parts.engine) as primary:
                 out = await call(client, tool, user_id="u", **arguments)
             assert replica.statements[0] == "SET TRANSACTION READ ONLY", tool
             assert not primary.ran("FROM episodes"), tool
-            retrievals.append(out["retrieval_id"])
+            retrievals.append(out.get("retrieval_id"))  # null fields are left out
         assert retrievals[1] is None  # context without a query lists facts: no search
         assert await logged(parts, retrievals[0])
         given = await call(client, "feedback", retrieval_id=retrievals[0], reward=1.0)
@@ -262,7 +262,8 @@ async def test_an_unreachable_replica_answers_503_and_writes_go_on(pair: Pair) -
             assert r.status_code == 200
         key = await new_key(built, "alpha")
         async with connect(built, key) as mcp:
-            assert "unavailable" in (await fails(mcp, "search", query="greyhound", user_id="u"))
+            refused = await fails(mcp, "search_memories", query="greyhound", user_id="u")
+            assert "unavailable" in refused
     finally:
         async with built.engine.begin() as conn:
             await conn.execute(text("TRUNCATE tenants CASCADE"))

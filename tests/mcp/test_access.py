@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
 from memory_service.bootstrap import Components
 from memory_service.services import tenants
-from tests.conftest import new_key
-from tests.mcp.helpers import SCOPE, TOOLS, call, connect, fails, message
+from tests.mcp.helpers import SCOPE, TOOLS, call, connect, fails, issue, texts
+
+SOME_ID = str(uuid4())
+EVERY_CALL: list[tuple[str, dict[str, Any]]] = [
+    ("add_memory", {**SCOPE, "text": "hi"}),
+    ("search_memories", {**SCOPE, "query": "hi"}),
+    ("list_memories", SCOPE),
+    ("get_memory", {"memory_id": SOME_ID}),
+    ("update_memory", {"memory_id": SOME_ID, "text": "x"}),
+    ("delete_memory", {"memory_id": SOME_ID}),
+    ("delete_all_memories", {**SCOPE, "confirm": True}),
+    ("context", SCOPE),
+    ("feedback", {"retrieval_id": SOME_ID, "reward": 1}),
+]
+
+
+def test_every_call_covers_every_tool() -> None:
+    assert {tool for tool, _ in EVERY_CALL} == TOOLS
 
 
 @pytest.mark.parametrize(
@@ -17,7 +34,7 @@ from tests.mcp.helpers import SCOPE, TOOLS, call, connect, fails, message
     [
         ("msk_not-a-key", "Unauthorized: unknown API key"),
         ("sk-other-format", "Unauthorized: malformed API key"),
-        (None, "Unauthorized: no API key: start the MCP server with MEMORY_API_KEY set"),
+        (None, "Unauthorized: no API key: start the MCP server with MEMORY_SERVICE_API_KEY set"),
     ],
 )
 async def test_a_bad_key_fails_every_call(
@@ -25,40 +42,50 @@ async def test_a_bad_key_fails_every_call(
 ) -> None:
     async with connect(components, api_key) as client:
         assert len((await client.list_tools()).tools) == len(TOOLS)
-        calls: list[tuple[str, dict[str, Any]]] = [
-            ("add", {**SCOPE, "messages": [message("hi")]}),
-            ("search", {**SCOPE, "query": "hi"}),
-            ("forget", SCOPE),
-        ]
-        for tool, args in calls:
-            assert await fails(client, tool, **args) == expected
+        for tool, args in EVERY_CALL:
+            assert await fails(client, tool, **args) == expected, tool
 
 
 async def test_a_revoked_key_fails_from_the_next_call(components: Components) -> None:
     async with components.uow() as uow:
         issued = await tenants.issue_key(uow, "alpha", "mcp")
     async with connect(components, issued.secret) as client:
-        await call(client, "add", **SCOPE, messages=[message("before")])
+        await call(client, "add_memory", **SCOPE, text="before")
         async with components.uow() as uow:
             await tenants.revoke_key(uow, issued.key.id)
-        refused = await fails(client, "search", **SCOPE, query="before")
+        refused = await fails(client, "search_memories", **SCOPE, query="before")
     assert refused == "Unauthorized: this API key was revoked"
 
 
-async def test_a_second_tenant_never_sees_the_first(components: Components) -> None:
+async def test_a_second_tenant_never_sees_or_touches_the_first(components: Components) -> None:
     secret = "alpha secret: the vault code is 1234"
-    async with connect(components, await new_key(components, "alpha")) as alpha:
-        await call(alpha, "add", **SCOPE, messages=[message(secret)])
-        found = await call(alpha, "search", **SCOPE, query="vault code")
-        async with connect(components, await new_key(components, "beta")) as beta:
-            searched = await call(beta, "search", **SCOPE, query="vault code")
+    alpha_key, _ = await issue(components, "alpha")
+    beta_key, _ = await issue(components, "beta")
+    async with connect(components, alpha_key) as alpha:
+        said = (await call(alpha, "add_memory", **SCOPE, text=secret))["id"]
+        fact = (await call(alpha, "add_memory", **SCOPE, text=secret, infer=False))["id"]
+        found = await call(alpha, "search_memories", **SCOPE, query="vault code")
+        async with connect(components, beta_key) as beta:
+            searched = await call(beta, "search_memories", **SCOPE, query="vault code")
+            listed = await call(beta, "list_memories", **SCOPE)
             block = await call(beta, "context", **SCOPE, query="vault code")
-            credit = await fails(beta, "feedback", retrieval_id=found["retrieval_id"], reward=1)
-            forget = await call(beta, "forget", **SCOPE)
-        still = await call(alpha, "search", **SCOPE, query="vault code")
-    assert [h["text"] for h in found["results"]] == [secret]
+            rid = found["retrieval_id"]
+            refused = [
+                await fails(beta, "get_memory", memory_id=said),
+                await fails(beta, "get_memory", memory_id=fact),
+                await fails(beta, "update_memory", memory_id=fact, text="beta was here"),
+                await fails(beta, "delete_memory", memory_id=said),
+                await fails(beta, "delete_memory", memory_id=fact),
+                await fails(beta, "feedback", retrieval_id=rid, reward=1),
+            ]
+            wiped = await call(beta, "delete_all_memories", **SCOPE, confirm=True)
+        still = await call(alpha, "search_memories", **SCOPE, query="vault code", verbose=True)
+        kept = await call(alpha, "get_memory", memory_id=fact)
+    assert texts(found) == [secret]
     assert searched["results"] == []
+    assert listed["items"] == []
     assert "vault" not in block["context"]
-    assert credit.startswith("NotFound:")
-    assert forget["deleted"]["episodes"] == 0  # only beta's own retrieval logs
-    assert [h["text"] for h in still["results"]] == [secret]
+    assert all(r.startswith("NotFound:") for r in refused), refused
+    assert wiped["deleted"]["episodes"] == wiped["deleted"]["memories"] == 0
+    assert {h["id"] for h in still["results"]} == {said, fact}
+    assert (kept["text"], kept["status"]) == (secret, "active")

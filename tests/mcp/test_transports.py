@@ -17,7 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from memory_service.bootstrap import Components
 from memory_service.mcp import MCP_PATH, http_app
 from tests.conftest import ROOT, free_port, new_key
-from tests.mcp.helpers import SCOPE, TOOLS, call, message
+from tests.mcp.helpers import SCOPE, TOOLS, call, texts
 
 
 class _Uvicorn(uvicorn.Server):
@@ -65,8 +65,8 @@ async def test_streamable_http_on_a_loopback_port(components: Components) -> Non
             ):
                 assert {t.name for t in (await client.list_tools()).tools} == TOOLS
                 if expected:
-                    await call(client, "add", **SCOPE, messages=[message("Pixel the greyhound")])
-                found = await call(client, "search", **SCOPE, query="greyhound")
+                    await call(client, "add_memory", **SCOPE, text="Pixel the greyhound")
+                found = await call(client, "search_memories", **SCOPE, query="greyhound")
             assert len(found["results"]) == expected
 
 
@@ -95,9 +95,24 @@ async def test_stdio_in_a_subprocess(components: Components) -> None:
     )
     async with asyncio.timeout(60), Client(params) as client:
         assert {t.name for t in (await client.list_tools()).tools} == TOOLS
-        await call(client, "add", **SCOPE, messages=[message("Pixel the greyhound")])
-        found = await call(client, "search", **SCOPE, query="greyhound")
-    assert [h["text"] for h in found["results"]] == ["Pixel the greyhound"]
+        await call(client, "add_memory", **SCOPE, text="Pixel the greyhound")
+        found = await call(client, "search_memories", **SCOPE, query="greyhound")
+    assert texts(found) == ["Pixel the greyhound"]
+
+
+async def test_stdio_takes_its_default_user_from_the_environment(components: Components) -> None:
+    key = await new_key(components, "alpha")
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=stdio_args(components, key),
+        cwd=ROOT,
+        env={"MEMORY_MCP_DEFAULT_USER_ID": "me"},
+    )
+    async with asyncio.timeout(60), Client(params) as client:
+        await call(client, "add_memory", text="Pixel the greyhound", infer=False)
+        mine = await call(client, "search_memories", query="greyhound")
+        named = await call(client, "list_memories", user_id="me")
+    assert texts(mine) == texts(named) == ["Pixel the greyhound"]
 
 
 async def test_stdio_refuses_a_bad_key_before_serving(components: Components) -> None:

@@ -12,6 +12,7 @@ from memory_service.api.errors import error_responses
 from memory_service.domain.models import Scope
 from memory_service.requests import messages
 from memory_service.requests.fields import ScopeId, UtcTime
+from memory_service.requests.filters import FILTERS_PARAM, MAX_PARAM_CHARS
 from memory_service.requests.outputs import EpisodeOut, EpisodePageOut
 
 router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
@@ -28,8 +29,12 @@ async def list_episodes(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1)] = 50,
     order: Literal["asc", "desc"] = "asc",
+    filters: Annotated[
+        str | None, Query(max_length=MAX_PARAM_CHARS, description=FILTERS_PARAM)
+    ] = None,
 ) -> EpisodePageOut:
-    """Episodes of the tenant, filtered by scope and time, in time order, by pages."""
+    """Episodes of the tenant, filtered by scope, time and metadata, in time order, by
+    pages."""
     return await messages.list_episodes(
         call,
         Scope(user_id, agent_id, session_id),
@@ -38,6 +43,7 @@ async def list_episodes(
         cursor=cursor,
         limit=limit,
         descending=order == "desc",
+        filters=filters,
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from memory_service.api.deps import CallDep
 from memory_service.api.errors import error_responses
@@ -15,13 +17,46 @@ from memory_service.requests.fields import ScopeId
 router = APIRouter(prefix="/v1/graph", tags=["graph"])
 
 
-@router.get("/export", responses=error_responses(401, 422))
-async def export(
+class GraphEntity(BaseModel):
+    """A vertex: a person, place, thing or idea named in the scope's memories."""
+
+    id: UUID
+    name: str
+    type: str = Field(description="person, place, organization, ... or other")
+    aliases: list[str] = Field(description="other names merged into this entity")
+
+
+class EdgeMember(BaseModel):
+    entity_id: UUID
+    role: str = Field(description="how the entity takes part: mention, subject, ...")
+
+
+class Hyperedge(BaseModel):
+    """A memory or an episode, joining every entity it names."""
+
+    kind: Literal["memory", "episode"]
+    id: UUID = Field(description="the memory's or the episode's id")
+    text: str | None = Field(description="its text (null if it was deleted meanwhile)")
+    members: list[EdgeMember]
+
+
+class GraphOut(BaseModel):
+    entities: list[GraphEntity]
+    hyperedges: list[Hyperedge]
+    components: list[list[UUID]] = Field(
+        description="connected components: groups of entity ids joined through hyperedges"
+    )
+
+
+@router.get("/export", response_model=GraphOut, responses=error_responses(401, 422))
+async def export_graph(
     call: CallDep,
-    user_id: Annotated[ScopeId | None, Query()] = None,
-    agent_id: Annotated[ScopeId | None, Query()] = None,
-    session_id: Annotated[ScopeId | None, Query()] = None,
+    user_id: Annotated[ScopeId | None, Query(description="the user whose graph this is")] = None,
+    agent_id: Annotated[ScopeId | None, Query(description="the agent whose graph this is")] = None,
+    session_id: Annotated[
+        ScopeId | None, Query(description="the session whose graph this is")
+    ] = None,
 ) -> dict[str, Any]:
     """Entities (vertices), hyperedges (memories and episodes with their members) and
-    connected components of one scope."""
+    connected components of one scope (give at least one of its ids)."""
     return await bulk.export_graph(call, Scope(user_id, agent_id, session_id))

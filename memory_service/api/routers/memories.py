@@ -12,6 +12,7 @@ from memory_service.api.errors import error_responses
 from memory_service.domain.models import Scope
 from memory_service.requests import memories
 from memory_service.requests.fields import ScopeId
+from memory_service.requests.filters import FILTERS_PARAM, MAX_PARAM_CHARS
 from memory_service.requests.inputs import MemoryIn, MemoryPatch
 from memory_service.requests.outputs import MemoryChangeOut, MemoryOut, MemoryPageOut
 
@@ -38,6 +39,9 @@ async def list_memories(
     include_inactive: bool = False,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1)] = 50,
+    filters: Annotated[
+        str | None, Query(max_length=MAX_PARAM_CHARS, description=FILTERS_PARAM)
+    ] = None,
 ) -> MemoryPageOut:
     return await memories.list_memories(
         call,
@@ -45,6 +49,7 @@ async def list_memories(
         include_inactive=include_inactive,
         cursor=cursor,
         limit=limit,
+        filters=filters,
     )
 
 

@@ -97,6 +97,16 @@ def tsv_index(table: str) -> Index:
     return Index(f"ix_{table}_tsv", "tsv", postgresql_using="gin")
 
 
+def metadata_index(table: str) -> Index:
+    """Containment on metadata (``@>``, the filters' equality; migration 0007)."""
+    return Index(
+        f"ix_{table}_metadata",
+        "metadata",
+        postgresql_using="gin",
+        postgresql_ops={"metadata": "jsonb_path_ops"},
+    )
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table of a mapped class, typed as such."""
     table = model.__table__

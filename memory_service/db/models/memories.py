@@ -28,6 +28,7 @@ from memory_service.db.models.base import (
     SPARSE_DIM,
     TSV,
     Base,
+    metadata_index,
     scope_indexes,
     server_now,
     tenant_fk,
@@ -66,6 +67,7 @@ class EpisodeRow(Base):
         *scope_indexes("episodes", "occurred_at"),
         vector_index("episodes"),
         tsv_index("episodes"),
+        metadata_index("episodes"),
     )
 
 
@@ -99,6 +101,7 @@ class MemoryRow(Base):
         *scope_indexes("memories", "created_at"),
         vector_index("memories"),
         tsv_index("memories"),
+        metadata_index("memories"),
     )
 
 

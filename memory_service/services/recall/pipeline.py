@@ -28,6 +28,7 @@ from memory_service.ports import (
     Retriever,
     Search,
     UnitOfWork,
+    metrics,
 )
 
 
@@ -95,13 +96,14 @@ class RecallPipeline:
         route: Route = "deliberate" if mode == "deliberate" else "fast"
         gate = None
         if self.gate.applies(search):
-            with trace.stage("gate"):
+            with trace.stage("gate"), metrics.purpose("gate"):
                 routing = await self.gate.route(search, hits, pool.similarity())
             route, gate = routing.route, dict(routing.report)
         if route == "deliberate":
-            with trace.stage("deliberation"):
+            with trace.stage("deliberation"), metrics.purpose("deliberation"):
                 ranked = await self.deliberator.deliberate(search, pool.hits[:limit], limit)
             hits = await self._pack(search, ranked)
+        metrics.search_route(route)
         return Outcome(hits, route, gate, len(fused), trace)
 
     async def _candidates(self, search: Search) -> list[SearchHit]:

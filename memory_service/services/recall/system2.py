@@ -97,6 +97,7 @@ async def _scan(search: Search) -> tuple[list[tuple[Turn, float]], bool]:
         search.vector,
         limit=MAX_EPISODES,
         max_tokens=search.budget.max_tokens,
+        where=search.query.filters,
     )
     return [(turn, finite_or_zero(cosine)) for turn, cosine in turns], older_left
 

@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 
 from memory_service.domain.errors import Conflict
-from memory_service.domain.models import SearchQuery
+from memory_service.domain.models import Scope, SearchQuery
 from memory_service.fake_store import FakeStore, FakeUnitOfWork
 from tests.unit.recall.factories import (
     ALICE,
@@ -75,7 +75,7 @@ async def test_forget_user_deletes_the_user_and_what_cascades(uow: FakeUnitOfWor
     await uow.idempotency.claim(TENANT, "k", "h", "alice")
     await add_turns(uow, ["bob's"], scope=BOB)
     await add_turns(uow, ["other tenant's"], tenant=OTHER_TENANT)
-    counts = await uow.scopes.forget_user(TENANT, "alice")
+    counts = await uow.scopes.forget(TENANT, Scope(user_id="alice"))
     assert counts == {
         "memories": 1,
         "episodes": 1,
