@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	# torch first, pinned: it resolves to the CPU build; unpinned pulls several GB of CUDA.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet -e clients/python
+	$(BIN)/pip install --quiet -e 'clients/python[langgraph,langchain,openai-agents]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -27,17 +27,30 @@ from memory_client._base import Call
 ID = UUID("00000000-0000-0000-0000-000000000001")
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
 SCOPE: dict[str, Any] = {"user_id": "u", "agent_id": "a", "session_id": "s"}
+FILTERS: dict[str, Any] = {"AND": [{"user_id": "u"}, {"category": "food"}]}
 MESSAGE = models.Message(role="user", content="c", speaker="x", occurred_at=WHEN, metadata={})
 
 SAMPLES: dict[str, Call[Any]] = {
-    "add": routes.add([MESSAGE], **SCOPE, metadata={"k": 1}, idempotency_key="key"),
+    "add": routes.add(
+        [MESSAGE], **SCOPE, run_id="s", metadata={"k": 1}, infer=False, idempotency_key="key"
+    ),
     "add_memory": routes.add_memory(
-        "t", **SCOPE, metadata={}, source_episode_ids=[ID], valid_from=WHEN, valid_to=WHEN
+        "t",
+        **SCOPE,
+        run_id="s",
+        metadata={},
+        source_episode_ids=[ID],
+        valid_from=WHEN,
+        valid_to=WHEN,
     ),
     "search": routes.search(
         "q",
         **SCOPE,
+        run_id="s",
+        filters=FILTERS,
         limit=5,
+        top_k=3,
+        threshold=0.5,
         preset="hybrid",
         mode="fast",
         since=WHEN,
@@ -45,16 +58,32 @@ SAMPLES: dict[str, Call[Any]] = {
         kinds=["memory"],
         now=WHEN,
     ),
-    "get_all": routes.get_all(**SCOPE, limit=5, cursor="c", include_inactive=True),
+    "get_all": routes.get_all(
+        **SCOPE, run_id="s", filters=FILTERS, limit=5, top_k=3, cursor="c", include_inactive=True
+    ),
     "get": routes.get(ID),
-    "update": routes.update(ID, text="t", metadata={}, valid_to=WHEN),
+    "update": routes.update(ID, "t", text="t", metadata={}, valid_to=WHEN),
     "delete": routes.delete(ID),
-    "delete_all": routes.delete_all(user_id="u"),
+    "delete_all": routes.delete_all(**SCOPE, run_id="s"),
+    "reset": routes.reset(),
     "history": routes.history(ID),
-    "answer": routes.answer("q", **SCOPE, limit=5, preset="hybrid", now=WHEN),
-    "context": routes.context(**SCOPE, query="q", token_budget=500, now=WHEN),
+    "answer": routes.answer(
+        "q", **SCOPE, run_id="s", filters=FILTERS, limit=5, preset="hybrid", now=WHEN
+    ),
+    "context": routes.context(
+        **SCOPE, run_id="s", filters=FILTERS, query="q", token_budget=500, now=WHEN
+    ),
     "feedback": routes.feedback(ID, 1.0, memory_ids=[ID], feedback_id=None),
-    "episodes": routes.episodes(**SCOPE, since=WHEN, until=WHEN, cursor="c", limit=5, order="desc"),
+    "episodes": routes.episodes(
+        **SCOPE,
+        run_id="s",
+        filters=FILTERS,
+        since=WHEN,
+        until=WHEN,
+        cursor="c",
+        limit=5,
+        order="desc",
+    ),
     "job": routes.job(ID),
     "export": routes.export(**SCOPE),
     "import_": routes.import_([{"type": "header"}]),

@@ -12,7 +12,7 @@ from pathlib import Path
 import memory_client
 from memory_client import errors, models
 
-PUBLIC_MODULES = {"errors", "models"}
+PUBLIC_MODULES = {"errors", "integrations", "models"}  # integrations: one module per extra
 ALLOWED_IMPORTS = {"memory_client", "httpx", "pydantic"}
 
 

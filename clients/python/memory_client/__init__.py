@@ -31,6 +31,7 @@ from memory_client.models import (
     MemoryChange,
     MemoryPage,
     Message,
+    ResetResult,
     SearchHit,
     SearchResult,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "Message",
     "NotFoundError",
     "RateLimitError",
+    "ResetResult",
     "RetryPolicy",
     "SearchHit",
     "SearchResult",

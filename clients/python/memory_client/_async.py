@@ -25,6 +25,7 @@ from memory_client.models import (
     MessagesInput,
     Order,
     Records,
+    ResetResult,
     SearchMode,
     SearchResult,
 )
@@ -54,12 +55,16 @@ class AsyncMemoryClient(AsyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        infer: bool = True,
         idempotency_key: str | None = None,
     ) -> AddResult:
         """Store turns as episodes and queue their consolidation into memories.
 
         ``messages``: a string (one user turn), a dict or ``Message``, or a list of them.
+        ``run_id`` is Mem0's name for ``session_id``. ``infer=False`` stores the turns
+        only (searchable at once) and extracts no memories from them.
         An Idempotency-Key is generated when none is given, so retries store it once.
         """
         return await self._request(
@@ -68,7 +73,9 @@ class AsyncMemoryClient(AsyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
                 metadata=metadata,
+                infer=infer,
                 idempotency_key=idempotency_key,
             )
         )
@@ -80,6 +87,7 @@ class AsyncMemoryClient(AsyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         source_episode_ids: Sequence[Id] | None = None,
         valid_from: datetime | None = None,
@@ -92,6 +100,7 @@ class AsyncMemoryClient(AsyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
                 metadata=metadata,
                 source_episode_ids=source_episode_ids,
                 valid_from=valid_from,
@@ -106,7 +115,11 @@ class AsyncMemoryClient(AsyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         limit: int = 10,
+        top_k: int | None = None,
+        threshold: float | None = None,
         preset: str | None = None,
         mode: SearchMode = "auto",
         since: datetime | None = None,
@@ -114,14 +127,23 @@ class AsyncMemoryClient(AsyncDriver):
         kinds: Sequence[str] | None = None,
         now: datetime | None = None,
     ) -> SearchResult:
-        """Hybrid search over episodes and memories; ``now`` anchors "last week"."""
+        """Hybrid search over episodes and memories; ``now`` anchors "last week".
+
+        Mem0's shapes too: ``run_id`` (``session_id``), ``top_k`` (``limit``), ``filters``
+        (metadata conditions; ids in it become the scope) and ``threshold`` (the least
+        ``hit.similarity`` kept, applied here to the hits the server returned).
+        """
         return await self._request(
             routes.search(
                 query,
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 limit=limit,
+                top_k=top_k,
+                threshold=threshold,
                 preset=preset,
                 mode=mode,
                 since=since,
@@ -137,17 +159,26 @@ class AsyncMemoryClient(AsyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         limit: int = 50,
+        top_k: int | None = None,
         cursor: str | None = None,
         include_inactive: bool = False,
     ) -> MemoryPage:
-        """One page of memories; pass ``page.next_cursor`` as ``cursor`` for the next."""
+        """One page of memories; pass ``page.next_cursor`` as ``cursor`` for the next.
+
+        ``filters`` and ``top_k`` as in ``search``.
+        """
         return await self._request(
             routes.get_all(
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 limit=limit,
+                top_k=top_k,
                 cursor=cursor,
                 include_inactive=include_inactive,
             )
@@ -159,23 +190,41 @@ class AsyncMemoryClient(AsyncDriver):
     async def update(
         self,
         memory_id: Id,
+        data: str | None = None,
         *,
         text: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         valid_to: datetime | None = None,
     ) -> Memory:
-        """Change a memory; arguments left as None are not changed."""
+        """Change a memory; arguments left as None are not changed. ``data`` (Mem0's
+        open-source name) and ``text`` both give the new text."""
         return await self._request(
-            routes.update(memory_id, text=text, metadata=metadata, valid_to=valid_to)
+            routes.update(memory_id, data, text=text, metadata=metadata, valid_to=valid_to)
         )
 
     async def delete(self, memory_id: Id) -> Memory:
         """Retire a memory: it leaves search, its history stays. Returns it retired."""
         return await self._request(routes.delete(memory_id))
 
-    async def delete_all(self, *, user_id: str) -> ForgetResult:
-        """Forget a user entirely: every episode, memory, entity, log and job."""
-        return await self._request(routes.delete_all(user_id=user_id))
+    async def delete_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+    ) -> ForgetResult:
+        """Forget a scope entirely: every episode, memory, entity, log and job stored
+        under all the ids given (at least one). Nothing stored is zero counts."""
+        return await self._request(
+            routes.delete_all(
+                user_id=user_id, agent_id=agent_id, session_id=session_id, run_id=run_id
+            )
+        )
+
+    async def reset(self) -> ResetResult:
+        """Forget everything this API key's tenant stored (the keys stay)."""
+        return await self._request(routes.reset())
 
     async def history(self, memory_id: Id) -> list[MemoryChange]:
         return await self._request(routes.history(memory_id))
@@ -189,6 +238,8 @@ class AsyncMemoryClient(AsyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         limit: int = 10,
         preset: str | None = None,
         now: datetime | None = None,
@@ -200,6 +251,8 @@ class AsyncMemoryClient(AsyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 limit=limit,
                 preset=preset,
                 now=now,
@@ -212,6 +265,8 @@ class AsyncMemoryClient(AsyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         query: str | None = None,
         token_budget: int = 1000,
         now: datetime | None = None,
@@ -222,6 +277,8 @@ class AsyncMemoryClient(AsyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 query=query,
                 token_budget=token_budget,
                 now=now,
@@ -247,6 +304,8 @@ class AsyncMemoryClient(AsyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         cursor: str | None = None,
@@ -259,6 +318,8 @@ class AsyncMemoryClient(AsyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 since=since,
                 until=until,
                 cursor=cursor,

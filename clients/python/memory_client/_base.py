@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -89,6 +89,8 @@ class Call(Generic[T]):
     idempotent: bool = False
     """Safe to repeat even though the method is POST or PATCH."""
     stream: bool = False
+    finish: Callable[[T], T] | None = None
+    """Applied to the parsed answer (a client-side step, such as Mem0's ``threshold``)."""
 
     @property
     def retryable(self) -> bool:
@@ -100,7 +102,8 @@ class Call(Generic[T]):
         )
 
     def parse(self, content: bytes | str) -> T:
-        return TypeAdapter(self.response).validate_json(content)
+        parsed = TypeAdapter(self.response).validate_json(content)
+        return parsed if self.finish is None else self.finish(parsed)
 
 
 class ClientCore:

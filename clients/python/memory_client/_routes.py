@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 from pydantic import TypeAdapter
 
 from memory_client._base import IDEMPOTENCY_HEADER, Call
+from memory_client._mem0 import Scoped, limit_of, scoped, session_of
 from memory_client.models import (
     AddResult,
     Answer,
@@ -35,6 +36,7 @@ from memory_client.models import (
     MessagesInput,
     Order,
     Records,
+    ResetResult,
     SearchMode,
     SearchResult,
 )
@@ -51,6 +53,15 @@ def _jsonable(value: Any) -> Any:
 def _fields(**values: Any) -> dict[str, Any]:
     """JSON-ready values, leaving out the unset (None) ones so the server's defaults hold."""
     return {k: _jsonable(v) for k, v in values.items() if v is not None}
+
+
+def _filters_param(filters: Mapping[str, Any] | None) -> str | None:
+    """A metadata filter as the query parameter carries it: compact JSON."""
+    return None if filters is None else json.dumps(_jsonable(filters), separators=(",", ":"))
+
+
+def _scope_fields(scope: Scoped) -> dict[str, str | None]:
+    return {"user_id": scope.user_id, "agent_id": scope.agent_id, "session_id": scope.session_id}
 
 
 def _path(template: str, *ids: Id) -> str:
@@ -80,16 +91,26 @@ def add(
     user_id: str | None,
     agent_id: str | None,
     session_id: str | None,
+    run_id: str | None,
     metadata: Mapping[str, Any] | None,
+    infer: bool,
     idempotency_key: str | None,
 ) -> Call[AddResult]:
+    session_id = session_of(session_id, run_id)
     body = _fields(user_id=user_id, agent_id=agent_id, session_id=session_id)
-    body["messages"] = [
-        m.model_dump(mode="json", exclude_none=True) for m in as_messages(messages, metadata)
-    ]
+    typed = as_messages(messages, metadata)
+    body["messages"] = [m.model_dump(mode="json", exclude_none=True) for m in typed]
+    if not infer:
+        body["infer"] = False  # the server's default is true: sent only when it differs
     # One key per call, reused by every retry: the server stores the batch once.
     headers = {IDEMPOTENCY_HEADER: idempotency_key or f"mc-{uuid4()}"}
-    return Call("POST", "/v1/messages", AddResult, json=body, headers=headers)
+    texts = [m.content for m in typed]
+
+    def with_texts(result: AddResult) -> AddResult:
+        result._texts = texts  # what Mem0's mapping calls each result's "memory"
+        return result
+
+    return Call("POST", "/v1/messages", AddResult, json=body, headers=headers, finish=with_texts)
 
 
 def add_memory(
@@ -98,6 +119,7 @@ def add_memory(
     user_id: str | None,
     agent_id: str | None,
     session_id: str | None,
+    run_id: str | None,
     metadata: Mapping[str, Any] | None,
     source_episode_ids: Sequence[Id] | None,
     valid_from: datetime | None,
@@ -106,7 +128,7 @@ def add_memory(
     body = _fields(
         user_id=user_id,
         agent_id=agent_id,
-        session_id=session_id,
+        session_id=session_of(session_id, run_id),
         text=text,
         metadata=metadata,
         source_episode_ids=source_episode_ids,
@@ -122,7 +144,11 @@ def search(
     user_id: str | None,
     agent_id: str | None,
     session_id: str | None,
+    run_id: str | None,
+    filters: Mapping[str, Any] | None,
     limit: int,
+    top_k: int | None,
+    threshold: float | None,
     preset: str | None,
     mode: SearchMode,
     since: datetime | None,
@@ -130,12 +156,14 @@ def search(
     kinds: Sequence[str] | None,
     now: datetime | None,
 ) -> Call[SearchResult]:
+    scope = scoped(
+        filters, user_id=user_id, agent_id=agent_id, session_id=session_id, run_id=run_id
+    )
     body = _fields(
-        user_id=user_id,
-        agent_id=agent_id,
-        session_id=session_id,
+        **_scope_fields(scope),
         query=query,
-        limit=limit,
+        filters=scope.filters,
+        limit=limit_of(limit, top_k),
         preset=preset,
         mode=mode,
         since=since,
@@ -143,7 +171,8 @@ def search(
         kinds=kinds,
         now=now,
     )
-    return Call("POST", "/v1/search", SearchResult, json=body, idempotent=True)
+    finish = None if threshold is None else (lambda found: found.above(threshold))
+    return Call("POST", "/v1/search", SearchResult, json=body, idempotent=True, finish=finish)
 
 
 def get_all(
@@ -151,15 +180,20 @@ def get_all(
     user_id: str | None,
     agent_id: str | None,
     session_id: str | None,
+    run_id: str | None,
+    filters: Mapping[str, Any] | None,
     limit: int,
+    top_k: int | None,
     cursor: str | None,
     include_inactive: bool,
 ) -> Call[MemoryPage]:
+    scope = scoped(
+        filters, user_id=user_id, agent_id=agent_id, session_id=session_id, run_id=run_id
+    )
     params = _fields(
-        user_id=user_id,
-        agent_id=agent_id,
-        session_id=session_id,
-        limit=limit,
+        **_scope_fields(scope),
+        filters=_filters_param(scope.filters),
+        limit=limit_of(limit, top_k),
         cursor=cursor,
         include_inactive=include_inactive,
     )
@@ -172,12 +206,16 @@ def get(memory_id: Id) -> Call[Memory]:
 
 def update(
     memory_id: Id,
+    data: str | None,
     *,
     text: str | None,
     metadata: Mapping[str, Any] | None,
     valid_to: datetime | None,
 ) -> Call[Memory]:
-    body = _fields(text=text, metadata=metadata, valid_to=valid_to)
+    """``data`` is Mem0's open-source name for the new text (``text`` its platform's)."""
+    if data is not None and text is not None and data != text:
+        raise ValueError("give the new text once: as data or as text")
+    body = _fields(text=text if text is not None else data, metadata=metadata, valid_to=valid_to)
     return Call("PATCH", _path("/v1/memories/{}", memory_id), Memory, json=body)
 
 
@@ -185,8 +223,18 @@ def delete(memory_id: Id) -> Call[Memory]:
     return Call("DELETE", _path("/v1/memories/{}", memory_id), Memory)
 
 
-def delete_all(*, user_id: str) -> Call[ForgetResult]:
-    return Call("DELETE", _path("/v1/users/{}", user_id), ForgetResult)
+def delete_all(
+    *, user_id: str | None, agent_id: str | None, session_id: str | None, run_id: str | None
+) -> Call[ForgetResult]:
+    params = _fields(user_id=user_id, agent_id=agent_id, session_id=session_of(session_id, run_id))
+    if not params:
+        raise ValueError("delete_all needs user_id, agent_id or run_id (reset() forgets all)")
+    return Call("DELETE", "/v1/scopes", ForgetResult, params=params)
+
+
+def reset() -> Call[ResetResult]:
+    # Safe to repeat: a second reset finds nothing left to delete.
+    return Call("POST", "/v1/reset", ResetResult, json={"confirm": True}, idempotent=True)
 
 
 def history(memory_id: Id) -> Call[list[MemoryChange]]:
@@ -199,14 +247,18 @@ def answer(
     user_id: str | None,
     agent_id: str | None,
     session_id: str | None,
+    run_id: str | None,
+    filters: Mapping[str, Any] | None,
     limit: int,
     preset: str | None,
     now: datetime | None,
 ) -> Call[Answer]:
+    scope = scoped(
+        filters, user_id=user_id, agent_id=agent_id, session_id=session_id, run_id=run_id
+    )
     body = _fields(
-        user_id=user_id,
-        agent_id=agent_id,
-        session_id=session_id,
+        **_scope_fields(scope),
+        filters=scope.filters,
         question=question,
         limit=limit,
         preset=preset,
@@ -220,14 +272,18 @@ def context(
     user_id: str | None,
     agent_id: str | None,
     session_id: str | None,
+    run_id: str | None,
+    filters: Mapping[str, Any] | None,
     query: str | None,
     token_budget: int,
     now: datetime | None,
 ) -> Call[Context]:
+    scope = scoped(
+        filters, user_id=user_id, agent_id=agent_id, session_id=session_id, run_id=run_id
+    )
     body = _fields(
-        user_id=user_id,
-        agent_id=agent_id,
-        session_id=session_id,
+        **_scope_fields(scope),
+        filters=scope.filters,
         query=query,
         token_budget=token_budget,
         now=now,
@@ -255,16 +311,20 @@ def episodes(
     user_id: str | None,
     agent_id: str | None,
     session_id: str | None,
+    run_id: str | None,
+    filters: Mapping[str, Any] | None,
     since: datetime | None,
     until: datetime | None,
     cursor: str | None,
     limit: int,
     order: Order,
 ) -> Call[EpisodePage]:
+    scope = scoped(
+        filters, user_id=user_id, agent_id=agent_id, session_id=session_id, run_id=run_id
+    )
     params = _fields(
-        user_id=user_id,
-        agent_id=agent_id,
-        session_id=session_id,
+        **_scope_fields(scope),
+        filters=_filters_param(scope.filters),
         since=since,
         until=until,
         cursor=cursor,

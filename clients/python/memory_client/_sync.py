@@ -24,6 +24,7 @@ from memory_client.models import (
     MessagesInput,
     Order,
     Records,
+    ResetResult,
     SearchMode,
     SearchResult,
 )
@@ -53,12 +54,16 @@ class MemoryClient(SyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        infer: bool = True,
         idempotency_key: str | None = None,
     ) -> AddResult:
         """Store turns as episodes and queue their consolidation into memories.
 
         ``messages``: a string (one user turn), a dict or ``Message``, or a list of them.
+        ``run_id`` is Mem0's name for ``session_id``. ``infer=False`` stores the turns
+        only (searchable at once) and extracts no memories from them.
         An Idempotency-Key is generated when none is given, so retries store it once.
         """
         return self._request(
@@ -67,7 +72,9 @@ class MemoryClient(SyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
                 metadata=metadata,
+                infer=infer,
                 idempotency_key=idempotency_key,
             )
         )
@@ -79,6 +86,7 @@ class MemoryClient(SyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         source_episode_ids: Sequence[Id] | None = None,
         valid_from: datetime | None = None,
@@ -91,6 +99,7 @@ class MemoryClient(SyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
                 metadata=metadata,
                 source_episode_ids=source_episode_ids,
                 valid_from=valid_from,
@@ -105,7 +114,11 @@ class MemoryClient(SyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         limit: int = 10,
+        top_k: int | None = None,
+        threshold: float | None = None,
         preset: str | None = None,
         mode: SearchMode = "auto",
         since: datetime | None = None,
@@ -113,14 +126,23 @@ class MemoryClient(SyncDriver):
         kinds: Sequence[str] | None = None,
         now: datetime | None = None,
     ) -> SearchResult:
-        """Hybrid search over episodes and memories; ``now`` anchors "last week"."""
+        """Hybrid search over episodes and memories; ``now`` anchors "last week".
+
+        Mem0's shapes too: ``run_id`` (``session_id``), ``top_k`` (``limit``), ``filters``
+        (metadata conditions; ids in it become the scope) and ``threshold`` (the least
+        ``hit.similarity`` kept, applied here to the hits the server returned).
+        """
         return self._request(
             routes.search(
                 query,
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 limit=limit,
+                top_k=top_k,
+                threshold=threshold,
                 preset=preset,
                 mode=mode,
                 since=since,
@@ -136,17 +158,26 @@ class MemoryClient(SyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         limit: int = 50,
+        top_k: int | None = None,
         cursor: str | None = None,
         include_inactive: bool = False,
     ) -> MemoryPage:
-        """One page of memories; pass ``page.next_cursor`` as ``cursor`` for the next."""
+        """One page of memories; pass ``page.next_cursor`` as ``cursor`` for the next.
+
+        ``filters`` and ``top_k`` as in ``search``.
+        """
         return self._request(
             routes.get_all(
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 limit=limit,
+                top_k=top_k,
                 cursor=cursor,
                 include_inactive=include_inactive,
             )
@@ -158,23 +189,41 @@ class MemoryClient(SyncDriver):
     def update(
         self,
         memory_id: Id,
+        data: str | None = None,
         *,
         text: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         valid_to: datetime | None = None,
     ) -> Memory:
-        """Change a memory; arguments left as None are not changed."""
+        """Change a memory; arguments left as None are not changed. ``data`` (Mem0's
+        open-source name) and ``text`` both give the new text."""
         return self._request(
-            routes.update(memory_id, text=text, metadata=metadata, valid_to=valid_to)
+            routes.update(memory_id, data, text=text, metadata=metadata, valid_to=valid_to)
         )
 
     def delete(self, memory_id: Id) -> Memory:
         """Retire a memory: it leaves search, its history stays. Returns it retired."""
         return self._request(routes.delete(memory_id))
 
-    def delete_all(self, *, user_id: str) -> ForgetResult:
-        """Forget a user entirely: every episode, memory, entity, log and job."""
-        return self._request(routes.delete_all(user_id=user_id))
+    def delete_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+    ) -> ForgetResult:
+        """Forget a scope entirely: every episode, memory, entity, log and job stored
+        under all the ids given (at least one). Nothing stored is zero counts."""
+        return self._request(
+            routes.delete_all(
+                user_id=user_id, agent_id=agent_id, session_id=session_id, run_id=run_id
+            )
+        )
+
+    def reset(self) -> ResetResult:
+        """Forget everything this API key's tenant stored (the keys stay)."""
+        return self._request(routes.reset())
 
     def history(self, memory_id: Id) -> list[MemoryChange]:
         return self._request(routes.history(memory_id))
@@ -188,6 +237,8 @@ class MemoryClient(SyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         limit: int = 10,
         preset: str | None = None,
         now: datetime | None = None,
@@ -199,6 +250,8 @@ class MemoryClient(SyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 limit=limit,
                 preset=preset,
                 now=now,
@@ -211,6 +264,8 @@ class MemoryClient(SyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         query: str | None = None,
         token_budget: int = 1000,
         now: datetime | None = None,
@@ -221,6 +276,8 @@ class MemoryClient(SyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 query=query,
                 token_budget=token_budget,
                 now=now,
@@ -246,6 +303,8 @@ class MemoryClient(SyncDriver):
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         cursor: str | None = None,
@@ -258,6 +317,8 @@ class MemoryClient(SyncDriver):
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
+                run_id=run_id,
+                filters=filters,
                 since=since,
                 until=until,
                 cursor=cursor,

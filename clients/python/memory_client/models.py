@@ -3,17 +3,21 @@
 Response models mirror the server's OpenAPI schemas field for field (a contract test in
 the service's repository keeps them aligned). They ignore nothing: fields a newer server
 adds are kept as extra attributes, so an older client still parses the answer.
+
+Every response is also a read-only mapping shaped as Mem0 answers: ``res["results"][0]
+["memory"]`` works where ``res.results[0].text`` does. The Mem0 keys come first (see
+each model's ``_mem0``), then the model's own fields under their own names.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, KeysView, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 SearchMode: TypeAlias = Literal["auto", "fast", "deliberate"]
 """``fast`` skips Full Deliberation, ``deliberate`` forces it, ``auto`` lets the gate decide."""
@@ -41,18 +45,62 @@ Records: TypeAlias = Iterable[Mapping[str, Any]] | str | os.PathLike[str]
 
 
 class ResponseModel(BaseModel):
-    """Base of the models the server returns."""
+    """Base of the models the server returns: typed attributes, and a read-only
+    mapping by Mem0's keys and then by field name (``res["results"]``, ``dict(res)``)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
+    def _mem0(self) -> dict[str, Any]:
+        """The keys Mem0 answers with, and their values; the models Mem0 has override it."""
+        return {}
+
+    def _view(self) -> dict[str, Any]:
+        own = {name: getattr(self, name) for name in type(self).model_fields}
+        return {**own, **(self.model_extra or {}), **self._mem0()}
+
+    def __getitem__(self, key: str) -> Any:
+        view = self._view()
+        if key not in view:
+            raise KeyError(key)
+        return view[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._view()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._view().get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        """Mem0's keys, then the remaining fields; ``dict(res)`` builds the mapping."""
+        mem0 = self._mem0()
+        return {**mem0, **{k: v for k, v in self._view().items() if k not in mem0}}.keys()
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
+
 
 class AddResult(ResponseModel):
-    """The stored episodes and the consolidation job that will extract memories."""
+    """The stored episodes and the consolidation job that will extract memories.
+
+    As a Mem0 mapping, ``results`` lists each stored turn (``id``, ``memory``: its text,
+    ``event``: ``"ADD"``); the memories extracted from them come later, by the job.
+    """
 
     episode_ids: list[UUID]
-    job_id: UUID
+    job_id: UUID | None
+    """None when the turns were added with ``infer=False``: nothing will be extracted."""
     replayed: bool = False
     """True when the server answered from an earlier request with the same key."""
+    _texts: list[str] = PrivateAttr(default_factory=list)
+
+    def _mem0(self) -> dict[str, Any]:
+        texts: list[str | None] = [*self._texts] or [None] * len(self.episode_ids)
+        results = [
+            {"id": str(i), "memory": text, "event": "ADD"}
+            for i, text in zip(self.episode_ids, texts, strict=False)
+        ]
+        return {"results": results}
 
 
 class Episode(ResponseModel):
@@ -92,10 +140,27 @@ class Memory(ResponseModel):
     created_at: datetime
     updated_at: datetime
 
+    def _mem0(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "memory": self.text,
+            "metadata": self.metadata,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "user_id": self.user_id,
+            "agent_id": self.agent_id,
+            "run_id": self.session_id,
+        }
+
 
 class MemoryPage(ResponseModel):
+    """As a Mem0 mapping: ``results``, the memories of this page."""
+
     items: list[Memory]
     next_cursor: str | None
+
+    def _mem0(self) -> dict[str, Any]:
+        return {"results": list(self.items)}
 
 
 class MemoryChange(ResponseModel):
@@ -108,6 +173,18 @@ class MemoryChange(ResponseModel):
     new_text: str | None
     cause: str
     created_at: datetime
+
+    def _mem0(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "memory_id": str(self.memory_id),
+            "old_memory": self.old_text,
+            "new_memory": self.new_text,
+            "event": self.op,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.created_at),
+            "is_deleted": self.op == "DELETE",
+        }
 
 
 class ContextTurn(ResponseModel):
@@ -136,6 +213,24 @@ class SearchHit(ResponseModel):
     context: list[ContextTurn] = []
     merged_ids: list[UUID] = []
 
+    @property
+    def similarity(self) -> float | None:
+        """The best cosine similarity a vector list gave this hit (in [-1, 1], higher is
+        more similar); None when no vector list found it (keyword or graph only).
+        ``score`` is a rank fusion, comparable only within one answer."""
+        found = [v for k, v in self.scores.items() if k.endswith(".vector")]
+        return max(found) if found else None
+
+    def _mem0(self) -> dict[str, Any]:
+        metadata = (self.model_extra or {}).get("metadata")
+        return {
+            "id": str(self.id),
+            "memory": self.text,
+            "score": self.score,
+            "metadata": metadata,
+            "created_at": _iso(self.occurred_at),
+        }
+
 
 class SearchResult(ResponseModel):
     """Ranked hits; send ``retrieval_id`` back with ``feedback``."""
@@ -146,6 +241,15 @@ class SearchResult(ResponseModel):
     results: list[SearchHit]
     timings_ms: dict[str, float]
     cost: dict[str, float] = Field(default_factory=dict)
+
+    def _mem0(self) -> dict[str, Any]:
+        return {"results": list(self.results)}
+
+    def above(self, threshold: float) -> SearchResult:
+        """The hits whose ``similarity`` is at least ``threshold`` (Mem0's ``threshold``);
+        a hit no vector list found has no similarity and is left out."""
+        kept = [h for h in self.results if h.similarity is not None and h.similarity >= threshold]
+        return self.model_copy(update={"results": kept})
 
 
 class Answer(ResponseModel):
@@ -179,10 +283,24 @@ class FeedbackResult(ResponseModel):
 
 
 class ForgetResult(ResponseModel):
-    """Rows deleted per kind when a user was forgotten."""
+    """The scope forgotten (the ids it named) and the rows deleted per kind."""
 
-    user_id: str
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
     deleted: dict[str, int]
+
+    def _mem0(self) -> dict[str, Any]:
+        return {"message": "Memories deleted successfully!"}
+
+
+class ResetResult(ResponseModel):
+    """Rows deleted per kind when the whole tenant was reset."""
+
+    deleted: dict[str, int]
+
+    def _mem0(self) -> dict[str, Any]:
+        return {"message": "Memory store reset successfully!"}
 
 
 class Job(ResponseModel):
