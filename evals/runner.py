@@ -18,21 +18,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.datasets.locomo import CATEGORY_NAMES
-from evals.quality import memrl_protocol
+from evals.datasets import sources
+from evals.quality import figures, memrl_protocol
 from evals.quality.embed_cache import CachedEmbedder, CachedSparse
 from evals.quality.locomo import LocomoConfig, run_locomo
 from evals.quality.longmemeval import LongMemEvalConfig, run_longmemeval
 from evals.quality.output import RunOutput
-from evals.quality.plots import Panel
 from evals.quality.progress import RunProgress, progress_for
 from evals.quality.qa import build_llm, prompt_template
 from memory_service.bootstrap import Components, build_components
 from memory_service.config import Settings
 
-DEFAULT_LOCOMO = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
-)
 RETRIEVAL_PIPELINES = "rag-turns,bm25-turns,hybrid"
 CONSOLIDATED_PIPELINES = "rag-turns,bm25-turns,episodes-hybrid,memories-hybrid,hybrid,hybrid-graph"
 QA_PIPELINES = "full-context,rag-turns,bm25-turns,hybrid"
@@ -82,11 +78,21 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embedder", choices=["local", "hash"], default=None)
 
 
+def _data_argument(p: argparse.ArgumentParser, source: sources.DatasetSource) -> None:
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help=f"the {source.name} JSON file (default: ${sources.DATA_DIR_ENV}/{source.filename}, "
+        f"else data/{source.filename}; download: {source.where})",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="memory-eval", description=__doc__)
     sub = p.add_subparsers(dest="dataset", required=True)
     locomo = sub.add_parser("locomo", help="LoCoMo (locomo10.json or the development split)")
-    locomo.add_argument("--data", type=Path, default=DEFAULT_LOCOMO)
+    _data_argument(locomo, sources.LOCOMO)
     locomo.add_argument("--conversations", type=_names, default=None)
     locomo.add_argument("--max-questions", type=int, default=None, help="per conversation")
     locomo.add_argument(
@@ -96,7 +102,7 @@ def parser() -> argparse.ArgumentParser:
     )
     _common(locomo)
     lme = sub.add_parser("longmemeval", help="LongMemEval (_s, _m or _oracle JSON)")
-    lme.add_argument("--data", type=Path, required=True)
+    _data_argument(lme, sources.LONGMEMEVAL)
     lme.add_argument("--max-items", type=int, default=None)
     lme.add_argument(
         "--every", type=_positive, default=1, help="every N-th question (a spread over types)"
@@ -110,8 +116,10 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("args", nargs=argparse.REMAINDER)
     quantiles = sub.add_parser("gate-quantiles", help="the learned gate's escalation budget")
     quantiles.add_argument("args", nargs=argparse.REMAINDER)
+    replot = sub.add_parser("replot", help="redraw a report folder's plots from its results")
+    replot.add_argument("args", nargs=argparse.REMAINDER)
     memrl = sub.add_parser("memrl", help="does MemRL feedback help unseen LoCoMo questions?")
-    memrl_protocol.add_arguments(memrl, DEFAULT_LOCOMO)
+    memrl_protocol.add_arguments(memrl)
     return p
 
 
@@ -127,6 +135,7 @@ async def run(args: argparse.Namespace, components: Components) -> dict[str, Any
     random.seed(args.seed)
     if args.mode == "qa" and not args.llm:
         raise SystemExit("--mode qa needs --llm (a litellm model name, or 'scripted')")
+    args.data = _data_file(args)
     default = QA_PIPELINES if args.mode == "qa" else RETRIEVAL_PIPELINES
     if getattr(args, "consolidate", False) and args.mode == "retrieval":
         default = CONSOLIDATED_PIPELINES
@@ -154,6 +163,12 @@ async def run(args: argparse.Namespace, components: Components) -> dict[str, Any
                 facts["sparse_cache"] = sparse.stats()
             summary = _finish(args, out, facts, partial)
     return summary
+
+
+def _data_file(args: argparse.Namespace) -> Path:
+    """The run's dataset file: ``--data`` or the default; stops the run when missing."""
+    source = sources.LOCOMO if args.dataset == "locomo" else sources.LONGMEMEVAL
+    return sources.resolve(source, args.data)
 
 
 async def _dispatch(
@@ -197,35 +212,27 @@ def _finish(
     args: argparse.Namespace, out: RunOutput, facts: dict[str, Any], partial: bool
 ) -> dict[str, Any]:
     if args.dataset == "locomo":
-        titles = {str(k): f"{k} {v}" for k, v in CATEGORY_NAMES.items()}
         prompts = {"answer": prompt_template("locomo_answer")}
         if args.judge:
             prompts["judge"] = prompt_template("locomo_judge")
         return out.finish(
             dataset="LoCoMo",
             group_key="category",
-            titles=titles,
+            figures=figures.LOCOMO,
             ks=args.k,
             facts=facts,
             partial=partial,
             exclude="5",
             prompts=prompts,
-            budget_panels=(Panel("overall"), Panel("overall without 5", "overall_without_5")),
-            budget_by_group=True,
         )
     return out.finish(
         dataset="LongMemEval",
         group_key="question_type",
-        titles={},
+        figures=figures.LONGMEMEVAL,
         ks=args.k,
         facts=facts,
         partial=partial,
         prompts={"answer": prompt_template("longmemeval_answer")},
-        metric="session_recall_all",
-        budget_panels=(
-            Panel("session level", prefix="session_"),
-            Panel("turn level (user turns)", prefix="turn_"),
-        ),
     )
 
 
@@ -248,8 +255,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from evals.quality import gate_budget
 
         return gate_budget.main(args.args)
+    if args.dataset == "replot":
+        return figures.main(args.args)
     if args.dataset == "memrl":
         return memrl_protocol.main(args)
+    args.data = _data_file(args)  # a missing file stops here, before the models load
     logging.basicConfig(level=logging.WARNING)
     settings = Settings()
     if args.embedder:

@@ -1,7 +1,7 @@
 """Latency of each read-path stage at a conversation-sized scope, per preset.
 
     python -m evals.bench.recall_latency [--presets focus-window2,hybrid-window]
-        [--queries 200] [--consolidate] [--data ../shared/data/locomo/locomo-dev.json]
+        [--queries 200] [--consolidate] [--data data/locomo10.json]
 
 Every conversation of the LoCoMo file goes into ONE scope (the development split's
 five make about 3,000 turns, a long-lived user's memory), its episodes encoded for
@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evals.datasets import sources
 from evals.datasets.locomo import load_locomo
 from evals.quality.harness import (
     SourceTurn,
@@ -40,7 +41,6 @@ from memory_service.config import Settings
 from memory_service.domain.models import SearchQuery
 from memory_service.services import recall
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared/data/locomo/locomo-dev.json"
 PRESETS = "hybrid,hybrid-window,focus-window2,sparse-focus2,gated-focus2"
 
 
@@ -120,11 +120,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--data", type=Path, default=DATA)
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help=f"the LoCoMo file (default: ${sources.DATA_DIR_ENV}/{sources.LOCOMO.filename}, "
+        f"else data/{sources.LOCOMO.filename})",
+    )
     p.add_argument("--presets", default=PRESETS)
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--consolidate", action="store_true")
     args = p.parse_args()
+    args.data = sources.resolve(sources.LOCOMO, args.data)
     report = asyncio.run(run(args))
     print(json.dumps(report, indent=2))
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from evals.datasets import sources
 from evals.datasets.locomo import Question, load_locomo
 from evals.quality.harness import ScopeRun, consolidate_all, eval_tenant, ingest_turns
 from evals.quality.locomo import source_turns
@@ -176,8 +177,14 @@ async def run_protocol(cfg: MemrlConfig, components: Components) -> dict[str, An
     return write_outputs(cfg.out, config, done)
 
 
-def add_arguments(p: argparse.ArgumentParser, default_data: Path) -> None:
-    p.add_argument("--data", type=Path, default=default_data)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help=f"the LoCoMo JSON file (default: ${sources.DATA_DIR_ENV}/{sources.LOCOMO.filename}, "
+        f"else data/{sources.LOCOMO.filename})",
+    )
     p.add_argument("--conversations", type=lambda s: [x for x in s.split(",") if x], default=None)
     p.add_argument("--out", type=Path, default=Path("evals/out/memrl"))
     p.add_argument("--preset", default="fast", help="a preset with the MemRL reranker")
@@ -204,7 +211,7 @@ def _unit(text: str) -> float:
 
 def config_of(args: argparse.Namespace) -> MemrlConfig:
     return MemrlConfig(
-        data=args.data,
+        data=sources.resolve(sources.LOCOMO, args.data),
         out=args.out,
         conversations=args.conversations,
         preset=args.preset,
@@ -219,6 +226,7 @@ def config_of(args: argparse.Namespace) -> MemrlConfig:
 
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
+    cfg = config_of(args)  # a missing data file stops here, before the models load
     settings = Settings()
     if args.embedder:
         settings = settings.model_copy(update={"embedder": args.embedder})
@@ -226,7 +234,7 @@ def main(args: argparse.Namespace) -> int:
 
     async def go() -> dict[str, Any]:
         try:
-            return await run_protocol(config_of(args), components)
+            return await run_protocol(cfg, components)
         finally:
             await components.dispose()
 

@@ -10,17 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from evals.quality import plots
+from evals.quality.figures import Figures, write_figures
 from evals.quality.gate_quality import gate_quality, gated_pipelines
 from evals.quality.markdown import render_report
-from evals.quality.plots import Panel
 from evals.quality.report import read_records, summarise
-from evals.quality.scoring import BUDGETS
 from evals.quality.selection import leave_one_out
-
-BUDGET_PNG = "recall_vs_budget.png"
-AT_K_PNG = "recall_at_k.png"
-LATENCY_PNG = "latency.png"
 
 
 def git_commit() -> str | None:
@@ -64,20 +58,17 @@ class RunOutput:
         *,
         dataset: str,
         group_key: str,
-        titles: Mapping[str, str],
+        figures: Figures,
         ks: Sequence[int],
         facts: Mapping[str, Any],
         partial: bool,
         exclude: str | None = None,
         prompts: Mapping[str, str] | None = None,
-        metric: str = "recall",
-        budget_panels: Sequence[Panel] = (Panel("overall"),),
-        budget_by_group: bool = False,
     ) -> dict[str, Any]:
         """Write summary.json, report.md and the plots from what results.jsonl holds:
-        ``recall_vs_budget.png`` (``budget_panels``, the report's headline tables, then
-        one panel per group if ``budget_by_group``), ``recall_at_k.png`` (two k or more:
-        ``metric@k`` overall and per group) and ``latency.png``."""
+        ``recall_vs_budget.png`` (the figures' budget panels, the report's headline
+        tables, then one panel per group if ``budget_by_group``), ``recall_at_k.png``
+        (two k or more: ``metric@k`` overall and per group) and ``latency.png``."""
         self.close()
         records = read_records(self.results)
         summary: dict[str, Any] = {
@@ -96,20 +87,16 @@ class RunOutput:
             if selection:
                 summary["preset_selection"] = selection
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-        figures = []
-        if records:
-            pipelines = summary["pipelines"]
-            groups = sorted({g for p in pipelines.values() for g in p["groups"]})
-            by_group = [Panel(titles.get(g, g), g) for g in groups]
-            budget = [*budget_panels, *(by_group if budget_by_group else [])]
-            plots.recall_vs_budget(pipelines, BUDGETS, budget, self.out / BUDGET_PNG)
-            figures.append(BUDGET_PNG)
-            panels = [Panel("overall"), *by_group]
-            if plots.recall_at_k(pipelines, ks, metric, self.out / AT_K_PNG, panels):
-                figures.append(AT_K_PNG)
-            plots.latency_boxes(records, self.out / LATENCY_PNG)
-            figures.append(LATENCY_PNG)
-        report = render_report(summary, ks, titles, prompts or {}, metric, budget_panels, figures)
+        drawn = write_figures(self.out, summary["pipelines"], records, ks, figures)
+        report = render_report(
+            summary,
+            ks,
+            figures.titles,
+            prompts or {},
+            figures.metric,
+            figures.budget_panels,
+            drawn,
+        )
         (self.out / "report.md").write_text(report)
         return summary
 

@@ -72,7 +72,8 @@ def _save(plt: Any, fig: Any, axes: Sequence[Any], path: Path) -> None:
 def recall_vs_budget(
     summary: Mapping[str, Any], budgets: Sequence[int], panels: Sequence[Panel], path: Path
 ) -> None:
-    """Recall within each token budget (log x axis), one line per pipeline, per panel."""
+    """Recall within each token budget (log2 x axis), one line per pipeline, per panel;
+    a budget a summary lacks is a gap in the line."""
     plt = _pyplot()
     fig, axes = _grid(plt, len(panels))
     for ax, panel in zip(axes, panels, strict=True):
@@ -82,12 +83,12 @@ def recall_vs_budget(
             if any(y is not None for y in ys):
                 values = [y if y is not None else float("nan") for y in ys]
                 ax.plot(list(budgets), values, label=name, **_style(i))
-        ax.set_xscale("log")
+        ax.set_xscale("log", base=2)  # the budgets double: evenly spaced
         ax.set_xticks(list(budgets), [f"{b:,}" for b in budgets])
         ax.minorticks_off()
         ax.set_title(panel.title, fontsize=9)
         ax.set_xlabel("context tokens (cl100k_base)")
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1.03)  # a line at 1.0 stays visible
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"{panels[0].prefix}recall within budget")
     _save(plt, fig, axes, path)
@@ -110,9 +111,10 @@ def recall_at_k(
             if any(y is not None for y in ys):
                 values = [y if y is not None else float("nan") for y in ys]
                 ax.plot(list(ks), values, label=name, **_style(i))
+        ax.set_xticks(list(ks))
         ax.set_title(panel.title, fontsize=9)
         ax.set_xlabel("k (items)")
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1.03)  # a line at 1.0 stays visible
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(metric)
     _save(plt, fig, axes, path)
@@ -142,3 +144,45 @@ def latency_boxes(records: Sequence[Mapping[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def latency_ranges(summary: Mapping[str, Any], path: Path) -> bool:
+    """Latency per pipeline from a summary alone (no per-question records): the median
+    as a dot, a bar to the 95th percentile, on a log axis. Returns whether written
+    (no pipeline with both figures: nothing to draw)."""
+    rows = [
+        (name, float(o["latency_ms_p50"]), float(o["latency_ms_p95"]))
+        for name, entry in summary.items()
+        if "latency_ms_p50" in (o := entry.get("overall", {})) and "latency_ms_p95" in o
+    ]
+    if not rows:
+        return False
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.38 * len(rows)))
+    for y, (_, p50, p95) in enumerate(rows):
+        low, high = max(p50, 1e-3), max(p95, 1e-3)
+        ax.plot([low, high], [y, y], color="0.35", linewidth=1.4)
+        ax.plot([high], [y], marker="|", color="0.35", markersize=10)
+        ax.plot([low], [y], marker="o", color="tab:orange", markersize=6)
+    ax.set_yticks(range(len(rows)), [name for name, _, _ in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # first pipeline on top, as in the tables
+    ax.set_xscale("log")
+    _plain_log_labels(ax, min(p50 for _, p50, _ in rows), max(p95 for _, _, p95 in rows))
+    ax.set_xlabel("latency per question (ms, log scale): median (dot) to 95th percentile")
+    ax.grid(alpha=0.3, axis="x", which="both")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _plain_log_labels(ax: Any, low: float, high: float) -> None:
+    """Within one decade a log axis has no labelled major tick, and matplotlib writes
+    the minor ones as ``4×10^1``: label them ``40`` instead."""
+    if high < 10 * low:
+        from matplotlib.ticker import FuncFormatter
+
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="x", which="both", labelsize=9)

@@ -14,7 +14,15 @@ from types import TracebackType
 from typing import Protocol, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 
 class RunProgress(Protocol):
@@ -107,14 +115,17 @@ class LineProgress:
 
 
 class BarProgress:
-    """rich's bar, for a terminal."""
+    """rich's bar, for a terminal: done/total, share, elapsed and ETA."""
 
     def __init__(self, stream: TextIO) -> None:
         self.bar = Progress(
             TextColumn("{task.description:<24}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TaskProgressColumn(),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=Console(file=stream),
             transient=False,
         )

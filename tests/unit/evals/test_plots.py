@@ -50,3 +50,15 @@ def test_latency_boxes(tmp_path: Path) -> None:
     ]
     plots.latency_boxes(records, path)
     assert is_png(path)
+
+
+def test_latency_from_a_summary_alone(tmp_path: Path) -> None:
+    path = tmp_path / "latency.png"
+    pipelines = {
+        "hybrid": {"overall": {"latency_ms_p50": 53.0, "latency_ms_p95": 72.0}},
+        "bm25-turns": {"overall": {"latency_ms_p50": 1.1, "latency_ms_p95": 1.8}},
+    }
+    assert plots.latency_ranges(pipelines, path)
+    assert is_png(path)
+    assert not plots.latency_ranges({"hybrid": {"overall": {}}}, tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()

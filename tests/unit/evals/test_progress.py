@@ -59,3 +59,15 @@ def test_lines_keep_coming_when_not_a_terminal() -> None:
 def test_a_terminal_gets_the_bar_and_zero_turns_it_off() -> None:
     assert isinstance(progress_for(Terminal(), every=10), BarProgress)
     assert isinstance(progress_for(io.StringIO(), every=0), NoProgress)
+
+
+def test_the_bar_shows_the_total_and_an_eta() -> None:
+    stream = Terminal()
+    with BarProgress(stream) as bar:
+        bar.expect(10)
+        for _ in range(3):
+            bar.tick("conv-26")
+    text = stream.getvalue()
+    assert "3/10" in text
+    assert "30%" in text
+    assert "ETA" in text
