@@ -6,6 +6,9 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from memory_service.bootstrap import Components, build_consolidator
+from workers.dispatch import InProcessWorker
+
 
 async def add_messages(client: AsyncClient, texts: list[str], **fields: Any) -> list[str]:
     scope = {k: v for k, v in fields.items() if k in ("user_id", "agent_id", "session_id")}
@@ -38,3 +41,18 @@ def episode_record(**fields: Any) -> dict[str, Any]:
         "user_id": "u",
         **fields,
     }
+
+
+async def seed_consolidated(client: AsyncClient, components: Components) -> dict[str, Any]:
+    """User ``u``'s two turns and a fact edited once (history: ADD, UPDATE), with the
+    turns' consolidation run: a scope holding every kind of row an export carries. The
+    fact is returned as it was added."""
+    await add_messages(
+        client, ["Caroline adopted a greyhound named Pixel", "Melanie paints sunsets"], user_id="u"
+    )
+    fact = await add_memory(client, "Pixel is a greyhound", user_id="u")
+    await client.patch(f"/v1/memories/{fact['id']}", json={"text": "Pixel is a calm greyhound"})
+    await InProcessWorker(
+        components, build_consolidator(components.settings, components.embedder)
+    ).drain()
+    return fact

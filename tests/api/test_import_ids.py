@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from memory_service.bootstrap import Components, build_consolidator
-from tests.api.helpers import add_memory, add_messages
-from workers.dispatch import InProcessWorker
+from memory_service.bootstrap import Components
+from tests.api.helpers import seed_consolidated
 
 EMBEDDING = [0.0] * 383 + [1.0]
 KINDS = ("episode", "memory", "history", "entity", "membership")
@@ -131,14 +130,7 @@ def by_kind(export: str) -> Counter[str]:
 async def test_export_of_one_tenant_arrives_whole_in_another(
     client: AsyncClient, other_client: AsyncClient, components: Components
 ) -> None:
-    await add_messages(
-        client, ["Caroline adopted a greyhound named Pixel", "Melanie paints sunsets"], user_id="u"
-    )
-    fact = await add_memory(client, "Pixel is a greyhound", user_id="u")
-    await client.patch(f"/v1/memories/{fact['id']}", json={"text": "Pixel is a calm greyhound"})
-    await InProcessWorker(
-        components, build_consolidator(components.settings, components.embedder)
-    ).drain()
+    fact = await seed_consolidated(client, components)
     exported = (await client.get("/v1/export")).text
     counts = by_kind(exported)
     assert set(counts) == {"header", *KINDS}

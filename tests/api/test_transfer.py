@@ -10,12 +10,11 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from memory_service.bootstrap import Components, build_consolidator, migrate
+from memory_service.bootstrap import Components, migrate
 from memory_service.db.embedded import asyncpg_url
 from memory_service.db.session import make_engine, make_sessionmaker
-from tests.api.helpers import add_memory, add_messages, episode_record
+from tests.api.helpers import add_memory, add_messages, episode_record, seed_consolidated
 from tests.conftest import api_client
-from workers.dispatch import InProcessWorker
 
 
 @pytest.fixture
@@ -41,14 +40,7 @@ async def second(pg_server: Any, components: Components) -> AsyncIterator[AsyncC
 async def test_round_trip_reproduces_search(
     client: AsyncClient, second: AsyncClient, components: Components
 ) -> None:
-    await add_messages(
-        client, ["Caroline adopted a greyhound named Pixel", "Melanie paints sunsets"], user_id="u"
-    )
-    fact = await add_memory(client, "Pixel is a greyhound", user_id="u")
-    await client.patch(f"/v1/memories/{fact['id']}", json={"text": "Pixel is a calm greyhound"})
-    await InProcessWorker(
-        components, build_consolidator(components.settings, components.embedder)
-    ).drain()
+    fact = await seed_consolidated(client, components)
     exported = await client.get("/v1/export")
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("application/x-ndjson")

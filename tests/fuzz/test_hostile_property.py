@@ -25,15 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from memory_service.api.app import create_app
 from memory_service.bootstrap import Components
 from memory_service.config import Settings
-from memory_service.db.session import make_engine, make_sessionmaker
 from memory_service.domain.text import MAX_JSON_DEPTH
 from memory_service.requests.retrieval import PRESET_NAMES
 from memory_service.services import tenants
-from memory_service.testing import HashEmbedder
-from tests.fuzz.two_tenants import Loop
+from tests.fuzz.two_tenants import Loop, in_process
 
 TABLES = ("episodes", "memories", "memory_history", "entities", "retrievals", "jobs", "feedback")
 PROPERTY = settings(
@@ -123,16 +120,8 @@ class Service:
 @pytest.fixture
 def service(settings: Settings) -> Iterator[Service]:
     loop = Loop()
-    engine = make_engine(settings.database_url or "", pool_size=2)
-    parts = Components(
-        settings=settings.model_copy(update={"rate_limit_per_minute": 0}),
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        embedder=HashEmbedder(),
-        database_url=settings.database_url or "",
-    )
-    app = create_app(components=parts, background=False)
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app")
+    parts, http = in_process(settings)
+    engine = parts.engine
     service = Service(loop, parts, http)
     try:
         loop.run(service._reset())

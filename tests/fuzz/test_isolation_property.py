@@ -14,19 +14,14 @@ import json
 import math
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
 
-from memory_service.api.app import create_app
-from memory_service.bootstrap import Components
 from memory_service.config import Settings
-from memory_service.db.session import make_engine, make_sessionmaker
-from memory_service.testing import HashEmbedder
 from tests.fuzz.tenant_reads import Reads
 from tests.fuzz.tenant_writes import Writes
-from tests.fuzz.two_tenants import NAMES, Loop, Service
+from tests.fuzz.two_tenants import NAMES, Loop, Service, in_process
 
 MODEL_KINDS = ("episode", "memory", "history")  # the export records checked against the model
 SETTINGS = settings(
@@ -42,16 +37,8 @@ SETTINGS = settings(
 @pytest.fixture
 def service(settings: Settings) -> Iterator[Service]:
     loop = Loop()
-    engine = make_engine(settings.database_url or "", pool_size=2)
-    parts = Components(
-        settings=settings.model_copy(update={"rate_limit_per_minute": 0}),
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        embedder=HashEmbedder(),
-        database_url=settings.database_url or "",
-    )
-    app = create_app(components=parts, background=False)
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app")
+    parts, http = in_process(settings)
+    engine = parts.engine
     service = Service(loop, parts, http)
     try:
         yield service

@@ -16,8 +16,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine
 from sqlalchemy import text
 
+from memory_service.api.app import create_app
 from memory_service.bootstrap import Components
+from memory_service.config import Settings
+from memory_service.db.session import make_engine, make_sessionmaker
 from memory_service.services import tenants
+from memory_service.testing import HashEmbedder
 
 T = TypeVar("T")
 NAMES = ("alpha", "beta")
@@ -105,6 +109,21 @@ class Service:
     def request(self, key: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"}
         return self.loop.run(self.http.request(method, url, headers=headers, **kwargs))
+
+
+def in_process(settings: Settings) -> tuple[Components, httpx.AsyncClient]:
+    """The app on the test database (hash embedder, no rate limit, no background
+    worker) and an HTTP client that calls it in process."""
+    engine = make_engine(settings.database_url or "", pool_size=2)
+    parts = Components(
+        settings=settings.model_copy(update={"rate_limit_per_minute": 0}),
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        embedder=HashEmbedder(),
+        database_url=settings.database_url or "",
+    )
+    app = create_app(components=parts, background=False)
+    return parts, httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app")
 
 
 class TenantMachine(RuleBasedStateMachine):

@@ -7,7 +7,7 @@ framework's tools. Tools answer in short text, which is what a model reads back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -86,6 +86,30 @@ class MemoryTools:
             return f"No memory with id {args.memory_id}."
         yield Call("delete", (args.memory_id,))
         return f"Forgot memory {args.memory_id}."
+
+    @classmethod
+    def bound(
+        cls,
+        user_id: str | None,
+        agent_id: str | None,
+        session_id: str | None,
+        kinds: Sequence[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> MemoryTools:
+        """The tools of one scope; ValueError when no id names it."""
+        scope = Scope(user_id, agent_id, session_id)
+        if not any(scope.kwargs().values()):
+            raise ValueError("give user_id, agent_id or session_id: the tools need a scope")
+        return cls(scope, kinds, metadata)
+
+    def table(self) -> list[tuple[str, str, type[BaseModel], Callable[[Any], Plan[str]]]]:
+        """Each tool's name, description, arguments model and plan, for a framework to
+        wrap as its own tools."""
+        return [
+            ("remember", REMEMBER, RememberArgs, self.remember),
+            ("recall", RECALL, RecallArgs, self.recall),
+            ("forget", FORGET, ForgetArgs, self.forget),
+        ]
 
     def _owns(self, memory: Memory) -> bool:
         return all(

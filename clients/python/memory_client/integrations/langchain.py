@@ -37,15 +37,7 @@ except ImportError as error:  # pragma: no cover - the extra is installed in the
 from memory_client._async import AsyncMemoryClient
 from memory_client._sync import MemoryClient
 from memory_client.integrations._plans import Call, Clients, Plan, Scope
-from memory_client.integrations._toolkit import (
-    FORGET,
-    RECALL,
-    REMEMBER,
-    ForgetArgs,
-    MemoryTools,
-    RecallArgs,
-    RememberArgs,
-)
+from memory_client.integrations._toolkit import MemoryTools
 from memory_client.models import SearchMode, SearchResult
 
 __all__ = ["MemoryServiceRetriever", "documents", "memory_tools"]
@@ -136,16 +128,9 @@ def memory_tools(
     """The tools ``remember``, ``recall`` and ``forget``, bound to one scope (at least
     one id). ``kinds`` limits what recall finds; ``metadata`` is stored with what
     remember stores. With only an asyncio client the tools are async only."""
-    scope = Scope(user_id, agent_id, session_id)
-    if not any(scope.kwargs().values()):
-        raise ValueError("give user_id, agent_id or session_id: the tools need a scope")
+    tools = MemoryTools.bound(user_id, agent_id, session_id, kinds, metadata)
     clients = Clients.of(client, aclient)
-    tools = MemoryTools(scope, kinds, metadata)
-    return [
-        _tool(clients, "remember", REMEMBER, RememberArgs, tools.remember),
-        _tool(clients, "recall", RECALL, RecallArgs, tools.recall),
-        _tool(clients, "forget", FORGET, ForgetArgs, tools.forget),
-    ]
+    return [_tool(clients, *entry) for entry in tools.table()]
 
 
 def _tool(

@@ -30,16 +30,8 @@ except ImportError as error:  # pragma: no cover - the extra is installed in the
 from memory_client._async import AsyncMemoryClient
 from memory_client._sync import MemoryClient
 from memory_client.errors import MemoryServiceError
-from memory_client.integrations._plans import Clients, Plan, Scope
-from memory_client.integrations._toolkit import (
-    FORGET,
-    RECALL,
-    REMEMBER,
-    ForgetArgs,
-    MemoryTools,
-    RecallArgs,
-    RememberArgs,
-)
+from memory_client.integrations._plans import Clients, Plan
+from memory_client.integrations._toolkit import MemoryTools
 
 __all__ = ["memory_tools"]
 
@@ -58,16 +50,9 @@ def memory_tools(
     """The tools ``remember``, ``recall`` and ``forget``, bound to one scope (at least
     one id). ``kinds`` limits what recall finds (None: episodes and memories);
     ``metadata`` is stored with what remember stores."""
-    scope = Scope(user_id, agent_id, session_id)
-    if not any(scope.kwargs().values()):
-        raise ValueError("give user_id, agent_id or session_id: the tools need a scope")
+    tools = MemoryTools.bound(user_id, agent_id, session_id, kinds, metadata)
     clients = Clients.of(client, None)
-    tools = MemoryTools(scope, kinds, metadata)
-    return [
-        _tool(clients, "remember", REMEMBER, RememberArgs, tools.remember),
-        _tool(clients, "recall", RECALL, RecallArgs, tools.recall),
-        _tool(clients, "forget", FORGET, ForgetArgs, tools.forget),
-    ]
+    return [_tool(clients, *entry) for entry in tools.table()]
 
 
 def _tool(
