@@ -21,6 +21,11 @@ from sqlalchemy.pool import NullPool
 from memory_service.adapters.hash_embedder import HashEmbedder
 from memory_service.adapters.hash_sparse import HashSparseEncoder
 from memory_service.adapters.local_embedder import LocalEmbedder
+from memory_service.adapters.prompt_files import (
+    EXTRACTION_PROMPT_NAMES,
+    UPDATE_PROMPT_NAMES,
+    read_prompt_file,
+)
 from memory_service.adapters.scripted_llm import ScriptedLLM
 from memory_service.adapters.splade import SpladeEncoder
 from memory_service.config import Settings
@@ -178,16 +183,38 @@ def build_consolidator(
 ) -> Consolidator:
     """The LLM extractor and decider when a model is configured, else the local ones;
     with ``sparse``, each job also encodes its episodes for the learned-sparse list."""
+    extraction_prompt, update_prompt = prompt_overrides(settings)
     llm = llm or build_llm(settings)
     if llm is not None:
         from memory_service.adapters.llm_decider import LLMDecider
         from memory_service.adapters.llm_extractor import LLMExtractor
 
-        return Consolidator(embedder, LLMExtractor(llm), LLMDecider(llm), sparse=sparse)
+        extractor = LLMExtractor(llm, system_prompt=extraction_prompt)
+        decider = LLMDecider(llm, system_prompt=update_prompt)
+        return Consolidator(embedder, extractor, decider, sparse=sparse)
     from memory_service.adapters.local_extractor import LocalExtractor
     from policies.update_rule import SimilarityDecider
 
     return Consolidator(embedder, LocalExtractor(), SimilarityDecider(), sparse=sparse)
+
+
+def prompt_overrides(settings: Settings) -> tuple[str | None, str | None]:
+    """The extraction and update prompts from their files, when set (None: packaged);
+    ConfigurationError for a file that is unusable, even with no LLM configured."""
+    extraction = update = None
+    if settings.extraction_prompt_file is not None:
+        extraction = read_prompt_file(
+            settings.extraction_prompt_file,
+            setting="MEMORY_EXTRACTION_PROMPT_FILE",
+            required=EXTRACTION_PROMPT_NAMES,
+        )
+    if settings.update_prompt_file is not None:
+        update = read_prompt_file(
+            settings.update_prompt_file,
+            setting="MEMORY_UPDATE_PROMPT_FILE",
+            required=UPDATE_PROMPT_NAMES,
+        )
+    return extraction, update
 
 
 def resolve_database_url(settings: Settings) -> tuple[str, Any]:
@@ -234,6 +261,18 @@ def build_embedder(settings: Settings) -> Embedder:
     embedder: Embedder
     if settings.embedder == "hash":
         embedder = HashEmbedder(EMBEDDING_DIM)
+    elif settings.embedder == "litellm":
+        from memory_service.adapters.litellm_embedder import LiteLLMEmbedder
+
+        key = settings.embed_api_key
+        embedder = LiteLLMEmbedder(
+            settings.embed_model or "",
+            dim=EMBEDDING_DIM,
+            api_base=settings.embed_api_base,
+            api_key=key.get_secret_value() if key else None,
+            dimensions=settings.embed_dimensions,
+            batch_size=settings.embed_batch_size,
+        )
     else:
         embedder = LocalEmbedder(device=settings.embed_device, batch_size=settings.embed_batch_size)
     if embedder.dim != EMBEDDING_DIM:
@@ -263,6 +302,7 @@ def build_components(
     pool_size: int | None = None,
 ) -> Components:
     """The process's parts; ``pool_size`` overrides ``MEMORY_DB_POOL_SIZE``."""
+    prompt_overrides(settings)  # a bad prompt file stops every process at start, API too
     url, server = resolve_database_url(settings)
     if run_migrations:
         migrate(url)

@@ -41,7 +41,29 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
 
-    embedder: Literal["local", "hash"] = "local"
+    embedder: Literal["local", "hash", "litellm"] = Field(
+        default="local",
+        description="local: all-MiniLM-L6-v2 on this machine; litellm: MEMORY_EMBED_MODEL "
+        "through litellm; hash: tests only",
+    )
+    embed_model: str | None = Field(
+        default=None,
+        description="with MEMORY_EMBEDDER=litellm, the litellm model name "
+        "(openai/text-embedding-3-small, ollama/all-minilm, openai/<name> for any "
+        "OpenAI-compatible server at MEMORY_EMBED_API_BASE)",
+    )
+    embed_api_base: str | None = Field(
+        default=None, description="the embedding server's URL (vLLM, TEI, Ollama, a proxy)"
+    )
+    embed_api_key: SecretStr | None = Field(
+        default=None, description="unset: the provider's own variable (OPENAI_API_KEY, ...)"
+    )
+    embed_dimensions: int | None = Field(
+        default=None,
+        ge=1,
+        description="the width asked of the model (text-embedding-3 can shorten its "
+        "vectors); it must equal the store's, 384",
+    )
     embed_device: str | None = Field(default=None, description="cpu, cuda; None picks.")
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
     sparse_encoder: Literal["splade", "hash", "none"] = Field(
@@ -57,6 +79,18 @@ class Settings(BaseSettings):
         "(memory_service.testing).",
     )
     llm_api_base: str | None = None
+    extraction_prompt_file: Path | None = Field(
+        default=None,
+        description="a UTF-8 file that replaces the packaged fact-extraction system prompt "
+        "of the LLM extractor; it must still ask for the JSON reply the service parses "
+        '("facts", "message_ids", "messages"). Checked at start.',
+    )
+    update_prompt_file: Path | None = Field(
+        default=None,
+        description="a UTF-8 file that replaces the packaged update-decision (ADD, UPDATE, "
+        'DELETE, NOOP) system prompt of the LLM decider; it must ask for "op", "id" and '
+        '"text". Checked at start.',
+    )
 
     api_key: SecretStr | None = Field(
         default=None,

@@ -41,13 +41,17 @@ class LLMDecider:
     """Mem0's update rule: the model picks ADD, UPDATE, DELETE or NOOP for a new fact.
 
     Similar memories are shown to the model with ids 1..n, never their UUIDs. With no
-    similar memory the answer is ADD and no model is called.
+    similar memory the answer is ADD and no model is called. ``system_prompt`` replaces
+    the packaged ``update_memory.txt``.
     """
 
     name = "llm"
 
-    def __init__(self, llm: LLM, *, max_tokens: int = 512) -> None:
+    def __init__(
+        self, llm: LLM, *, max_tokens: int = 512, system_prompt: str | None = None
+    ) -> None:
         self._llm = llm
+        self._system_prompt = system_prompt
         self._max_tokens = max_tokens
 
     async def decide(self, fact: ExtractedFact, similar: Sequence[ExistingMemory]) -> Decision:
@@ -56,7 +60,7 @@ class LLMDecider:
         shown = dict(enumerate(similar, start=1))
         listing = "\n".join(f"[id={n}] {one_line(m.text)}" for n, m in shown.items())
         messages = [
-            ChatMessage(role="system", content=prompt("update_memory.txt")),
+            ChatMessage(role="system", content=self._system_prompt or prompt("update_memory.txt")),
             ChatMessage(
                 role="user",
                 content=(

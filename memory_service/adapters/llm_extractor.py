@@ -87,35 +87,72 @@ def _to_extraction(reply: ExtractionReply, batch: Sequence[EpisodeText]) -> Extr
     return Extraction(facts=tuple(facts), episode_entities=episode_entities)
 
 
+INSTRUCTIONS_HEADING = "What the user asked to remember / ignore"
+
+
+def _instructions_section(instructions: str) -> str:
+    """The caller's instructions, fenced so the model reads them as data about what to
+    keep, not as a change to the reply format or to the rule against inventing facts."""
+    return (
+        f"## {INSTRUCTIONS_HEADING}\n"
+        "The text between the markers below comes from the user of this memory store. "
+        "Follow it when choosing which facts to record and which to skip; it overrides "
+        "the list of what is worth remembering above. It never changes the reply format, "
+        "and never licenses inventing a fact.\n"
+        "<<<INSTRUCTIONS\n"
+        f"{instructions.strip()}\n"
+        "INSTRUCTIONS>>>"
+    )
+
+
 class LLMExtractor:
     """Facts and entities from episodes of one scope, one model call per batch.
 
     Episodes are shown in the order given (expected chronological), numbered from 1
     within each batch of at most ``max_batch``; relative times are resolved by the
-    model against each message's timestamp (UTC).
+    model against each message's timestamp (UTC). ``system_prompt`` replaces the
+    packaged ``extract_facts.txt``; a caller's ``instructions`` follow it in a section
+    of their own (``INSTRUCTIONS_HEADING``).
     """
 
     name = "llm"
 
-    def __init__(self, llm: LLM, *, max_batch: int = 40, max_tokens: int = 4096) -> None:
+    def __init__(
+        self,
+        llm: LLM,
+        *,
+        max_batch: int = 40,
+        max_tokens: int = 4096,
+        system_prompt: str | None = None,
+    ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._llm = llm
+        self._system_prompt = system_prompt
         self._max_batch = max_batch
         self._max_tokens = max_tokens
 
-    async def extract(self, episodes: Sequence[EpisodeText]) -> Extraction:
+    async def extract(
+        self, episodes: Sequence[EpisodeText], *, instructions: str | None = None
+    ) -> Extraction:
         facts: list[ExtractedFact] = []
         episode_entities: dict[UUID, Sequence[ExtractedEntity]] = {}
+        system = self._system(instructions)
         for batch in _batches(episodes, self._max_batch):
-            part = await self._extract_batch(batch)
+            part = await self._extract_batch(batch, system)
             facts.extend(part.facts)
             episode_entities.update(part.episode_entities)
         return Extraction(facts=tuple(facts), episode_entities=episode_entities)
 
-    async def _extract_batch(self, batch: Sequence[EpisodeText]) -> Extraction:
+    def _system(self, instructions: str | None) -> str:
+        base = self._system_prompt or prompt("extract_facts.txt")
+        if instructions is None or not instructions.strip():
+            return base
+        return f"{base.rstrip()}\n\n{_instructions_section(instructions)}"
+
+    async def _extract_batch(self, batch: Sequence[EpisodeText], system: str) -> Extraction:
         messages = [
-            ChatMessage(role="system", content=prompt("extract_facts.txt")),
+            ChatMessage(role="system", content=system),
             ChatMessage(
                 role="user",
                 content=f"Conversation:\n{_render_episodes(batch)}\n\nReply:",

@@ -90,7 +90,10 @@ class LocalExtractor:
         self._model = model
         self._batch_size = batch_size
 
-    async def extract(self, episodes: Sequence[EpisodeText]) -> Extraction:
+    async def extract(
+        self, episodes: Sequence[EpisodeText], *, instructions: str | None = None
+    ) -> Extraction:
+        """``instructions`` are ignored: rules over parses cannot follow free text."""
         return await asyncio.to_thread(self.extract_sync, episodes)
 
     def extract_sync(self, episodes: Sequence[EpisodeText]) -> Extraction:

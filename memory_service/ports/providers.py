@@ -84,11 +84,16 @@ class Dispatcher(Protocol):
 
 
 class Extractor(Protocol):
-    """Facts and entities from a batch of episodes of one scope."""
+    """Facts and entities from a batch of episodes of one scope.
+
+    ``instructions``: what the caller asked to remember and to ignore, in words; an
+    extractor that cannot read free text (the local one) ignores them."""
 
     name: str
 
-    async def extract(self, episodes: Sequence[EpisodeText]) -> Extraction: ...
+    async def extract(
+        self, episodes: Sequence[EpisodeText], *, instructions: str | None = None
+    ) -> Extraction: ...
 
 
 class UpdateDecider(Protocol):

@@ -22,6 +22,9 @@ from memory_service.requests.fields import (
 )
 from memory_service.requests.filters import FILTERS_DESCRIPTION
 
+MAX_INSTRUCTIONS_CHARS = 2000
+Instructions = Annotated[str, StringConstraints(min_length=1, max_length=MAX_INSTRUCTIONS_CHARS)]
+
 
 class MessageIn(Strict):
     role: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] = "user"
@@ -50,6 +53,18 @@ class MessagesIn(ScopeFields):
         description="false: store the turns as episodes (searchable at once) and queue no "
         "consolidation, so no memories are extracted from them; the answer's job_id is null",
     )
+    instructions: Instructions | None = Field(
+        default=None,
+        description="what to remember and what to ignore in this batch, in words (e.g. "
+        "'Remember food preferences; ignore small talk'); kept with the consolidation job "
+        "and shown to the LLM extractor. Followed only when the service runs with an LLM "
+        "(MEMORY_LLM_MODEL): the local extractor cannot read free text and ignores them",
+    )
+
+    @field_validator("instructions")
+    @classmethod
+    def _instructions(cls, value: str | None) -> str | None:
+        return None if value is None else non_blank(value)
 
 
 class MemoryIn(ScopeFields):

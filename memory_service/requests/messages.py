@@ -30,12 +30,19 @@ async def add_messages(call: Call, body: MessagesIn, *, idempotency_key: str | N
         [m.to_domain() for m in body.messages],
         now=datetime.now(UTC),
         idempotency_key=idempotency_key,
-        request_hash=ingest.fingerprint(body.model_dump(mode="json")),
+        request_hash=ingest.fingerprint(body.model_dump(mode="json", exclude=_unset(body))),
         infer=body.infer,
+        instructions=body.instructions,
     )
     return MessagesOut(
         episode_ids=list(result.episode_ids), job_id=result.job_id, replayed=result.replayed
     )
+
+
+def _unset(body: MessagesIn) -> set[str]:
+    """Fields left out of the request hash when absent, so that an Idempotency-Key stored
+    before they existed still replays."""
+    return set() if body.instructions is not None else {"instructions"}
 
 
 def check_limits(body: MessagesIn, settings: Settings) -> None:

@@ -56,6 +56,12 @@ def episode_ids(job: Job) -> list[UUID]:
         raise InvalidInput(f"job {job.id} has a malformed payload: {exc!r}") from exc
 
 
+def job_instructions(job: Job) -> str | None:
+    """What the caller asked to remember or ignore (``POST /v1/messages`` ``instructions``)."""
+    value = job.payload.get("instructions")
+    return value if isinstance(value, str) and value.strip() else None
+
+
 async def consolidate(uow: UnitOfWork, parts: Consolidator, job: Job) -> ConsolidationReport:
     """Extract facts and entities from the job's episodes and fold them into the store.
 
@@ -69,7 +75,7 @@ async def consolidate(uow: UnitOfWork, parts: Consolidator, job: Job) -> Consoli
     if parts.sparse is not None:
         await encode_episodes(uow, parts.sparse, job.tenant_id, episodes)
     texts = [EpisodeText(e.id, e.text, e.speaker, e.occurred_at) for e in episodes]
-    extraction = await parts.extractor.extract(texts)
+    extraction = await parts.extractor.extract(texts, instructions=job_instructions(job))
     resolver = EntityResolver(uow, parts.embedder, job.tenant_id, job.scope)
     for episode_id, mentioned in extraction.episode_entities.items():
         report.entities_linked += await _link(resolver, mentioned, episode_id=episode_id)

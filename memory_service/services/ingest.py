@@ -55,19 +55,23 @@ async def add_messages(
     idempotency_key: str | None = None,
     request_hash: str | None = None,
     infer: bool = True,
+    instructions: str | None = None,
 ) -> IngestResult:
     """Store ``messages`` as episodes plus one consolidation job, atomically.
 
     With ``infer`` false no job is queued: the episodes are stored (and searchable)
-    but no memories are extracted from them. Under an idempotency key, a replay of
-    the same request returns the first answer and stores nothing; the same key with
-    another body is a Conflict.
+    but no memories are extracted from them. ``instructions`` (what to remember and
+    what to ignore, in words) are kept in the job's payload for the extractor. Under an
+    idempotency key, a replay of the same request returns the first answer and stores
+    nothing; the same key with another body is a Conflict.
     """
     scope.require()
     if not messages:
         raise InvalidInput({"messages": "at least one message is required"})
     if idempotency_key is not None:
-        request_hash = request_hash or fingerprint([scope, messages, infer])
+        # Instructions join the hash only when given: keys stored before them still replay.
+        parts = [scope, messages, infer] + ([instructions] if instructions is not None else [])
+        request_hash = request_hash or fingerprint(parts)
         # Claimed before embedding: a replay pays for nothing, and a concurrent
         # duplicate waits on this row until we commit, then replays our answer.
         prior = await uow.idempotency.claim(tenant, idempotency_key, request_hash, scope.user_id)
@@ -78,7 +82,9 @@ async def add_messages(
     ids = [e.id for e in episodes]
     job_id = None
     if infer:
-        payload = {"episode_ids": [str(i) for i in ids]}
+        payload: dict[str, Any] = {"episode_ids": [str(i) for i in ids]}
+        if instructions is not None:
+            payload["instructions"] = instructions
         job_id = (await uow.jobs.add(tenant, scope, CONSOLIDATE, payload)).id
     result = IngestResult(episode_ids=ids, job_id=job_id)
     if idempotency_key is not None:

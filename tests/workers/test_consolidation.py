@@ -146,7 +146,9 @@ async def test_poison_job_fails_and_the_others_go_on(
 class FlakyExtractor:
     name = "flaky"
 
-    async def extract(self, episodes: Sequence[EpisodeText]) -> Extraction:
+    async def extract(
+        self, episodes: Sequence[EpisodeText], *, instructions: str | None = None
+    ) -> Extraction:
         raise UpstreamUnavailable("model overloaded")
 
 

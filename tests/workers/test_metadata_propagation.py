@@ -28,7 +28,9 @@ class EveryTurnOneFact:
 
     name = "scripted"
 
-    async def extract(self, episodes: Sequence[EpisodeText]) -> Extraction:
+    async def extract(
+        self, episodes: Sequence[EpisodeText], *, instructions: str | None = None
+    ) -> Extraction:
         text = " / ".join(e.text for e in episodes)
         return Extraction(facts=[ExtractedFact(text, tuple(e.id for e in episodes))])
 

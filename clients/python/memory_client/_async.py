@@ -59,12 +59,15 @@ class AsyncMemoryClient(AsyncDriver):
         metadata: Mapping[str, Any] | None = None,
         infer: bool = True,
         idempotency_key: str | None = None,
+        instructions: str | None = None,
     ) -> AddResult:
         """Store turns as episodes and queue their consolidation into memories.
 
         ``messages``: a string (one user turn), a dict or ``Message``, or a list of them.
         ``run_id`` is Mem0's name for ``session_id``. ``infer=False`` stores the turns
         only (searchable at once) and extracts no memories from them.
+        ``instructions``: what to remember and what to ignore in these turns, in words
+        (at most 2,000 characters); followed only by a server that runs with an LLM.
         An Idempotency-Key is generated when none is given, so retries store it once.
         """
         return await self._request(
@@ -77,6 +80,7 @@ class AsyncMemoryClient(AsyncDriver):
                 metadata=metadata,
                 infer=infer,
                 idempotency_key=idempotency_key,
+                instructions=instructions,
             )
         )
 

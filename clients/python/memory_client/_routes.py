@@ -95,6 +95,7 @@ def add(
     metadata: Mapping[str, Any] | None,
     infer: bool,
     idempotency_key: str | None,
+    instructions: str | None = None,
 ) -> Call[AddResult]:
     session_id = session_of(session_id, run_id)
     body = _fields(user_id=user_id, agent_id=agent_id, session_id=session_id)
@@ -102,6 +103,8 @@ def add(
     body["messages"] = [m.model_dump(mode="json", exclude_none=True) for m in typed]
     if not infer:
         body["infer"] = False  # the server's default is true: sent only when it differs
+    if instructions is not None:
+        body["instructions"] = instructions
     # One key per call, reused by every retry: the server stores the batch once.
     headers = {IDEMPOTENCY_HEADER: idempotency_key or f"mc-{uuid4()}"}
     texts = [m.content for m in typed]
