@@ -7,14 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
-
-from memory_service.adapters.litellm_llm import _litellm
+from memory_service.adapters.litellm_llm import retried
 from memory_service.domain.errors import ConfigurationError, UpstreamUnavailable
 
 
@@ -62,14 +55,6 @@ class LiteLLMEmbedder:
         return vectors
 
     async def _batch(self, texts: Sequence[str]) -> list[list[float]]:
-        litellm = _litellm()
-        transient = (
-            litellm.exceptions.RateLimitError,
-            litellm.exceptions.APIConnectionError,
-            litellm.exceptions.Timeout,
-            litellm.exceptions.ServiceUnavailableError,
-            litellm.exceptions.InternalServerError,
-        )
         kwargs: dict[str, Any] = {"model": self.name, "input": list(texts)}
         kwargs["timeout"] = self._timeout
         for key, value in (
@@ -83,17 +68,7 @@ class LiteLLMEmbedder:
             # litellm sends ``dimensions`` to OpenAI's text-embedding-3 only, unless told;
             # set by hand, it is meant for the model (vLLM's Matryoshka models take it too)
             kwargs["allowed_openai_params"] = ["dimensions"]
-        try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(transient),
-                stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential(multiplier=0.5, max=20),
-                reraise=True,
-            ):
-                with attempt:
-                    response = await litellm.aembedding(**kwargs)
-        except transient as exc:
-            raise UpstreamUnavailable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+        response = await retried("aembedding", self._attempts, self.name, **kwargs)
         return self._vectors(response, len(texts))
 
     def _vectors(self, response: Any, expected: int) -> list[list[float]]:

@@ -26,6 +26,31 @@ def _litellm() -> Any:
     return litellm
 
 
+async def retried(call: str, attempts: int, name: str, **kwargs: Any) -> Any:
+    """``litellm.<call>(**kwargs)``, retried with backoff on transient failures (rate
+    limits, timeouts, lost connections, 5xx), then raised as ``UpstreamUnavailable``."""
+    litellm = _litellm()
+    transient = (
+        litellm.exceptions.RateLimitError,
+        litellm.exceptions.APIConnectionError,
+        litellm.exceptions.Timeout,
+        litellm.exceptions.ServiceUnavailableError,
+        litellm.exceptions.InternalServerError,
+    )
+    try:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(transient),
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(multiplier=0.5, max=20),
+            reraise=True,
+        ):
+            with attempt:
+                return await getattr(litellm, call)(**kwargs)
+    except transient as exc:
+        raise UpstreamUnavailable(f"{name}: {type(exc).__name__}: {exc}") from exc
+    raise AssertionError("unreachable: tenacity re-raises the last attempt's error")
+
+
 class LiteLLM:
     """Chat completions through litellm, retried with backoff on transient failures."""
 
@@ -50,14 +75,6 @@ class LiteLLM:
         temperature: float = 0.0,
         seed: int | None = None,
     ) -> Completion:
-        litellm = _litellm()
-        transient = (
-            litellm.exceptions.RateLimitError,
-            litellm.exceptions.APIConnectionError,
-            litellm.exceptions.Timeout,
-            litellm.exceptions.ServiceUnavailableError,
-            litellm.exceptions.InternalServerError,
-        )
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -69,17 +86,7 @@ class LiteLLM:
             kwargs["seed"] = seed
         if self._api_base:
             kwargs["api_base"] = self._api_base
-        try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(transient),
-                stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential(multiplier=0.5, max=20),
-                reraise=True,
-            ):
-                with attempt:
-                    response = await litellm.acompletion(**kwargs)
-        except transient as exc:
-            raise UpstreamUnavailable(f"{self.model}: {type(exc).__name__}: {exc}") from exc
+        response = await retried("acompletion", self._attempts, self.model, **kwargs)
         usage = getattr(response, "usage", None)
         completion = Completion(
             text=response.choices[0].message.content or "",
