@@ -3,6 +3,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser tests (tests/browser) drive the system Chromium from Debian's packages;
+# Playwright never downloads a browser of its own.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: serve test lint fmt bench eval install
 
@@ -15,7 +19,11 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(BIN)/pip install --quiet -e 'clients/python[langgraph,langchain,openai-agents]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei
+
+install: $(STAMP) $(CHROMIUM)
 
 serve: $(STAMP)
 	$(BIN)/memory-service serve
@@ -26,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+test: lint $(CHROMIUM)
 	scripts/ensure-redis
 	$(BIN)/pytest
 

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
+from memory_service.adapters.cross_encoder import CrossEncoderScorer
 from memory_service.adapters.hash_embedder import HashEmbedder
 from memory_service.adapters.hash_sparse import HashSparseEncoder
 from memory_service.adapters.local_embedder import LocalEmbedder
@@ -37,6 +38,7 @@ from memory_service.db.uow import SqlUnitOfWork, replica_transaction, transactio
 from memory_service.domain.errors import ConfigurationError
 from memory_service.domain.search import Budget
 from memory_service.ports import LLM, ChunkRunner, Dispatcher, Embedder, SparseEncoder
+from memory_service.ports.providers import PairScorer
 from memory_service.services.consolidate import Consolidator
 from memory_service.services.recall import RecallPipeline
 from memory_service.services.recall.parts import Parts
@@ -75,6 +77,9 @@ class Components:
     sparse: SparseEncoder | None = None
     """Encodes queries (and, in the consolidation worker, episodes) for the learned-sparse
     list; None leaves that list empty."""
+    reranker: PairScorer | None = None
+    """The cross-encoder of the ``-ce`` presets (``MEMORY_RERANKER_PATH``); None: they
+    refuse searches."""
     replica_engine: AsyncEngine | None = None
     replica_sessions: async_sessionmaker[AsyncSession] | None = None
     """A streaming replica (``MEMORY_DATABASE_REPLICA_URL``) that ``read_uow`` reads
@@ -138,6 +143,7 @@ class Components:
             gate_model=learned_gate(self.settings),
             audit=self.settings.gate_audit,
             sparse=self.sparse,
+            reranker=self.reranker,
         )
         return {name: p.build(self.embedder, parts) for name, p in PRESETS.items()}
 
@@ -258,16 +264,20 @@ def head_revision() -> str | None:
 
 
 def build_embedder(settings: Settings) -> Embedder:
+    """The configured embedder. Its width need not be the store's: a tenant whose vectors
+    another model made, or a store of another width, refuses it (``services.spaces``)
+    until ``memory-service reembed`` has re-made them."""
     embedder: Embedder
+    width = settings.embed_dim or settings.embed_dimensions or EMBEDDING_DIM
     if settings.embedder == "hash":
-        embedder = HashEmbedder(EMBEDDING_DIM)
+        embedder = HashEmbedder(width)
     elif settings.embedder == "litellm":
         from memory_service.adapters.litellm_embedder import LiteLLMEmbedder
 
         key = settings.embed_api_key
         embedder = LiteLLMEmbedder(
             settings.embed_model or "",
-            dim=EMBEDDING_DIM,
+            dim=width,
             api_base=settings.embed_api_base,
             api_key=key.get_secret_value() if key else None,
             dimensions=settings.embed_dimensions,
@@ -275,11 +285,11 @@ def build_embedder(settings: Settings) -> Embedder:
         )
     else:
         embedder = LocalEmbedder(device=settings.embed_device, batch_size=settings.embed_batch_size)
-    if embedder.dim != EMBEDDING_DIM:
-        raise ConfigurationError(
-            f"embedder {embedder.name} gives {embedder.dim}-d vectors; the schema holds "
-            f"{EMBEDDING_DIM}-d"
-        )
+        if width != embedder.dim:
+            raise ConfigurationError(
+                f"the local embedder {embedder.name} gives {embedder.dim}-d vectors, not "
+                f"{width}-d: MEMORY_EMBED_DIMENSIONS and MEMORY_EMBED_DIM are for litellm and hash"
+            )
     return embedder
 
 
@@ -292,6 +302,14 @@ def build_sparse(settings: Settings) -> SparseEncoder | None:
     encoder = SpladeEncoder(device=settings.embed_device)
     encoder.check()  # checked now, loaded on first use: a missing model fails at start
     return encoder
+
+
+def build_reranker(settings: Settings) -> PairScorer | None:
+    """The cross-encoder ``MEMORY_RERANKER_PATH`` names: its files checked now (a
+    ConfigurationError at start when missing), the model loaded on first use."""
+    if settings.reranker_path is None:
+        return None
+    return CrossEncoderScorer(settings.reranker_path, device=settings.embed_device)
 
 
 def build_components(
@@ -317,6 +335,7 @@ def build_components(
         embedder=embedder or build_embedder(settings),
         llm=build_llm(settings),
         sparse=build_sparse(settings),
+        reranker=build_reranker(settings),
         database_url=url,
         embedded_server=server,
         replica_engine=replica_engine,

@@ -7,6 +7,7 @@ commands:
   migrate        upgrade the database schema to the latest revision
   keys           create, list and revoke API keys
   encode-sparse  encode the episodes that have no learned-sparse vector yet
+  reembed        re-embed every stored vector with the configured embedder (resumable)
 
 Settings come from MEMORY_* environment variables (and .env); MEMORY_LOG_LEVEL and
 MEMORY_LOG_FORMAT (auto, json, text) set the logs, written to stderr.
@@ -219,6 +220,49 @@ async def _encode_sparse(settings: Settings, batch: int) -> int:
     return 0
 
 
+def cmd_reembed(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-embed everything with the configured embedder, then switch to it."""
+    return asyncio.run(_reembed(settings, args.batch))
+
+
+async def _reembed(settings: Settings, batch: int) -> int:
+    import time
+
+    from memory_service.db.reembed import SqlReembed
+    from memory_service.services.reembed import Step, reembed
+
+    components = build_components(settings)
+    embedder = components.embedder
+    started = time.monotonic()
+    shown: dict[str, float] = {}
+
+    def report(step: Step) -> None:
+        now = time.monotonic()
+        key = f"{step.table} {step.phase}"
+        if now - shown.get(key, 0.0) < 2.0 and step.done < step.total:
+            return  # a line every two seconds, and each table's last
+        shown[key] = now
+        rate = step.done / max(now - started, 1e-9)
+        left = (step.total - step.done) / rate if rate > 0 else 0.0
+        share = f" ({100 * step.done / step.total:.0f}%)" if step.total else ""
+        print(
+            f"{key}: {step.done}/{step.total}{share}, {rate:.0f} rows/s, ETA {left:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        print(f"re-embedding with {embedder.name} ({embedder.dim}-d)", file=sys.stderr)
+        space = await reembed(SqlReembed(components.engine), embedder, batch=batch, report=report)
+    finally:
+        await components.dispose()
+    if space is None:
+        print(f"nothing to do: every vector is from {embedder.name} ({embedder.dim}-d)")
+    else:
+        print(f"re-embedded with {space}; the store now searches that space")
+    return 0
+
+
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
     url, _server = resolve_database_url(settings)
     migrate(url)
@@ -274,6 +318,15 @@ def parser() -> argparse.ArgumentParser:
     )
     encode.add_argument(
         "--batch", type=int, default=256, help="episodes per transaction (default: 256)"
+    )
+    reembed = sub.add_parser(
+        "reembed",
+        help="re-embed every episode, memory and entity with the configured embedder, "
+        "beside the live vectors (the service keeps serving), then switch to them; "
+        "resumes where it stopped if killed",
+    )
+    reembed.add_argument(
+        "--batch", type=int, default=256, help="rows per embedder call and commit (default: 256)"
     )
     mcp = sub.add_parser("mcp", help="serve the memory tools over the Model Context Protocol")
     mcp.add_argument(
@@ -338,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_mcp(args, settings)
         if args.command == "encode-sparse":
             return cmd_encode_sparse(args, settings)
+        if args.command == "reembed":
+            return cmd_reembed(args, settings)
         return asyncio.run(_keys(args, settings))
     except (MemoryServiceError, ValueError) as exc:
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)

@@ -62,7 +62,16 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         description="the width asked of the model (text-embedding-3 can shorten its "
-        "vectors); it must equal the store's, 384",
+        "vectors), which is then the embedder's width; with MEMORY_EMBEDDER=hash, its width",
+    )
+    embed_dim: int | None = Field(
+        default=None,
+        ge=1,
+        le=2000,
+        description="with MEMORY_EMBEDDER=litellm, the width of the model's vectors when it "
+        "is not asked for one (768 for ollama/nomic-embed-text); unset: "
+        "MEMORY_EMBED_DIMENSIONS, else 384. A store holds one width: a new one takes "
+        "`memory-service reembed`. At most 2000 (pgvector's HNSW limit)",
     )
     embed_device: str | None = Field(default=None, description="cpu, cuda; None picks.")
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
@@ -70,6 +79,11 @@ class Settings(BaseSettings):
         default="splade",
         description="the learned-sparse encoder of episodes (encoded by the consolidation "
         "worker) and queries; none leaves the sparse list empty",
+    )
+    reranker_path: Path | None = Field(
+        default=None,
+        description="a cross-encoder reranker's folder (trained by evals/train_reranker.py); "
+        "presets ending in -ce rerank with it and refuse searches without it. Checked at start",
     )
 
     llm_model: str | None = Field(

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
-from memory_service.domain.errors import DatabaseUnavailable, UpstreamUnavailable
+from memory_service.domain.errors import (
+    DatabaseUnavailable,
+    EmbedderMismatch,
+    UpstreamUnavailable,
+)
 from memory_service.ports import metrics
 from memory_service.services.consolidate import Consolidator, consolidate
 from memory_service.services.ingest import CONSOLIDATE
@@ -61,6 +65,14 @@ async def run_job(components: Components, consolidator: Consolidator, job_id: UU
         # The database went away mid-job: nothing was committed, and the job row cannot
         # be updated now. It stays "running", goes stale, and is picked up again.
         log.warning("job %s interrupted by the database: %s", job_id, cause(exc))
+        return Outcome("retry", settings.job_stale_after_s)
+    except EmbedderMismatch as exc:
+        # This worker's embedder is not the tenant's (a reembed switched it, or the worker
+        # is misconfigured): the job waits, however long, for a worker that has it.
+        log.warning("job %s waits for another embedder: %s", job_id, exc.detail)
+        await _fail(
+            components, job_id, f"EmbedderMismatch: {exc.detail}", settings.job_stale_after_s
+        )
         return Outcome("retry", settings.job_stale_after_s)
     except UpstreamUnavailable as exc:
         retry = (

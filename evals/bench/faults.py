@@ -194,6 +194,8 @@ class Round:
     unavailable_503: int = 0
     connection_errors: int = 0
     other_errors: dict[str, int] = field(default_factory=dict)
+    other_bodies: list[str] = field(default_factory=list)
+    """The first few answers that were neither 201, 503 nor a lost connection."""
     api_restart_s: float | None = None
     pg_restart_s: float | None = None
     stop_s: float | None = None
@@ -214,6 +216,7 @@ class Writers:
         self.acked: set[str] = set()
         self.sent = 0
         self.answers: Counter[str] = Counter()
+        self.unexpected: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._write, args=(i,)) for i in range(n)]
@@ -246,13 +249,16 @@ class Writers:
         while deadline is None or time.monotonic() < deadline:
             if deadline is None and self._stop.is_set():
                 deadline = time.monotonic() + GRACE_S
+            text = ""
             try:
                 r = client.post("/v1/messages", json=body, headers={"Idempotency-Key": key})
-                answer = str(r.status_code)
+                answer, text = str(r.status_code), r.text
             except httpx.TransportError:
                 answer = "connection"
             with self._lock:
                 self.answers[answer] += 1
+                if answer not in {"201", "503", "connection"} and len(self.unexpected) < 5:
+                    self.unexpected.append(f"{answer} {text[:300]}")
             if answer == "201":
                 return True
             time.sleep(0.1)
@@ -324,6 +330,7 @@ def _count(result: Round, clients: Writers, stored: Counter[str]) -> None:
     result.connection_errors = clients.answers["connection"]
     others = {k: v for k, v in clients.answers.items() if k not in {"201", "503", "connection"}}
     result.other_errors = others
+    result.other_bodies = list(clients.unexpected)
 
 
 def _sleep_until(moment: float) -> None:
@@ -382,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
             rounds.append(run_round(n, server, args.seconds, args.writers))
             state = "ok" if rounds[-1].ok else "FAILED"
             print(f"round {n}: {state}", file=sys.stderr, flush=True)
+            for body in rounds[-1].other_bodies:
+                print(f"  unexpected answer: {body}", file=sys.stderr, flush=True)
+            if rounds[-1].other_bodies and server.log.exists():
+                tail = server.log.read_text(errors="replace").splitlines()[-60:]
+                print("  server log, last lines:", *tail, sep="\n  ", file=sys.stderr)
     finally:
         if server.proc is not None:
             server.signal(signal.SIGTERM)

@@ -104,10 +104,20 @@ _WORD = re.compile(r"\w+")
 
 @dataclass
 class BM25Pipeline:
-    """BM25 (bm25s, Lucene variant) over the raw turns of the scope, in process."""
+    """BM25 (bm25s, Lucene variant: k1 1.5, b 0.75 length normalisation) over the raw
+    turns of the scope, in process; ``stem``: words reduced by the Snowball English
+    stemmer (PyStemmer), as PostgreSQL's ``english`` configuration reduces them."""
 
     name: str = "bm25-turns"
+    stem: bool = False
     _indexes: dict[str, Any] = field(default_factory=dict)
+
+    def _stemmer(self) -> Any:
+        if not self.stem:
+            return None
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
 
     def _index(self, run: ScopeRun) -> Any:
         key = f"{run.tenant}:{run.scope.user_id}"
@@ -117,7 +127,10 @@ class BM25Pipeline:
             logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index at DEBUG
             retriever = bm25s.BM25()
             corpus = bm25s.tokenize(
-                [t.text for t in run.turns], stopwords="en", show_progress=False
+                [t.text for t in run.turns],
+                stopwords="en",
+                stemmer=self._stemmer(),
+                show_progress=False,
             )
             retriever.index(corpus, show_progress=False)
             self._indexes[key] = retriever
@@ -132,7 +145,13 @@ class BM25Pipeline:
         if not _WORD.search(question) or not run.turns:
             return []
         k = min(k, len(run.turns))
-        tokens = bm25s.tokenize([question], stopwords="en", return_ids=False, show_progress=False)
+        tokens = bm25s.tokenize(
+            [question],
+            stopwords="en",
+            stemmer=self._stemmer(),
+            return_ids=False,
+            show_progress=False,
+        )
         if not tokens[0]:
             return []
         docs, scores = self._index(run).retrieve(tokens, k=k, show_progress=False)
@@ -157,7 +176,7 @@ def _time(turn: SourceTurn) -> datetime:
     return turn.occurred_at
 
 
-BASELINES = ("full-context", "rag-turns", "bm25-turns")
+BASELINES = ("full-context", "rag-turns", "bm25-turns", "bm25-stemmed-turns")
 
 
 def build_pipeline(name: str, components: Components) -> Pipeline:
@@ -167,6 +186,8 @@ def build_pipeline(name: str, components: Components) -> Pipeline:
         return FullContextPipeline()
     if name == "bm25-turns":
         return BM25Pipeline()
+    if name == "bm25-stemmed-turns":
+        return BM25Pipeline(name=name, stem=True)
     if name == "rag-turns":
         return ServicePipeline(components, "episodes-vector", name="rag-turns")
     if name == "fast":

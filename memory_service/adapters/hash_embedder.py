@@ -17,10 +17,9 @@ class HashEmbedder:
     sensibly in tests without loading weights.
     """
 
-    name = "hash"
-
-    def __init__(self, dim: int = 384) -> None:
+    def __init__(self, dim: int = 384, *, name: str = "hash") -> None:
         self.dim = dim
+        self.name = name  # another name is another embedding space (tests of two models)
 
     def embed_sync(self, texts: Sequence[str]) -> list[list[float]]:
         return [self._one(t) for t in texts]

@@ -15,9 +15,10 @@ class LiteLLMEmbedder:
     """Embeddings through ``litellm.aembedding``, ``batch_size`` texts a request, retried
     with backoff on transient failures, normalised to unit length.
 
-    ``dim`` is the width the store holds; ``dimensions``, when set, is sent to the model
-    (OpenAI's text-embedding-3 models shorten their vectors to it). A model that answers
-    with another width raises ``ConfigurationError``: its vectors cannot go in the store.
+    ``dim`` is the width its vectors must have (the store's, for a tenant to accept
+    them); ``dimensions``, when set, is sent to the model (OpenAI's text-embedding-3
+    models shorten their vectors to it). A model that answers with another width raises
+    ``ConfigurationError``.
     ``name`` is the model name.
     """
 
@@ -37,7 +38,8 @@ class LiteLLMEmbedder:
             raise ConfigurationError("MEMORY_EMBEDDER=litellm needs MEMORY_EMBED_MODEL")
         if dimensions is not None and dimensions != dim:
             raise ConfigurationError(
-                f"MEMORY_EMBED_DIMENSIONS={dimensions}, but the store holds {dim}-d vectors"
+                f"MEMORY_EMBED_DIMENSIONS={dimensions} asks the model for other vectors "
+                f"than MEMORY_EMBED_DIM={dim}"
             )
         self.name = model
         self.dim = dim
@@ -79,9 +81,10 @@ class LiteLLMEmbedder:
         for vector in vectors:
             if len(vector) != self.dim:
                 raise ConfigurationError(
-                    f"{self.name} gives {len(vector)}-d vectors; the store holds {self.dim}-d "
-                    f"(ask the model for {self.dim} with MEMORY_EMBED_DIMENSIONS if it can, "
-                    "or choose another model)"
+                    f"{self.name} gives {len(vector)}-d vectors, not {self.dim}-d: set "
+                    f"MEMORY_EMBED_DIM={len(vector)} (a store of another width then takes "
+                    "`memory-service reembed`), or ask the model for "
+                    f"{self.dim} with MEMORY_EMBED_DIMENSIONS if it can"
                 )
         return [_unit(v) for v in vectors]
 

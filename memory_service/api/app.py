@@ -23,16 +23,19 @@ from memory_service.api.routers import (
     feedback,
     graph,
     health,
+    instructions,
     jobs,
     memories,
     messages,
     scopes,
     search,
+    tenant,
     transfer,
     users,
 )
 from memory_service.bootstrap import Components, build_components
 from memory_service.config import Settings
+from memory_service.inspector import mount as mount_inspector
 from memory_service.requests.ratelimit import RateLimiter
 from workers.wiring import attached_worker, with_chunk_runner
 
@@ -87,10 +90,13 @@ def create_app(
         jobs,
         graph,
         transfer,
+        instructions,
+        tenant,
     )
     for module in routers:
         app.include_router(module.router, responses=openapi.router_errors(module.router))
     openapi.install(app)
+    mount_inspector(app)  # GET /inspector: the memory inspector page
     # The last added runs first: the body limit, the request id, metrics, the UTF-8
     # check, then the 500 of last resort (inside the request id, whose id it reports).
     app.add_middleware(errors.InternalErrorMiddleware)

@@ -59,7 +59,11 @@ async def get_api_key(
     return key
 
 
-async def get_tenant(key: Annotated[ApiKey, Depends(get_api_key)]) -> UUID:
+KeyDep = Annotated[ApiKey, Depends(get_api_key)]
+"""The caller's API key, authenticated (and rate limited)."""
+
+
+async def get_tenant(key: KeyDep) -> UUID:
     return key.tenant_id
 
 

@@ -19,6 +19,7 @@ from memory_service.domain.errors import (
     ConfigurationError,
     Conflict,
     DatabaseUnavailable,
+    EmbedderMismatch,
     InvalidInput,
     MemoryServiceError,
     NotFound,
@@ -38,6 +39,7 @@ STATUS: dict[type[MemoryServiceError], int] = {
     RateLimited: 429,
     UpstreamUnavailable: 503,
     ConfigurationError: 500,
+    EmbedderMismatch: 503,  # until restarted with the right embedder, or reembedded
 }
 
 

@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import func, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.db.filters import decode_cursor, encode_cursor, scope_filters
 from memory_service.db.models import JobRow, table_of
-from memory_service.domain.models import Job, Scope
+from memory_service.domain.models import Job, JobState, Scope
 
 
 def _job(row: Any) -> Job:
@@ -59,6 +60,35 @@ class SqlJobs:
         stmt = select(JobRow).where(JobRow.tenant_id == tenant, JobRow.id == job_id)
         row = (await self._s.execute(stmt)).scalar_one_or_none()
         return _job(row) if row else None
+
+    async def page(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        *,
+        state: JobState | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Job], str | None]:
+        """The tenant's jobs of ``scope`` (and ``state``), newest first: ``(created_at,
+        id)`` descending, keyset-paged (``ix_jobs_tenant`` reads them in that order)."""
+        clauses = scope_filters(JobRow, tenant, scope)
+        if state is not None:
+            clauses.append(JobRow.state == state)
+        if cursor:
+            moment, job_id = decode_cursor(cursor, lambda last: UUID(str(last)))
+            clauses.append(tuple_(JobRow.created_at, JobRow.id) < tuple_(moment, job_id))
+        stmt = (
+            select(JobRow)
+            .where(*clauses)
+            .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+            .limit(limit + 1)
+        )
+        rows = list((await self._s.execute(stmt)).scalars())
+        more = len(rows) > limit
+        jobs = [_job(r) for r in rows[:limit]]
+        next_cursor = encode_cursor(jobs[-1].created_at, str(jobs[-1].id)) if more else None
+        return jobs, next_cursor
 
     async def start(self, job_id: UUID, *, stale_after_s: float) -> Job | None:
         """Mark a job running (one more attempt) if it is queued, or running but stale

@@ -129,9 +129,12 @@ class SqlMemories:
         cursor: str | None,
         limit: int,
         where: MetadataFilter | None = None,
+        episode_ids: Sequence[UUID] = (),
     ) -> tuple[list[Memory], str | None]:
         clauses = scope_filters(MemoryRow, tenant, scope)
         clauses += metadata_filters(MemoryRow.metadata_, where)
+        if episode_ids:  # ``&&``: through the GIN index on the provenance
+            clauses.append(MemoryRow.source_episode_ids.overlap(list(episode_ids)))
         if not include_inactive:
             clauses.append(MemoryRow.status == "active")
         key = tuple_(MemoryRow.created_at, MemoryRow.id)
@@ -199,6 +202,25 @@ class SqlMemories:
             .where(table.c.tenant_id == tenant, table.c.id == memory_id)
             .values(source_episode_ids=merged, updated_at=func.now())
         )
+
+    async def drop_source(self, tenant: UUID, episode_id: UUID) -> list[Memory]:
+        """Take ``episode_id`` out of every memory's provenance (the GIN index on
+        ``source_episode_ids`` finds them); the memories changed, in id order."""
+        table = table_of(MemoryRow)
+        stmt = (
+            update(table)
+            .where(
+                table.c.tenant_id == tenant,
+                table.c.source_episode_ids.contains([episode_id]),
+            )
+            .values(
+                source_episode_ids=func.array_remove(table.c.source_episode_ids, episode_id),
+                updated_at=func.now(),
+            )
+            .returning(*table.c)
+        )
+        rows = (await self._s.execute(stmt)).all()
+        return sorted((_memory(r) for r in rows), key=lambda m: m.id)
 
     async def similarities(
         self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]

@@ -19,7 +19,8 @@ from memory_service.db.models import (
     MemoryRow,
     RetrievalRow,
 )
-from memory_service.domain.models import RetrievalRecord, Scope, SearchQuery
+from memory_service.db.scope_summaries import page_scopes
+from memory_service.domain.models import RetrievalRecord, Scope, ScopeSummary, SearchQuery
 from memory_service.domain.search import finite_json
 
 
@@ -130,6 +131,11 @@ class SqlScopes:
             # A key records only its user: kept when a narrower scope is forgotten.
             counts["idempotency_keys"] = await self._delete(IdempotencyRow, tenant, scope)
         return counts
+
+    async def page(
+        self, tenant: UUID, scope: Scope, *, cursor: str | None, limit: int
+    ) -> tuple[list[ScopeSummary], str | None]:
+        return await page_scopes(self._s, tenant, scope, cursor=cursor, limit=limit)
 
     async def _delete(self, table: Any, tenant: UUID, scope: Scope) -> int:
         stmt = delete(table).where(table.tenant_id == tenant)

@@ -37,14 +37,14 @@ def unreachable(exc: BaseException) -> bool:
             return True
         if isinstance(cause, DBAPIError) and cause.connection_invalidated:
             return True
-        state = _sqlstate(cause)
+        state = sqlstate(cause)
         if state is not None and (state.startswith("08") or state in CONNECTION_LOST_STATES):
             return True
         cause, seen = cause.__cause__, seen + 1
     return False
 
 
-def _sqlstate(exc: BaseException) -> str | None:
+def sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a driver error, wrapped by SQLAlchemy (``orig``) or not."""
     state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(exc, "sqlstate", None)
     return state if isinstance(state, str) else None

@@ -6,11 +6,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import exists, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.db.models import ApiKeyRow, Tenant
+from memory_service.db.models import ApiKeyRow, EmbeddingSpaceRow, Tenant
 from memory_service.db.session import SETUP_LOCK
+from memory_service.domain.errors import NotFound
 from memory_service.domain.models import ApiKey
+from memory_service.domain.spaces import EmbeddingSpace
 
 
 def _key(row: Any) -> ApiKey:
@@ -49,6 +52,64 @@ class SqlTenants:
         return (
             await self._s.execute(select(Tenant.id).where(Tenant.name == name))
         ).scalar_one_or_none()
+
+    async def instructions(self, tenant: UUID) -> str | None:
+        stmt = select(Tenant.instructions).where(Tenant.id == tenant)
+        return (await self._s.execute(stmt)).scalar_one_or_none()
+
+    async def set_instructions(self, tenant: UUID, instructions: str | None) -> None:
+        stmt = update(Tenant).where(Tenant.id == tenant).values(instructions=instructions)
+        if (await self._s.execute(stmt.returning(Tenant.id))).first() is None:
+            raise NotFound(f"tenant {tenant} not found")
+
+    async def embedding_space(self, tenant: UUID, *, lock: bool = False) -> EmbeddingSpace | None:
+        """The space of the tenant's vectors (None: none recorded yet). ``lock``: hold the
+        tenant's row in share mode to the end of the transaction, so that a reembed's
+        switch (which updates it) waits for this writer, or this writer for it."""
+        stmt = (
+            select(EmbeddingSpaceRow.model, EmbeddingSpaceRow.dim)
+            .select_from(Tenant)
+            .outerjoin(EmbeddingSpaceRow, EmbeddingSpaceRow.id == Tenant.space_id)
+            .where(Tenant.id == tenant)
+        )
+        if lock:
+            stmt = stmt.with_for_update(read=True, of=Tenant)
+        row = (await self._s.execute(stmt)).first()
+        if row is None or row.model is None:
+            return None
+        return EmbeddingSpace(row.model, row.dim)
+
+    async def claim_space(self, tenant: UUID, space: EmbeddingSpace) -> EmbeddingSpace | None:
+        """Record ``space`` as the tenant's if it has none; the tenant's space after
+        (another's, when a concurrent writer or a reembed recorded one first)."""
+        await self._s.execute(
+            pg_insert(EmbeddingSpaceRow)
+            .values(model=space.model, dim=space.dim)
+            .on_conflict_do_nothing(constraint="uq_embedding_spaces_model_dim")
+        )
+        space_id = (
+            select(EmbeddingSpaceRow.id)
+            .where(EmbeddingSpaceRow.model == space.model, EmbeddingSpaceRow.dim == space.dim)
+            .scalar_subquery()
+        )
+        await self._s.execute(
+            update(Tenant)
+            .where(Tenant.id == tenant, Tenant.space_id.is_(None))
+            .values(space_id=space_id)
+        )
+        return await self.embedding_space(tenant)
+
+    async def vector_width(self) -> int | None:
+        """The declared width of ``episodes.embedding`` (every vector column has it)."""
+        width = (
+            await self._s.execute(
+                text(
+                    "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'episodes'::regclass "
+                    "AND attname = 'embedding' AND NOT attisdropped"
+                )
+            )
+        ).scalar_one_or_none()
+        return int(width) if width is not None and width > 0 else None
 
     async def any_tenant(self) -> bool:
         """Whether a tenant exists, asked under the setup lock (held to the end of the

@@ -49,3 +49,8 @@ class DatabaseUnavailable(UpstreamUnavailable):
 
 class ConfigurationError(MemoryServiceError):
     """The service was configured in a way it cannot run with."""
+
+
+class EmbedderMismatch(ConfigurationError):
+    """The service's embedder is not the one that made the tenant's stored vectors:
+    searching or writing would compare or mix vectors of two models."""

@@ -132,6 +132,19 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class ScopeSummary:
+    """One exact ``(user_id, agent_id, session_id)`` triple of a tenant and what it holds:
+    its episodes, its active memories, its live (unmerged) entities, and when it last
+    changed (the newest episode stored or memory written; None when it holds neither)."""
+
+    scope: Scope
+    episodes: int
+    facts: int
+    entities: int
+    last_activity: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Entity:
     id: UUID
     scope: Scope

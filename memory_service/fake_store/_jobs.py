@@ -9,7 +9,15 @@ from typing import Any
 from uuid import UUID
 
 from memory_service.domain.models import Job, JobState, Scope
-from memory_service.fake_store._tables import FakeStore, HeldLocks, JobRow, plain_json
+from memory_service.fake_store._tables import (
+    FakeStore,
+    HeldLocks,
+    JobRow,
+    decode_cursor,
+    encode_cursor,
+    in_scope,
+    plain_json,
+)
 
 STATES: tuple[JobState, ...] = ("queued", "running", "done", "failed")
 
@@ -66,6 +74,31 @@ class FakeJobs:
     async def get(self, tenant: UUID, job_id: UUID) -> Job | None:
         row = self._db.jobs.get(job_id)
         return row.job if row is not None and row.job.tenant_id == tenant else None
+
+    async def page(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        *,
+        state: JobState | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Job], str | None]:
+        """The tenant's jobs of ``scope`` (and ``state``), newest first."""
+        found = [
+            r.job
+            for r in self._db.jobs.values()
+            if in_scope(r.job.tenant_id, r.job.scope, tenant, scope)
+            and (state is None or r.job.state == state)
+        ]
+        found.sort(key=lambda j: (j.created_at, j.id), reverse=True)
+        if cursor:
+            before = decode_cursor(cursor, lambda last: UUID(str(last)))
+            found = [j for j in found if (j.created_at, j.id) < before]
+        more = len(found) > limit
+        found = found[:limit]
+        next_cursor = encode_cursor(found[-1].created_at, str(found[-1].id)) if more else None
+        return found, next_cursor
 
     async def start(self, job_id: UUID, *, stale_after_s: float) -> Job | None:
         """Mark a job running (one more attempt) if it is queued and due, or running

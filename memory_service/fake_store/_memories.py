@@ -114,13 +114,16 @@ class FakeMemories:
         cursor: str | None,
         limit: int,
         where: MetadataFilter | None = None,
+        episode_ids: Sequence[UUID] = (),
     ) -> tuple[list[Memory], str | None]:
+        sources = set(episode_ids)
         found = [
             r.memory
             for r in self._db.memories.values()
             if in_scope(r.tenant, r.memory.scope, tenant, scope)
             and (include_inactive or r.memory.status == "active")
             and matches(where, r.memory.metadata)
+            and (not sources or not sources.isdisjoint(r.memory.source_episode_ids))
         ]
         found.sort(key=lambda m: (m.created_at, m.id))
         if cursor:
@@ -171,6 +174,17 @@ class FakeMemories:
             return
         sources = tuple(dict.fromkeys([*row.memory.source_episode_ids, *episode_ids]))
         row.memory = replace(row.memory, source_episode_ids=sources, updated_at=self._now)
+
+    async def drop_source(self, tenant: UUID, episode_id: UUID) -> list[Memory]:
+        """Take ``episode_id`` out of every memory's provenance."""
+        changed = []
+        for row in [r for r in self._db.memories.values() if r.tenant == tenant]:
+            sources = row.memory.source_episode_ids
+            if episode_id in sources:
+                kept = tuple(s for s in sources if s != episode_id)
+                row.memory = replace(row.memory, source_episode_ids=kept, updated_at=self._now)
+                changed.append(row.memory)
+        return sorted(changed, key=lambda m: m.id)
 
     async def similarities(
         self, tenant: UUID, ids: Sequence[UUID], vector: Sequence[float]

@@ -3,6 +3,7 @@ the contracts of ``memory_service.db.records``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -10,12 +11,15 @@ from typing import Any
 from uuid import UUID
 
 from memory_service.domain.errors import NotFound
-from memory_service.domain.models import RetrievalRecord, Scope, SearchQuery
+from memory_service.domain.models import RetrievalRecord, Scope, ScopeSummary, SearchQuery
 from memory_service.fake_store._tables import (
     FakeStore,
     FeedbackRow,
     IdempotencyRow,
     RetrievalRow,
+    decode_cursor,
+    encode_cursor,
+    in_scope,
     plain_json,
 )
 
@@ -181,3 +185,57 @@ class FakeScopes:
         for key in keys:
             del db.idempotency[key]
         return {**counts, "jobs": len(jobs), "idempotency_keys": len(keys)}
+
+    async def page(
+        self, tenant: UUID, scope: Scope, *, cursor: str | None, limit: int
+    ) -> tuple[list[ScopeSummary], str | None]:
+        """Most recently active first, then by ids (absent first, code-point order)."""
+        found = sorted(self._summaries(tenant, scope), key=_scope_order)
+        if cursor:
+            moment, after = decode_cursor(cursor, _sort_keys)
+            found = [s for s in found if _scope_order(s) > (_negated(moment), after)]
+        more = len(found) > limit
+        found = found[:limit]
+        next_cursor = None
+        if more and found[-1].last_activity is not None:
+            keys = list(_scope_order(found[-1])[1])
+            next_cursor = encode_cursor(found[-1].last_activity, json.dumps(keys))
+        return found, next_cursor
+
+    def _summaries(self, tenant: UUID, scope: Scope) -> list[ScopeSummary]:
+        db = self._db
+        counts: dict[Scope, list[Any]] = {}
+        for e in db.episodes.values():
+            if in_scope(e.tenant, e.episode.scope, tenant, scope):
+                row = counts.setdefault(e.episode.scope, [0, 0, None])
+                row[0] += 1
+                row[2] = max(filter(None, (row[2], e.episode.created_at)))
+        for m in db.memories.values():
+            if in_scope(m.tenant, m.memory.scope, tenant, scope):
+                row = counts.setdefault(m.memory.scope, [0, 0, None])
+                row[1] += m.memory.status == "active"
+                row[2] = max(filter(None, (row[2], m.memory.updated_at)))
+        entities: dict[Scope, int] = {}
+        for n in db.entities.values():
+            if n.merged_into is None and in_scope(n.tenant, n.entity.scope, tenant, scope):
+                entities[n.entity.scope] = entities.get(n.entity.scope, 0) + 1
+        return [
+            ScopeSummary(key, episodes, facts, entities.get(key, 0), at)
+            for key, (episodes, facts, at) in counts.items()
+        ]
+
+
+def _sort_keys(value: Any) -> tuple[str, str, str]:
+    parts = json.loads(value)
+    if not (isinstance(parts, list) and len(parts) == 3 and all(isinstance(p, str) for p in parts)):
+        raise ValueError("not a scope")
+    return parts[0], parts[1], parts[2]
+
+
+def _negated(moment: datetime | None) -> float:
+    return -moment.timestamp() if moment is not None else float("inf")
+
+
+def _scope_order(s: ScopeSummary) -> tuple[float, tuple[str, str, str]]:
+    ids = (s.scope.user_id or "", s.scope.agent_id or "", s.scope.session_id or "")
+    return _negated(s.last_activity), ids

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.models import ApiKey, Entity, Episode, Job, Memory, MemoryChange, Scope
+from memory_service.domain.spaces import EmbeddingSpace
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -148,6 +149,8 @@ class FakeStore:
     feedback: dict[Key, FeedbackRow] = field(default_factory=dict)
     idempotency: dict[tuple[UUID, str], IdempotencyRow] = field(default_factory=dict)
     tenants: dict[UUID, str] = field(default_factory=dict)
+    instructions: dict[UUID, str] = field(default_factory=dict)
+    spaces: dict[UUID, EmbeddingSpace] = field(default_factory=dict)
     keys: dict[UUID, KeyRow] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _ids: random.Random = field(init=False, repr=False)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from memory_service.domain.errors import Conflict, NotFound
 from memory_service.domain.models import ApiKey
+from memory_service.domain.spaces import EmbeddingSpace
 from memory_service.fake_store._tables import FakeStore, KeyRow
 
 
@@ -34,6 +35,26 @@ class FakeTenants:
 
     async def any_tenant(self) -> bool:
         return bool(self._db.tenants)
+
+    async def instructions(self, tenant: UUID) -> str | None:
+        return self._db.instructions.get(tenant)
+
+    async def set_instructions(self, tenant: UUID, instructions: str | None) -> None:
+        if tenant not in self._db.tenants:
+            raise NotFound(f"tenant {tenant} not found")
+        if instructions is None:
+            self._db.instructions.pop(tenant, None)
+        else:
+            self._db.instructions[tenant] = instructions
+
+    async def embedding_space(self, tenant: UUID, *, lock: bool = False) -> EmbeddingSpace | None:
+        return self._db.spaces.get(tenant)
+
+    async def claim_space(self, tenant: UUID, space: EmbeddingSpace) -> EmbeddingSpace | None:
+        return self._db.spaces.setdefault(tenant, space)
+
+    async def vector_width(self) -> int | None:
+        return None
 
     async def create_key(self, tenant: UUID, name: str, prefix: str, key_hash: str) -> ApiKey:
         if tenant not in self._db.tenants:

@@ -37,6 +37,7 @@ from memory_service.requests import memories, messages, retrieval, scopes
 from memory_service.requests.call import Call
 from memory_service.requests.fields import JsonObject, NulFree, ScopeId
 from memory_service.requests.inputs import (
+    MAX_INSTRUCTIONS_CHARS,
     ContextIn,
     FeedbackIn,
     MemoryIn,
@@ -113,6 +114,14 @@ class Tools:
             bool,
             Field(description="true: also distil facts from it; false: keep it word for word"),
         ] = True,
+        instructions: Annotated[
+            str | None,
+            Field(
+                max_length=MAX_INSTRUCTIONS_CHARS,
+                description="with infer: what to keep from this text and what to ignore, "
+                "in words (e.g. 'only the dietary preference')",
+            ),
+        ] = None,
     ) -> Annotated[CallToolResult, AddedOut]:
         """Remember something for later: a preference, a fact about the user, a decision.
         Use when the user shares something worth recalling in a future conversation. With
@@ -125,7 +134,7 @@ class Tools:
             parts = _parts(scope)
             if infer:
                 message = MessageIn(content=text, metadata=metadata or {})
-                body = MessagesIn(**parts, messages=[message])
+                body = MessagesIn(**parts, messages=[message], instructions=instructions)
                 added = await messages.add_messages(call, body, idempotency_key=None)
                 return result(AddedOut(id=added.episode_ids[0], kind="episode"))
             memory = await memories.add_memory(
@@ -246,11 +255,12 @@ class Tools:
     ) -> Annotated[CallToolResult, DeletedOut]:
         """Delete one memory or episode by its id, when it is wrong or the user asks to
         forget it. A memory's source episode saying the same thing goes with it, so a
-        search no longer finds that text. Returns the ids deleted."""
+        search no longer finds that text; a memory drawn only from a deleted episode
+        goes too. Returns the ids deleted."""
         async with self._call(ctx) as call:
             if await _episode(call, memory_id) is not None:
-                await messages.delete_episode(call, memory_id)
-                return result(DeletedOut(deleted=[memory_id]))
+                facts = await messages.delete_episode(call, memory_id)
+                return result(DeletedOut(deleted=[memory_id, *facts]))
             retired = await memories.delete_memory(call, memory_id)
             deleted = [memory_id]
             for source in retired.source_episode_ids:

@@ -11,6 +11,7 @@ from memory_service.ports.providers import (
     SparseVector,
     UpdateDecider,
 )
+from memory_service.ports.reembed import EmbedFn, ReembedStore
 from memory_service.ports.stages import (
     Deliberator,
     Fusion,
@@ -46,6 +47,7 @@ __all__ = [
     "ChunkRunner",
     "Deliberator",
     "Dispatcher",
+    "EmbedFn",
     "Embedder",
     "EntityRepository",
     "EpisodeRepository",
@@ -59,6 +61,7 @@ __all__ = [
     "Packer",
     "PassageBuilder",
     "Pool",
+    "ReembedStore",
     "Reranker",
     "RetrievalLog",
     "Retriever",

@@ -44,6 +44,16 @@ class SparseEncoder(Protocol):
     async def encode(self, texts: Sequence[str]) -> list[SparseVector]: ...
 
 
+class PairScorer(Protocol):
+    """Scores how well each text answers a query, reading both together (a
+    cross-encoder): one logit per text, higher is more relevant, comparable only
+    within one call."""
+
+    name: str
+
+    async def score(self, query: str, texts: Sequence[str]) -> list[float]: ...
+
+
 class LLM(Protocol):
     """A chat model. Deterministic settings by default (temperature 0)."""
 

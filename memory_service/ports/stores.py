@@ -15,6 +15,7 @@ from memory_service.domain.models import (
     Episode,
     EpisodePage,
     Job,
+    JobState,
     Membership,
     Memory,
     MemoryChange,
@@ -135,7 +136,11 @@ class MemoryRepository(CandidateSource, Protocol):
         cursor: str | None,
         limit: int,
         where: MetadataFilter | None = None,
-    ) -> tuple[list[Memory], str | None]: ...
+        episode_ids: Sequence[UUID] = (),
+    ) -> tuple[list[Memory], str | None]:
+        """Memories of ``scope`` in creation order; with ``episode_ids``, only those
+        drawn from any of these episodes (their provenance)."""
+        ...
 
     async def update(
         self,
@@ -170,6 +175,11 @@ class MemoryRepository(CandidateSource, Protocol):
         self, tenant: UUID, memory_id: UUID, episode_ids: Sequence[UUID]
     ) -> None: ...
 
+    async def drop_source(self, tenant: UUID, episode_id: UUID) -> list[Memory]:
+        """Take ``episode_id`` out of every memory's provenance; the memories it was in,
+        as they are now, locked for update."""
+        ...
+
 
 class JobRepository(Protocol):
     """Job rows; ``created`` is the outbox of jobs added in this unit of work."""
@@ -181,6 +191,19 @@ class JobRepository(Protocol):
     ) -> Job: ...
 
     async def get(self, tenant: UUID, job_id: UUID) -> Job | None: ...
+
+    async def page(
+        self,
+        tenant: UUID,
+        scope: Scope,
+        *,
+        state: JobState | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Job], str | None]:
+        """The tenant's jobs of ``scope`` (and ``state``, when given), newest first; up
+        to ``limit`` and the cursor of the next page (None at the end)."""
+        ...
 
     async def start(self, job_id: UUID, *, stale_after_s: float) -> Job | None: ...
 

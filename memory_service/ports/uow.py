@@ -11,8 +11,10 @@ from memory_service.domain.models import (
     ApiKey,
     RetrievalRecord,
     Scope,
+    ScopeSummary,
     SearchQuery,
 )
+from memory_service.domain.spaces import EmbeddingSpace
 from memory_service.ports.stores import (
     EntityRepository,
     EpisodeRepository,
@@ -82,6 +84,14 @@ class ScopeRepository(Protocol):
         names no agent and no session."""
         ...
 
+    async def page(
+        self, tenant: UUID, scope: Scope, *, cursor: str | None, limit: int
+    ) -> tuple[list[ScopeSummary], str | None]:
+        """The tenant's exact scopes (each triple found on its episodes or memories)
+        inside ``scope`` (each part it gives must match), most recently active first,
+        then by ids; up to ``limit`` and the cursor of the next page (None at the end)."""
+        ...
+
 
 class TenantRepository(Protocol):
     async def create_tenant(self, name: str) -> UUID: ...
@@ -89,6 +99,25 @@ class TenantRepository(Protocol):
     async def tenant_by_name(self, name: str) -> UUID | None: ...
 
     async def any_tenant(self) -> bool: ...
+
+    async def instructions(self, tenant: UUID) -> str | None:
+        """The tenant's standing extraction instructions (what to remember and ignore)."""
+        ...
+
+    async def set_instructions(self, tenant: UUID, instructions: str | None) -> None: ...
+
+    async def embedding_space(self, tenant: UUID, *, lock: bool = False) -> EmbeddingSpace | None:
+        """The embedding space of the tenant's stored vectors; None: none recorded yet.
+        ``lock``: until the transaction ends, a reembed cannot switch it."""
+        ...
+
+    async def claim_space(self, tenant: UUID, space: EmbeddingSpace) -> EmbeddingSpace | None:
+        """Record ``space`` if the tenant has none; return the tenant's space after."""
+        ...
+
+    async def vector_width(self) -> int | None:
+        """The width of the store's vector columns (None: any)."""
+        ...
 
     async def create_key(self, tenant: UUID, name: str, prefix: str, key_hash: str) -> ApiKey: ...
 

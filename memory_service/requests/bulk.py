@@ -12,7 +12,7 @@ from memory_service.domain.models import Scope
 from memory_service.requests import imports
 from memory_service.requests.call import Call
 from memory_service.requests.outputs import ForgetOut, ImportCounts, ImportOut
-from memory_service.services import forget, hypergraph, transfer
+from memory_service.services import forget, hypergraph, spaces, transfer
 
 
 async def forget_user(call: Call, user_id: str) -> ForgetOut:
@@ -22,10 +22,27 @@ async def forget_user(call: Call, user_id: str) -> ForgetOut:
     )
 
 
-async def export_graph(call: Call, scope: Scope) -> dict[str, Any]:
-    """Entities (vertices), hyperedges (memories and episodes with their members) and
-    connected components of one scope, which must name an owner."""
-    return await hypergraph.export_graph(call.uow, call.tenant, scope.require())
+GRAPH_KINDS: dict[str, tuple[str, ...]] = {
+    "all": ("memory", "episode"),
+    "memory": ("memory",),
+    "episode": ("episode",),
+}
+"""The hyperedges an export's ``kinds`` asks for."""
+
+
+async def export_graph(
+    call: Call, scope: Scope, *, kinds: str = "all", max_edges: int | None = None
+) -> dict[str, Any]:
+    """Entities (vertices), hyperedges (memories and episodes with their members, of
+    ``kinds``: ``memory``, ``episode`` or ``all``; at most ``max_edges``) and connected
+    components of one scope, which must name an owner."""
+    if kinds not in GRAPH_KINDS:
+        raise InvalidInput({"kinds": f"one of {', '.join(GRAPH_KINDS)}"})
+    if max_edges is not None and max_edges < 1:
+        raise InvalidInput({"max_edges": "at least 1"})
+    return await hypergraph.export_graph(
+        call.uow, call.tenant, scope.require(), kinds=GRAPH_KINDS[kinds], max_edges=max_edges
+    )
 
 
 async def export_lines(components: Components, tenant: UUID, scope: Scope) -> AsyncIterator[str]:
@@ -45,8 +62,11 @@ async def import_lines(call: Call, body: bytes) -> ImportOut:
     except UnicodeDecodeError as exc:
         raise InvalidInput({"body": "not UTF-8 text"}) from exc
     limit = call.components.settings.max_text_chars
-    grouped = imports.parse_lines(text.split("\n"), max_text_chars=limit)
+    embedder = call.components.embedder
+    grouped = imports.parse_lines(text.split("\n"), max_text_chars=limit, dim=embedder.dim)
     if not any(grouped.values()):
         raise InvalidInput({"body": "no records to import"})
+    # The vectors imported join the tenant's: taken to be this service's embedder's.
+    await spaces.require_space(call.uow, call.tenant, embedder, write=True)
     counts = await transfer.import_records(call.uow.transfer, call.tenant, grouped)
     return ImportOut(imported={k: ImportCounts(**v) for k, v in counts.items()})

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -30,7 +31,10 @@ from memory_service.requests.fields import Metadata, ScopeFields, Strict, Text, 
 from memory_service.services.transfer import FORMAT, ORDER, VERSION, ImportRow
 
 EMBEDDING_DIM = 384
-"""The vector columns' dimension (``db.models.EMBEDDING_DIM``)."""
+"""The vector columns' width in a new store (``db.models.EMBEDDING_DIM``); an import
+checks the service embedder's (``parse_lines(dim=...)``), which is its tenant's."""
+MAX_EMBEDDING_DIM = 2000
+"""The widest vector pgvector's HNSW index takes."""
 MIN_NORM, MAX_NORM = 1e-6, 1e6
 """An embedding's Euclidean length must lie in between. Stored embeddings are unit
 vectors; pgvector computes cosine in 32-bit floats, where a vector of length 0 (or one
@@ -59,9 +63,23 @@ def has_direction(vector: list[float]) -> list[float]:
     return vector
 
 
+def has_width(vector: list[float], info: ValidationInfo) -> list[float]:
+    """``vector`` unchanged, or ValueError when it is not of the width the validation
+    context names (``dim``; default ``EMBEDDING_DIM``)."""
+    dim = int((info.context or {}).get("dim", EMBEDDING_DIM))
+    if len(vector) != dim:
+        bound = "at least" if len(vector) < dim else "at most"
+        raise ValueError(
+            f"should have {bound} {dim} items (the width of this service's embeddings), "
+            f"not {len(vector)}"
+        )
+    return vector
+
+
 Embedding = Annotated[
     list[Finite],
-    Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM),
+    Field(max_length=MAX_EMBEDDING_DIM),
+    AfterValidator(has_width),
     AfterValidator(has_direction),
 ]
 
@@ -160,7 +178,9 @@ LONG_TEXT = ("episode", "memory")
 """Kinds whose ``text`` the API bounds by ``max_text_chars``."""
 
 
-def parse_lines(lines: Iterable[str], *, max_text_chars: int) -> dict[str, list[ImportRow]]:
+def parse_lines(
+    lines: Iterable[str], *, max_text_chars: int, dim: int = EMBEDDING_DIM
+) -> dict[str, list[ImportRow]]:
     """Validate every line before anything is stored; the first bad one is a 422 that
     names its line number (and its field, as ``errors[].loc``, where it can)."""
     grouped: dict[str, list[ImportRow]] = {kind: [] for kind in ORDER}
@@ -176,7 +196,7 @@ def parse_lines(lines: Iterable[str], *, max_text_chars: int) -> dict[str, list[
         if not isinstance(kind, str) or kind not in MODELS:
             raise InvalidInput({"line": number, "error": f"unknown record type {kind!r:.80}"})
         try:
-            model = MODELS[kind].model_validate(raw)
+            model = MODELS[kind].model_validate(raw, context={"dim": dim})
         except ValidationError as exc:
             errors = [{"loc": _loc(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
             raise InvalidInput({"line": number, "errors": errors}) from exc

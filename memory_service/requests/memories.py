@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -12,6 +13,9 @@ from memory_service.requests.filters import from_param
 from memory_service.requests.inputs import MemoryIn, MemoryPatch
 from memory_service.requests.outputs import MemoryChangeOut, MemoryOut, MemoryPageOut
 from memory_service.services import memories
+
+MAX_EPISODE_IDS = 100
+"""The most episodes one listing of memories may ask the provenance of."""
 
 
 def _check_length(call: Call, text: str | None) -> None:
@@ -44,10 +48,14 @@ async def list_memories(
     cursor: str | None,
     limit: int,
     filters: str | None = None,
+    episode_ids: Sequence[UUID] = (),
 ) -> MemoryPageOut:
     """Facts of the tenant (an empty scope: all of them), by pages; ``filters``: a
-    metadata filter as JSON (its scope keys narrow ``scope``)."""
+    metadata filter as JSON (its scope keys narrow ``scope``); ``episode_ids``: only the
+    facts drawn from any of these episodes (at most ``MAX_EPISODE_IDS``)."""
     call.check_limit(limit)
+    if len(episode_ids) > MAX_EPISODE_IDS:
+        raise InvalidInput({"episode_id": f"at most {MAX_EPISODE_IDS} episode ids"})
     parsed = from_param(filters)
     items, next_cursor = await memories.list_memories(
         call.uow,
@@ -57,6 +65,7 @@ async def list_memories(
         cursor=cursor,
         limit=limit,
         where=parsed.where,
+        episode_ids=episode_ids,
     )
     return MemoryPageOut(items=[MemoryOut.of(m) for m in items], next_cursor=next_cursor)
 

@@ -92,8 +92,9 @@ async def get_episode(call: Call, episode_id: UUID) -> EpisodeOut:
     return EpisodeOut.of(await episodes.get_episode(call.uow, call.tenant, episode_id))
 
 
-async def delete_episode(call: Call, episode_id: UUID) -> None:
-    await episodes.delete_episode(call.uow, call.tenant, episode_id)
+async def delete_episode(call: Call, episode_id: UUID) -> list[UUID]:
+    """Delete a turn; the ids of the facts retired because it was their only source."""
+    return await episodes.delete_episode(call.uow, call.tenant, episode_id, now=datetime.now(UTC))
 
 
 async def get_job(call: Call, job_id: UUID) -> JobOut:

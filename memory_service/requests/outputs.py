@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from memory_service.domain.models import (
+    ApiKey,
     Episode,
     HitKind,
     Job,
@@ -169,7 +170,12 @@ class SearchOut(BaseModel):
     retrieval_id: UUID
     route: Route = "fast"
     gate: dict[str, Any] | None = Field(
-        default=None, description="the quality gate's scores in [0, 1], overall and reasons"
+        default=None,
+        description="the quality gate's report (null when the preset has no gate and no "
+        "mode is forced): scores (each dimension in [0, 1]), overall, reasons, features, "
+        "routing (which score routes and its marks), probability and threshold (the "
+        "learned gate's probability that the fast result holds the evidence, and its "
+        "pass mark; null when the learned gate is off)",
     )
     results: list[SearchHitOut]
     timings_ms: dict[str, float]
@@ -230,6 +236,54 @@ class JobOut(BaseModel):
     @classmethod
     def of(cls, j: Job) -> JobOut:
         return cls.model_validate(j, from_attributes=True)
+
+
+class ScopedJobOut(JobOut):
+    """A job of a listing: also the scope whose episodes it consolidates."""
+
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+
+    @classmethod
+    def of(cls, j: Job) -> ScopedJobOut:
+        return cls(
+            id=j.id,
+            kind=j.kind,
+            state=j.state,
+            attempts=j.attempts,
+            last_error=j.last_error,
+            created_at=j.created_at,
+            updated_at=j.updated_at,
+            user_id=j.scope.user_id,
+            agent_id=j.scope.agent_id,
+            session_id=j.scope.session_id,
+        )
+
+
+class JobPageOut(BaseModel):
+    items: list[ScopedJobOut]
+    next_cursor: str | None
+
+
+class WhoAmIOut(BaseModel):
+    """The tenant an API key belongs to, and the key itself (never its secret)."""
+
+    tenant: str = Field(description="the tenant's name")
+    tenant_id: UUID
+    key_id: UUID
+    key_name: str = Field(description="the name the key was issued under")
+    key_prefix: str = Field(description="the key's first characters, as listed by the CLI")
+
+    @classmethod
+    def of(cls, key: ApiKey) -> WhoAmIOut:
+        return cls(
+            tenant=key.tenant_name,
+            tenant_id=key.tenant_id,
+            key_id=key.id,
+            key_name=key.name,
+            key_prefix=key.prefix,
+        )
 
 
 class ImportCounts(BaseModel):

@@ -1,16 +1,18 @@
-"""Forgetting a whole scope (a user, an agent, a session, or a mix) and resetting the
-tenant: the request and answer models, and the calls the REST routes make."""
+"""Listing the tenant's scopes, forgetting a whole scope (a user, an agent, a session, or
+a mix) and resetting the tenant: the request and answer models, and the calls the REST
+routes make."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from memory_service.domain.models import Scope
+from memory_service.domain.models import Scope, ScopeSummary
 from memory_service.requests.call import Call
 from memory_service.requests.fields import Strict
-from memory_service.services import forget
+from memory_service.services import forget, scopes
 
 
 class ScopeForgetOut(BaseModel):
@@ -20,6 +22,37 @@ class ScopeForgetOut(BaseModel):
     agent_id: str | None
     session_id: str | None
     deleted: dict[str, int]
+
+
+class ScopeOut(BaseModel):
+    """One exact user/agent/session triple of the tenant and what it holds."""
+
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    episodes: int = Field(description="episodes stored under exactly this triple")
+    facts: int = Field(description="active memories of exactly this triple")
+    entities: int = Field(description="live (unmerged) entities of exactly this triple")
+    last_activity: datetime | None = Field(
+        description="when an episode was last stored or a memory last written here"
+    )
+
+    @classmethod
+    def of(cls, s: ScopeSummary) -> ScopeOut:
+        return cls(
+            user_id=s.scope.user_id,
+            agent_id=s.scope.agent_id,
+            session_id=s.scope.session_id,
+            episodes=s.episodes,
+            facts=s.facts,
+            entities=s.entities,
+            last_activity=s.last_activity,
+        )
+
+
+class ScopePageOut(BaseModel):
+    items: list[ScopeOut]
+    next_cursor: str | None
 
 
 class ResetIn(Strict):
@@ -36,6 +69,16 @@ class ResetIn(Strict):
 
 class ResetOut(BaseModel):
     deleted: dict[str, int]
+
+
+async def list_scopes(call: Call, scope: Scope, *, cursor: str | None, limit: int) -> ScopePageOut:
+    """The tenant's triples inside ``scope`` (each part given must match), most recently
+    active first, by pages."""
+    call.check_limit(limit)
+    items, next_cursor = await scopes.list_scopes(
+        call.uow, call.tenant, scope, cursor=cursor, limit=limit
+    )
+    return ScopePageOut(items=[ScopeOut.of(s) for s in items], next_cursor=next_cursor)
 
 
 async def forget_scope(call: Call, scope: Scope) -> ScopeForgetOut:

@@ -22,6 +22,7 @@ from memory_service.domain.search import finite_or_zero
 from memory_service.ports import Embedder, Extractor, SparseEncoder, UnitOfWork, UpdateDecider
 from memory_service.services.entities import EntityResolver
 from memory_service.services.hypergraph import merge_entities
+from memory_service.services.spaces import require_space
 from memory_service.services.sparse import encode_episodes
 from policies.near_duplicates import merge_near_duplicates
 
@@ -62,12 +63,21 @@ def job_instructions(job: Job) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def joined_instructions(standing: str | None, request: str | None) -> str | None:
+    """The tenant's standing instructions, then the request's (which, coming last, win
+    where the two disagree)."""
+    parts = [p.strip() for p in (standing, request) if p is not None and p.strip()]
+    return "\n\n".join(parts) or None
+
+
 async def consolidate(uow: UnitOfWork, parts: Consolidator, job: Job) -> ConsolidationReport:
     """Extract facts and entities from the job's episodes and fold them into the store.
 
     Runs inside the caller's transaction, so a crash leaves nothing half-written.
     """
     report = ConsolidationReport()
+    # the tenant's record before any vector table, as a reembed's switch takes them
+    await require_space(uow, job.tenant_id, parts.embedder, write=True)
     episodes = await uow.episodes.get_many(job.tenant_id, episode_ids(job))
     report.episodes = len(episodes)
     if not episodes:
@@ -75,7 +85,10 @@ async def consolidate(uow: UnitOfWork, parts: Consolidator, job: Job) -> Consoli
     if parts.sparse is not None:
         await encode_episodes(uow, parts.sparse, job.tenant_id, episodes)
     texts = [EpisodeText(e.id, e.text, e.speaker, e.occurred_at) for e in episodes]
-    extraction = await parts.extractor.extract(texts, instructions=job_instructions(job))
+    instructions = joined_instructions(
+        await uow.tenants.instructions(job.tenant_id), job_instructions(job)
+    )
+    extraction = await parts.extractor.extract(texts, instructions=instructions)
     resolver = EntityResolver(uow, parts.embedder, job.tenant_id, job.scope)
     for episode_id, mentioned in extraction.episode_entities.items():
         report.entities_linked += await _link(resolver, mentioned, episode_id=episode_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -20,30 +21,50 @@ async def merge_entities(uow: UnitOfWork, tenant: UUID, scope: Scope) -> int:
     return len(pairs)
 
 
-async def export_graph(uow: UnitOfWork, tenant: UUID, scope: Scope) -> dict[str, Any]:
-    """Entities, hyperedges (memories and episodes with their member entities), components."""
+async def export_graph(
+    uow: UnitOfWork,
+    tenant: UUID,
+    scope: Scope,
+    *,
+    kinds: Collection[str] = ("memory", "episode"),
+    max_edges: int | None = None,
+) -> dict[str, Any]:
+    """Entities, hyperedges of ``kinds`` (memories and episodes with their member
+    entities), and the components they join. With ``max_edges``, at most that many
+    hyperedges, memories before episodes, each kind in the order it was linked; then
+    ``truncated`` says that some were left out."""
     entities, members = await uow.entities.graph(tenant, scope)
     edges: dict[tuple[str, UUID], list[dict[str, str]]] = {}
     for m in members:
-        edges.setdefault((m.edge_kind, m.edge_id), []).append(
-            {"entity_id": str(m.entity_id), "role": m.role}
-        )
-    texts = await _edge_texts(uow, tenant, edges)
+        if m.edge_kind in kinds:
+            edges.setdefault((m.edge_kind, m.edge_id), []).append(
+                {"entity_id": str(m.entity_id), "role": m.role}
+            )
+    kept = sorted(edges, key=lambda edge: edge[0] != "memory")[:max_edges]
+    shown = set(kept)
+    members = [m for m in members if (m.edge_kind, m.edge_id) in shown]
+    texts = await _edge_texts(uow, tenant, kept)
     return {
         "entities": [
             {"id": str(e.id), "name": e.name, "type": e.type, "aliases": list(e.aliases)}
             for e in entities
         ],
         "hyperedges": [
-            {"kind": kind, "id": str(edge_id), "text": texts.get(edge_id), "members": found}
-            for (kind, edge_id), found in edges.items()
+            {
+                "kind": kind,
+                "id": str(edge_id),
+                "text": texts.get(edge_id),
+                "members": edges[kind, edge_id],
+            }
+            for kind, edge_id in kept
         ],
         "components": [[str(i) for i in group] for group in components(entities, members)],
+        "truncated": len(kept) < len(edges),
     }
 
 
 async def _edge_texts(
-    uow: UnitOfWork, tenant: UUID, edges: dict[tuple[str, UUID], Any]
+    uow: UnitOfWork, tenant: UUID, edges: Sequence[tuple[str, UUID]]
 ) -> dict[UUID, str]:
     episode_ids = [i for kind, i in edges if kind == "episode"]
     texts = {e.id: e.text for e in await uow.episodes.get_many(tenant, episode_ids)}

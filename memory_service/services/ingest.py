@@ -13,6 +13,7 @@ from uuid import UUID
 from memory_service.domain.errors import Conflict, InvalidInput
 from memory_service.domain.models import NewEpisode, Scope
 from memory_service.ports import Embedder, UnitOfWork
+from memory_service.services.spaces import require_space
 
 CONSOLIDATE = "consolidate"
 """The kind of the job every write queues."""
@@ -77,6 +78,7 @@ async def add_messages(
         prior = await uow.idempotency.claim(tenant, idempotency_key, request_hash, scope.user_id)
         if prior is not None:
             return _replay(prior, request_hash)
+    await require_space(uow, tenant, embedder, write=True)
     vectors = await embedder.embed([m.embedding_text() for m in messages])
     episodes = await uow.episodes.add_many(tenant, scope, messages, vectors, now)
     ids = [e.id for e in episodes]

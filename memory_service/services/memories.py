@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,12 +11,16 @@ from memory_service.domain.errors import Conflict, InvalidInput, NotFound
 from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import Memory, MemoryChange, NewMemory, Scope
 from memory_service.ports import Embedder, UnitOfWork
+from memory_service.services.spaces import require_space
 
 
 async def add_memory(
     uow: UnitOfWork, embedder: Embedder, tenant: UUID, new: NewMemory, *, cause: str = "api"
 ) -> Memory:
     _check_interval(new.valid_from, new.valid_to)
+    # first: the tenant's record before any vector table (the order a reembed's switch
+    # takes them in, so neither waits on the other in a cycle)
+    await require_space(uow, tenant, embedder, write=True)
     for episode_id in new.source_episode_ids:
         if await uow.episodes.get(tenant, episode_id) is None:
             raise InvalidInput({"source_episode_ids": f"unknown episode {episode_id}"})
@@ -44,9 +48,17 @@ async def list_memories(
     cursor: str | None = None,
     limit: int = 50,
     where: MetadataFilter | None = None,
+    episode_ids: Sequence[UUID] = (),
 ) -> tuple[list[Memory], str | None]:
+    """Facts of ``scope``; with ``episode_ids``, only those drawn from any of them."""
     return await uow.memories.page(
-        tenant, scope, include_inactive=include_inactive, cursor=cursor, limit=limit, where=where
+        tenant,
+        scope,
+        include_inactive=include_inactive,
+        cursor=cursor,
+        limit=limit,
+        where=where,
+        episode_ids=episode_ids,
     )
 
 
@@ -61,6 +73,8 @@ async def update_memory(
     valid_to: datetime | None = None,
     cause: str = "api",
 ) -> Memory:
+    if text is not None:  # before the row lock: see add_memory
+        await require_space(uow, tenant, embedder, write=True)
     current = await uow.memories.get(tenant, memory_id, for_update=True)
     if current is None:
         raise NotFound(f"memory {memory_id} not found")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from httpx import AsyncClient
 
-from tests.api.helpers import add_messages
+from tests.api.helpers import add_memory, add_messages
 
 TIMES = [f"2024-01-0{d}T12:00:00Z" for d in range(1, 8)]
 
@@ -68,3 +68,32 @@ async def test_bad_parameters(client: AsyncClient) -> None:
     r = await client.get("/v1/episodes", params={"since": "yesterday-ish"})
     assert r.status_code == 422
     assert r.json()["error"] == "InvalidInput"
+
+
+async def test_deleting_a_turn_retires_the_facts_that_rest_on_it_alone(
+    client: AsyncClient,
+) -> None:
+    first, second = await add_messages(client, ["I moved to Lisbon", "I sold my car"], user_id="u")
+    only_first = await add_memory(
+        client, "lives in Lisbon", user_id="u", source_episode_ids=[first]
+    )
+    both = await add_memory(
+        client, "changed a lot this year", user_id="u", source_episode_ids=[first, second]
+    )
+    unsourced = await add_memory(client, "likes tea", user_id="u")
+
+    assert (await client.delete(f"/v1/episodes/{first}")).status_code == 204
+
+    retired = (await client.get(f"/v1/memories/{only_first['id']}")).json()
+    assert retired["status"] == "deleted"
+    assert retired["valid_to"] is not None
+    history = (await client.get(f"/v1/memories/{only_first['id']}/history")).json()
+    assert [(h["op"], h["cause"]) for h in history][-1] == (
+        "DELETE",
+        f"source episode {first} deleted",
+    )
+    kept = (await client.get(f"/v1/memories/{both['id']}")).json()
+    assert (kept["status"], kept["source_episode_ids"]) == ("active", [second])
+    assert (await client.get(f"/v1/memories/{unsourced['id']}")).json()["status"] == "active"
+    listed = (await client.get("/v1/memories", params={"user_id": "u"})).json()["items"]
+    assert {m["id"] for m in listed} == {both["id"], unsourced["id"]}

@@ -39,3 +39,12 @@ async def test_instructions_reach_the_job(
         stmt = select(JobRow.payload).where(JobRow.id == UUID(str(added.job_id)))
         payload = (await uow.session.execute(stmt)).scalar_one()
     assert payload["instructions"] == "food only"
+
+
+async def test_standing_instructions_round_trip(async_client: AsyncMemoryClient) -> None:
+    assert (await async_client.instructions()).instructions is None
+    saved = await async_client.set_instructions("never remember payment details")
+    assert saved.instructions == "never remember payment details"
+    assert (await async_client.instructions()).instructions == saved.instructions
+    assert (await async_client.set_instructions(None)).instructions is None
+    assert (await async_client.instructions()).instructions is None

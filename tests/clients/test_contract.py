@@ -67,6 +67,8 @@ SAMPLES: dict[str, Call[Any]] = {
     "delete_all": routes.delete_all(**SCOPE, run_id="s"),
     "reset": routes.reset(),
     "history": routes.history(ID),
+    "instructions": routes.instructions(),
+    "set_instructions": routes.set_instructions("remember diets"),
     "answer": routes.answer(
         "q", **SCOPE, run_id="s", filters=FILTERS, limit=5, preset="hybrid", now=WHEN
     ),

@@ -111,7 +111,9 @@ async def test_dimensions_are_asked_of_the_model(fake_server: FakeServer) -> Non
 
 
 async def test_a_model_of_another_width_is_refused(fake_server: FakeServer) -> None:
-    with pytest.raises(ConfigurationError, match=r"gives 1536-d vectors; the store holds 384-d"):
+    with pytest.raises(
+        ConfigurationError, match=r"1536-d vectors, not 384-d: set MEMORY_EMBED_DIM"
+    ):
         await embedder(fake_server, WIDE).embed(["hello"])
 
 
@@ -141,7 +143,14 @@ def test_a_missing_model_name_fails_clearly() -> None:
         build_embedder(Settings(embedder="litellm"))
 
 
-def test_a_dimension_the_store_cannot_hold_fails_at_start() -> None:
+def test_the_width_is_the_embedders_own() -> None:
+    """Any width builds: the store refuses an embedder of another one until reembedded
+    (``test_embedding_spaces``); two widths that disagree fail at start."""
     settings = Settings(embedder="litellm", embed_model="openai/x", embed_dimensions=1536)
-    with pytest.raises(ConfigurationError, match="store holds 384-d"):
+    assert build_embedder(settings).dim == 1536
+    assert build_embedder(Settings(embedder="litellm", embed_model="o/x", embed_dim=768)).dim == 768
+    settings = Settings(
+        embedder="litellm", embed_model="openai/x", embed_dim=768, embed_dimensions=1536
+    )
+    with pytest.raises(ConfigurationError, match="other vectors than MEMORY_EMBED_DIM=768"):
         build_embedder(settings)

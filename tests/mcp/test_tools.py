@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from sqlalchemy import select
+
 from memory_service.bootstrap import Components
+from memory_service.db.models import JobRow
 from tests.mcp.helpers import (
     SCOPE,
     TOOLS,
@@ -262,3 +265,32 @@ async def test_metadata_filters_narrow_search_and_list(components: Components) -
     assert texts(listed) == ["Rex the greyhound eats kibble"]
     assert "kibble" not in block["context"]
     assert bad.startswith("InvalidInput: filters")
+
+
+async def test_add_memory_instructions_travel_with_the_job(components: Components) -> None:
+    secret, _ = await issue(components, "alpha")
+    async with connect(components, secret) as client:
+        added = await call(
+            client, "add_memory", **SCOPE, text=PIXEL, instructions="only the dog's name"
+        )
+        blank = await fails(client, "add_memory", **SCOPE, text=PIXEL, instructions="  ")
+    assert "instructions" in blank
+    async with components.uow() as uow:
+        stmt = select(JobRow.payload).where(JobRow.payload["episode_ids"].contains([added["id"]]))
+        payload = (await uow.session.execute(stmt)).scalar_one()
+    assert payload["instructions"] == "only the dog's name"
+
+
+async def test_delete_an_episode_takes_the_facts_drawn_from_it_alone(
+    components: Components,
+) -> None:
+    secret, tenant = await issue(components, "alpha")
+    async with connect(components, secret) as client:
+        said = (await call(client, "add_memory", **SCOPE, text="I moved to Lisbon"))["id"]
+        fact = await remember(
+            components, tenant, "lives in Lisbon", user_id="u", source_episode_ids=[said]
+        )
+        deleted = await call(client, "delete_memory", memory_id=said)
+        retired = await call(client, "get_memory", memory_id=str(fact))
+    assert deleted == {"deleted": [said, str(fact)]}
+    assert retired["status"] == "deleted"

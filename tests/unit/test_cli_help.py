@@ -32,7 +32,15 @@ def _all_parsers() -> list[tuple[str, argparse.ArgumentParser]]:
 def test_the_description_names_every_command() -> None:
     top = parser()
     commands = _subparsers(top)
-    assert set(commands) == {"serve", "worker", "mcp", "migrate", "keys", "encode-sparse"}
+    assert set(commands) == {
+        "serve",
+        "worker",
+        "mcp",
+        "migrate",
+        "keys",
+        "encode-sparse",
+        "reembed",
+    }
     lines = (top.description or "").splitlines()
     for command in commands:
         assert any(line.strip().startswith(command + " ") for line in lines), command

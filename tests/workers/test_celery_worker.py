@@ -81,6 +81,7 @@ class Worker:
         env.update(
             MEMORY_DATABASE_URL=database_url,
             MEMORY_BROKER_URL=broker_url,
+            MEMORY_EMBEDDER="hash",  # the API's (``components``): one tenant, one model
             MEMORY_JOB_STALE_AFTER_S="4",
             MEMORY_JOB_SWEEP_INTERVAL_S="1",
             MEMORY_DATA_DIR=str(log.parent),

@@ -53,6 +53,12 @@ async def job_state(client: AsyncClient, job_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
+def embedder(real_embedder: Any) -> Any:
+    """The API's embedder is the worker's: one tenant's vectors come from one model."""
+    return real_embedder
+
+
+@pytest.fixture
 def worker(components: Components, real_embedder: Any) -> InProcessWorker:
     consolidator = build_consolidator(components.settings, real_embedder)
     return InProcessWorker(components, consolidator)

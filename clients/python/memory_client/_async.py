@@ -18,6 +18,7 @@ from memory_client.models import (
     FeedbackResult,
     ForgetResult,
     ImportResult,
+    Instructions,
     Job,
     Memory,
     MemoryChange,
@@ -229,6 +230,16 @@ class AsyncMemoryClient(AsyncDriver):
     async def reset(self) -> ResetResult:
         """Forget everything this API key's tenant stored (the keys stay)."""
         return await self._request(routes.reset())
+
+    async def instructions(self) -> Instructions:
+        """The tenant's standing extraction instructions: what every consolidation
+        should remember and ignore (followed by an LLM extractor only)."""
+        return await self._request(routes.instructions())
+
+    async def set_instructions(self, text: str | None) -> Instructions:
+        """Set (or, with None, clear) the tenant's standing extraction instructions; a
+        call's own ``instructions`` on ``add`` follow them."""
+        return await self._request(routes.set_instructions(text))
 
     async def history(self, memory_id: Id) -> list[MemoryChange]:
         return await self._request(routes.history(memory_id))

@@ -27,6 +27,7 @@ from memory_client.models import (
     FeedbackResult,
     ForgetResult,
     ImportResult,
+    Instructions,
     Job,
     Memory,
     MemoryChange,
@@ -238,6 +239,14 @@ def delete_all(
 def reset() -> Call[ResetResult]:
     # Safe to repeat: a second reset finds nothing left to delete.
     return Call("POST", "/v1/reset", ResetResult, json={"confirm": True}, idempotent=True)
+
+
+def instructions() -> Call[Instructions]:
+    return Call("GET", "/v1/instructions", Instructions)
+
+
+def set_instructions(text: str | None) -> Call[Instructions]:
+    return Call("PUT", "/v1/instructions", Instructions, json={"instructions": text})
 
 
 def history(memory_id: Id) -> Call[list[MemoryChange]]:

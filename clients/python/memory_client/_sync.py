@@ -17,6 +17,7 @@ from memory_client.models import (
     FeedbackResult,
     ForgetResult,
     ImportResult,
+    Instructions,
     Job,
     Memory,
     MemoryChange,
@@ -228,6 +229,16 @@ class MemoryClient(SyncDriver):
     def reset(self) -> ResetResult:
         """Forget everything this API key's tenant stored (the keys stay)."""
         return self._request(routes.reset())
+
+    def instructions(self) -> Instructions:
+        """The tenant's standing extraction instructions: what every consolidation
+        should remember and ignore (followed by an LLM extractor only)."""
+        return self._request(routes.instructions())
+
+    def set_instructions(self, text: str | None) -> Instructions:
+        """Set (or, with None, clear) the tenant's standing extraction instructions; a
+        call's own ``instructions`` on ``add`` follow them."""
+        return self._request(routes.set_instructions(text))
 
     def history(self, memory_id: Id) -> list[MemoryChange]:
         return self._request(routes.history(memory_id))

@@ -294,6 +294,12 @@ class ForgetResult(ResponseModel):
         return {"message": "Memories deleted successfully!"}
 
 
+class Instructions(ResponseModel):
+    """The tenant's standing extraction instructions (None when none are set)."""
+
+    instructions: str | None
+
+
 class ResetResult(ResponseModel):
     """Rows deleted per kind when the whole tenant was reset."""
 

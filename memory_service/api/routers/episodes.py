@@ -58,4 +58,6 @@ async def get_episode(episode_id: UUID, call: CallDep) -> EpisodeOut:
     responses=error_responses(401, 404, 422),
 )
 async def delete_episode(episode_id: UUID, call: CallDep) -> None:
+    """Delete one turn. It leaves the provenance of the facts drawn from it; a fact that
+    had no other source is retired (status `deleted`, its history says why)."""
     await messages.delete_episode(call, episode_id)

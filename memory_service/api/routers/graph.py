@@ -44,7 +44,11 @@ class GraphOut(BaseModel):
     entities: list[GraphEntity]
     hyperedges: list[Hyperedge]
     components: list[list[UUID]] = Field(
-        description="connected components: groups of entity ids joined through hyperedges"
+        description="connected components: groups of entity ids joined through the "
+        "hyperedges returned"
+    )
+    truncated: bool = Field(
+        default=False, description="true when max_edges left some hyperedges out"
     )
 
 
@@ -56,7 +60,21 @@ async def export_graph(
     session_id: Annotated[
         ScopeId | None, Query(description="the session whose graph this is")
     ] = None,
+    kinds: Annotated[
+        Literal["memory", "episode", "all"],
+        Query(description="which hyperedges: memories, episodes, or all"),
+    ] = "all",
+    max_edges: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="at most this many hyperedges (memories first); "
+            "truncated is then true if some were left out",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Entities (vertices), hyperedges (memories and episodes with their members) and
     connected components of one scope (give at least one of its ids)."""
-    return await bulk.export_graph(call, Scope(user_id, agent_id, session_id))
+    return await bulk.export_graph(
+        call, Scope(user_id, agent_id, session_id), kinds=kinds, max_edges=max_edges
+    )

@@ -14,6 +14,7 @@ from memory_service.requests import memories
 from memory_service.requests.fields import ScopeId
 from memory_service.requests.filters import FILTERS_PARAM, MAX_PARAM_CHARS
 from memory_service.requests.inputs import MemoryIn, MemoryPatch
+from memory_service.requests.memories import MAX_EPISODE_IDS
 from memory_service.requests.outputs import MemoryChangeOut, MemoryOut, MemoryPageOut
 
 router = APIRouter(prefix="/v1/memories", tags=["memories"])
@@ -42,6 +43,13 @@ async def list_memories(
     filters: Annotated[
         str | None, Query(max_length=MAX_PARAM_CHARS, description=FILTERS_PARAM)
     ] = None,
+    episode_id: Annotated[
+        list[UUID] | None,
+        Query(
+            description="only the facts drawn from any of these episodes (their provenance); "
+            f"repeat the parameter for several, at most {MAX_EPISODE_IDS}"
+        ),
+    ] = None,
 ) -> MemoryPageOut:
     return await memories.list_memories(
         call,
@@ -50,6 +58,7 @@ async def list_memories(
         cursor=cursor,
         limit=limit,
         filters=filters,
+        episode_ids=episode_id or (),
     )
 
 

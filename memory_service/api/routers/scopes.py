@@ -1,4 +1,5 @@
-"""DELETE /v1/scopes: forget a user, an agent or a session; POST /v1/reset: forget
+"""GET /v1/scopes: the tenant's users, agents and sessions with their counts;
+DELETE /v1/scopes: forget a user, an agent or a session; POST /v1/reset: forget
 everything of the tenant."""
 
 from __future__ import annotations
@@ -12,9 +13,29 @@ from memory_service.api.errors import error_responses
 from memory_service.domain.models import Scope
 from memory_service.requests import scopes
 from memory_service.requests.fields import ScopeId
-from memory_service.requests.scopes import ResetIn, ResetOut, ScopeForgetOut
+from memory_service.requests.scopes import ResetIn, ResetOut, ScopeForgetOut, ScopePageOut
 
 router = APIRouter(prefix="/v1", tags=["users"])
+
+
+@router.get("/scopes", response_model=ScopePageOut, responses=error_responses(401, 422))
+async def list_scopes(
+    call: CallDep,
+    user_id: Annotated[ScopeId | None, Query(description="only the scopes of this user")] = None,
+    agent_id: Annotated[ScopeId | None, Query(description="only the scopes of this agent")] = None,
+    session_id: Annotated[
+        ScopeId | None, Query(description="only the scopes of this session")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1)] = 50,
+) -> ScopePageOut:
+    """Every exact ``(user_id, agent_id, session_id)`` triple found on the tenant's
+    episodes or memories, with its counts of episodes, active facts and entities, most
+    recently active first (then by ids), by pages. The ids given narrow the listing:
+    ``?user_id=alice`` lists alice's agent and session triples."""
+    return await scopes.list_scopes(
+        call, Scope(user_id, agent_id, session_id), cursor=cursor, limit=limit
+    )
 
 
 @router.delete("/scopes", response_model=ScopeForgetOut, responses=error_responses(401, 422))

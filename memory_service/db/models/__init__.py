@@ -17,6 +17,7 @@ from memory_service.db.models.entities import EntityRow, HyperedgeMemberRow
 from memory_service.db.models.jobs import JobRow
 from memory_service.db.models.memories import EpisodeRow, MemoryHistoryRow, MemoryRow
 from memory_service.db.models.retrievals import FeedbackRow, RetrievalRow
+from memory_service.db.models.spaces import EmbeddingSpaceRow, ReembedProgressRow
 from memory_service.db.models.tenants import ApiKeyRow, IdempotencyRow, Tenant
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "TSV",
     "ApiKeyRow",
     "Base",
+    "EmbeddingSpaceRow",
     "EntityRow",
     "EpisodeRow",
     "FeedbackRow",
@@ -35,6 +37,7 @@ __all__ = [
     "JobRow",
     "MemoryHistoryRow",
     "MemoryRow",
+    "ReembedProgressRow",
     "RetrievalRow",
     "Tenant",
     "table_of",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -80,6 +81,21 @@ def scope_indexes(table: str, time_col: str) -> tuple[Index, ...]:
     return tuple(
         Index(f"ix_{table}_{col}", "tenant_id", col, time_col)
         for col in ("user_id", "agent_id", "session_id")
+    )
+
+
+def triple_index(table: str, *include: str, where: str | None = None) -> Index:
+    """``(tenant_id, user_id, agent_id, session_id)`` covering ``include``: the scope
+    listing groups a tenant's rows by their exact triple from this index alone, never
+    reading the wide rows (embeddings, text) themselves (migration 0010)."""
+    return Index(
+        f"ix_{table}_scope",
+        "tenant_id",
+        "user_id",
+        "agent_id",
+        "session_id",
+        postgresql_include=list(include),
+        postgresql_where=text(where) if where else None,
     )
 
 

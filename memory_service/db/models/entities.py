@@ -20,6 +20,7 @@ from memory_service.db.models.base import (
     tenant_fk,
     tenant_key,
     tenant_ref,
+    triple_index,
     vector_index,
 )
 
@@ -46,6 +47,7 @@ class EntityRow(Base):
         Index("ix_entities_tenant_name", "tenant_id", "name"),
         Index("ix_entities_aliases", "aliases", postgresql_using="gin"),
         *scope_indexes("entities", "created_at"),
+        triple_index("entities", where="merged_into IS NULL"),
         vector_index("entities"),
     )
 

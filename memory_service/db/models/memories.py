@@ -34,6 +34,7 @@ from memory_service.db.models.base import (
     tenant_fk,
     tenant_key,
     tenant_ref,
+    triple_index,
     tsv_index,
     vector_index,
 )
@@ -65,6 +66,7 @@ class EpisodeRow(Base):
         Index("ix_episodes_tenant_time", "tenant_id", "occurred_at", "seq"),
         Index("uq_episodes_seq", "seq", unique=True),
         *scope_indexes("episodes", "occurred_at"),
+        triple_index("episodes", "created_at"),
         vector_index("episodes"),
         tsv_index("episodes"),
         metadata_index("episodes"),
@@ -99,6 +101,7 @@ class MemoryRow(Base):
         Index("ix_memories_tenant_status", "tenant_id", "status", "created_at"),
         Index("ix_memories_sources", "source_episode_ids", postgresql_using="gin"),
         *scope_indexes("memories", "created_at"),
+        triple_index("memories", "status", "updated_at"),
         vector_index("memories"),
         tsv_index("memories"),
         metadata_index("memories"),

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy import DateTime, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,7 +18,13 @@ class Tenant(Base):
     __tablename__ = "tenants"
     id: Mapped[UUID] = mapped_column(PgUUID(as_uuid=True), primary_key=True)
     name: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
+    instructions: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = server_now()
+    space_id: Mapped[int | None] = mapped_column(
+        SmallInteger, ForeignKey("embedding_spaces.id"), nullable=True
+    )
+    """The embedding space of the tenant's vectors (migration 0009); NULL until its
+    first write records the embedder that made it."""
 
 
 class ApiKeyRow(Base):

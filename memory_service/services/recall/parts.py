@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from memory_service.ports import LLM, ChunkRunner, SparseEncoder
+from memory_service.ports.providers import PairScorer
 from policies.gate import GateConfig
 from policies.learned_gate import LearnedGate
 
@@ -17,7 +18,8 @@ class Parts:
     """The process-wide parts a stage may need: the LLM (None: local methods only),
     where Full Deliberation's LLM chunks are read (None: in process), the gate's
     pass marks, learned model (None: the marks alone) and audit switch, and the
-    learned-sparse encoder of queries (None: the sparse list proposes nothing)."""
+    learned-sparse encoder of queries (None: the sparse list proposes nothing), and the
+    cross-encoder (None: a preset that reranks with it refuses its searches)."""
 
     llm: LLM | None = None
     chunks: ChunkRunner | None = None
@@ -25,6 +27,7 @@ class Parts:
     gate_model: LearnedGate | None = None
     audit: bool = True
     sparse: SparseEncoder | None = None
+    reranker: PairScorer | None = None
 
 
 class Spec(Protocol[T_co]):

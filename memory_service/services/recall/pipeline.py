@@ -30,6 +30,7 @@ from memory_service.ports import (
     UnitOfWork,
     metrics,
 )
+from memory_service.services.spaces import require_space
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class RecallPipeline:
     ) -> Outcome:
         """The best ``query.limit`` items of the scope, with the route taken."""
         trace = Trace()
+        await require_space(uow, tenant, self.embedder, write=False)
         with trace.stage("embed"):
             [vector] = await self.embedder.embed([query.text])
         search = Search(

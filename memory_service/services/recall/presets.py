@@ -24,6 +24,7 @@ from memory_service.services.recall.parts import Parts, Spec
 from memory_service.services.recall.pipeline import RecallPipeline
 from memory_service.services.recall.routing import QualityGateSpec
 from memory_service.services.recall.system2 import FullDeliberation
+from policies.cross_encoder import CrossEncoder
 from policies.packing import DistinctPassages, MergedPassages, TopK
 from policies.rerankers import MemRL
 from retrievers.fusion import RRF
@@ -141,6 +142,13 @@ PRESETS: dict[str, Preset] = {
         _windowed("focus-window2", 2, packer=FOCUSED),
         _windowed("sparse-focus2", 2, lists=SPARSE_LISTS, packer=FOCUSED),
         _windowed("splade-focus2", 2, lists=SPLADE_LISTS, packer=FOCUSED),
+        _windowed(
+            "sparse-focus2-ce",
+            2,
+            lists=SPARSE_LISTS,
+            rerankers=(CrossEncoder(top=30),),
+            packer=FOCUSED,
+        ),
         _windowed("gated-focus2", 2, packer=FOCUSED, gate=GATED),
         Preset("memories-hybrid", (MemoryVectors(), MemoryText())),
         Preset("episodes-hybrid", (EpisodeVectors(), EpisodeText())),

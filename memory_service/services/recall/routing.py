@@ -80,6 +80,9 @@ class QualityGate:
             "reasons": verdict.reasons,
             "features": dict(zip(FEATURES, signals, strict=True)),
             "routing": self.routing(),
+            # the learned gate's verdict in one place (None when it is off)
+            "probability": learned[0] if learned else None,
+            "threshold": learned[1] if learned else None,
         }
         if audited is not None:
             report["audit"] = audited

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pytest
 
+from memory_service.adapters.cross_encoder import OverlapScorer
 from memory_service.adapters.hash_sparse import HashSparseEncoder
 from memory_service.domain.models import Episode, HitKind, Memory, SearchQuery
 from memory_service.fake_store import FakeUnitOfWork
@@ -147,7 +148,7 @@ async def test_every_preset_runs_over_the_fake(
 ) -> None:
     sparse = HashSparseEncoder()
     await encode_episodes(uow, sparse, TENANT, turns)
-    pipeline = PRESETS[name].build(EMBEDDER, Parts(sparse=sparse))
+    pipeline = PRESETS[name].build(EMBEDDER, Parts(sparse=sparse, reranker=OverlapScorer()))
     result = await search(uow, pipeline, TENANT, query(limit=2), now=NOW)
     assert 1 <= len(result.hits) <= 2
     assert uow.retrievals.records[-1].request["preset"] == name
