@@ -62,6 +62,7 @@ class InProcessWorker:
         self._poll_s = poll_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.completed = 0
 
     async def dispatch(self, job_ids: Sequence[UUID]) -> None:
@@ -72,6 +73,12 @@ class InProcessWorker:
         self._task = asyncio.create_task(self._loop(), name="memory-in-process-worker")
 
     async def stop(self) -> None:
+        """Stop after the job in hand. The flag, not only the cancellation, ends the loop:
+        a cancellation that lands inside a database call can come back as the driver's
+        error, which ``run_job`` takes for a lost connection (the job is retried later),
+        and the loop would go on draining, and ``serve`` never exit."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -81,8 +88,10 @@ class InProcessWorker:
     async def drain(self) -> int:
         """Run every runnable job now; returns how many ran (for tests and evals)."""
         ran = 0
-        while batch := await self._runnable():
+        while not self._stopping and (batch := await self._runnable()):
             for job_id in batch:
+                if self._stopping:
+                    break
                 await run_job(self._components, self._consolidator, job_id)
                 ran += 1
         return ran
@@ -93,7 +102,7 @@ class InProcessWorker:
             return await uow.jobs.runnable(stale_after_s=settings.job_stale_after_s, limit=20)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 self.completed += await self.drain()

@@ -97,7 +97,7 @@ class SqlTenants:
             .where(Tenant.id == tenant, Tenant.space_id.is_(None))
             .values(space_id=space_id)
         )
-        return await self.embedding_space(tenant)
+        return await self.embedding_space(tenant, lock=True)
 
     async def vector_width(self) -> int | None:
         """The declared width of ``episodes.embedding`` (every vector column has it)."""

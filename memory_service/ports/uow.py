@@ -112,7 +112,8 @@ class TenantRepository(Protocol):
         ...
 
     async def claim_space(self, tenant: UUID, space: EmbeddingSpace) -> EmbeddingSpace | None:
-        """Record ``space`` if the tenant has none; return the tenant's space after."""
+        """Record ``space`` if the tenant has none; return the tenant's space after,
+        its row then held in share mode to the end of the transaction."""
         ...
 
     async def vector_width(self) -> int | None:

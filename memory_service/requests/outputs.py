@@ -248,13 +248,7 @@ class ScopedJobOut(JobOut):
     @classmethod
     def of(cls, j: Job) -> ScopedJobOut:
         return cls(
-            id=j.id,
-            kind=j.kind,
-            state=j.state,
-            attempts=j.attempts,
-            last_error=j.last_error,
-            created_at=j.created_at,
-            updated_at=j.updated_at,
+            **JobOut.of(j).model_dump(),
             user_id=j.scope.user_id,
             agent_id=j.scope.agent_id,
             session_id=j.scope.session_id,

@@ -23,7 +23,11 @@ async def require_space(uow: UnitOfWork, tenant: UUID, embedder: Embedder, *, wr
     from before spaces were recorded). A read records nothing (it may run on a read-only
     replica): a tenant with no space recorded is searched as it is."""
     wanted = space_of(embedder)
-    recorded = await uow.tenants.embedding_space(tenant, lock=write)
+    # A write reads before it locks: holding the row in share mode and then claiming it
+    # (an UPDATE) would deadlock two first writes of one tenant.
+    recorded = await uow.tenants.embedding_space(tenant)
+    if recorded is not None and write:
+        recorded = await uow.tenants.embedding_space(tenant, lock=True)
     if recorded is None:
         width = await uow.tenants.vector_width()
         if width is not None and width != wanted.dim:

@@ -1,4 +1,5 @@
-"""The SDK's add(..., instructions=...): sent in the body, kept with the job."""
+"""The SDK's add(..., instructions=...): sent in the body, kept with the job; and the
+tenant's standing instructions."""
 
 from __future__ import annotations
 

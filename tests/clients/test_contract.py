@@ -68,6 +68,8 @@ SAMPLES: dict[str, Call[Any]] = {
     "reset": routes.reset(),
     "history": routes.history(ID),
     "instructions": routes.instructions(),
+    "jobs": routes.jobs(**SCOPE, state="failed", cursor="c", limit=5),
+    "scopes": routes.scopes(**SCOPE, cursor="c", limit=5),
     "set_instructions": routes.set_instructions("remember diets"),
     "answer": routes.answer(
         "q", **SCOPE, run_id="s", filters=FILTERS, limit=5, preset="hybrid", now=WHEN

@@ -76,6 +76,20 @@ async def test_a_tenant_records_the_model_of_its_first_write(components: Compone
     assert await space(components, alpha) == ("hash", 384)
 
 
+async def test_first_writes_of_a_tenant_racing_all_succeed(components: Components) -> None:
+    """Many first writes at once: each reads the unrecorded space, one claims it, none
+    deadlocks (reading in share mode and then claiming did, a 500 under load)."""
+    async with api_client(components, "racing") as client:
+
+        async def write(i: int) -> int:
+            body = {"user_id": f"u{i}", "messages": [{"content": f"turn {i}"}]}
+            return (await client.post("/v1/messages", json=body)).status_code
+
+        statuses = await asyncio.gather(*(write(i) for i in range(16)))
+    assert statuses == [201] * 16
+    assert await space(components, await tenant_id(components, "racing")) == ("hash", 384)
+
+
 async def test_another_model_is_refused_naming_both(components: Components) -> None:
     async with api_client(components, "alpha") as client:
         body = {"user_id": "u", "messages": [{"content": "I live in Lisbon"}]}

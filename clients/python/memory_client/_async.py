@@ -20,6 +20,8 @@ from memory_client.models import (
     ImportResult,
     Instructions,
     Job,
+    JobPage,
+    JobState,
     Memory,
     MemoryChange,
     MemoryPage,
@@ -27,6 +29,7 @@ from memory_client.models import (
     Order,
     Records,
     ResetResult,
+    ScopePage,
     SearchMode,
     SearchResult,
 )
@@ -345,6 +348,49 @@ class AsyncMemoryClient(AsyncDriver):
 
     async def job(self, job_id: Id) -> Job:
         return await self._request(routes.job(job_id))
+
+    async def jobs(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        state: JobState | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> JobPage:
+        """One page of consolidation jobs, newest first, with their scope."""
+        return await self._request(
+            routes.jobs(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                state=state,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
+
+    async def scopes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> ScopePage:
+        """One page of the tenant's scopes (user/agent/session triples) with their
+        counts of episodes, active facts and entities, most recently active first."""
+        return await self._request(
+            routes.scopes(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
 
     async def export(
         self,

@@ -29,6 +29,8 @@ from memory_client.models import (
     ImportResult,
     Instructions,
     Job,
+    JobPage,
+    JobState,
     Memory,
     MemoryChange,
     MemoryPage,
@@ -38,6 +40,7 @@ from memory_client.models import (
     Order,
     Records,
     ResetResult,
+    ScopePage,
     SearchMode,
     SearchResult,
 )
@@ -348,6 +351,40 @@ def episodes(
 
 def job(job_id: Id) -> Call[Job]:
     return Call("GET", _path("/v1/jobs/{}", job_id), Job)
+
+
+def jobs(
+    *,
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    state: JobState | None,
+    cursor: str | None,
+    limit: int,
+) -> Call[JobPage]:
+    params = _fields(
+        user_id=user_id,
+        agent_id=agent_id,
+        session_id=session_id,
+        state=state,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Call("GET", "/v1/jobs", JobPage, params=params)
+
+
+def scopes(
+    *,
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Call[ScopePage]:
+    params = _fields(
+        user_id=user_id, agent_id=agent_id, session_id=session_id, cursor=cursor, limit=limit
+    )
+    return Call("GET", "/v1/scopes", ScopePage, params=params)
 
 
 def export(

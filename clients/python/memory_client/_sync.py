@@ -19,6 +19,8 @@ from memory_client.models import (
     ImportResult,
     Instructions,
     Job,
+    JobPage,
+    JobState,
     Memory,
     MemoryChange,
     MemoryPage,
@@ -26,6 +28,7 @@ from memory_client.models import (
     Order,
     Records,
     ResetResult,
+    ScopePage,
     SearchMode,
     SearchResult,
 )
@@ -344,6 +347,49 @@ class MemoryClient(SyncDriver):
 
     def job(self, job_id: Id) -> Job:
         return self._request(routes.job(job_id))
+
+    def jobs(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        state: JobState | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> JobPage:
+        """One page of consolidation jobs, newest first, with their scope."""
+        return self._request(
+            routes.jobs(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                state=state,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
+
+    def scopes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> ScopePage:
+        """One page of the tenant's scopes (user/agent/session triples) with their
+        counts of episodes, active facts and entities, most recently active first."""
+        return self._request(
+            routes.scopes(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
 
     def export(
         self,

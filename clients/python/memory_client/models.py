@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 SearchMode: TypeAlias = Literal["auto", "fast", "deliberate"]
 """``fast`` skips Full Deliberation, ``deliberate`` forces it, ``auto`` lets the gate decide."""
 Order: TypeAlias = Literal["asc", "desc"]
+JobState: TypeAlias = Literal["queued", "running", "done", "failed"]
 
 
 class Message(BaseModel):
@@ -319,6 +320,39 @@ class Job(ResponseModel):
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class ScopedJob(Job):
+    """A job of a listing, with the scope whose episodes it consolidates."""
+
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+
+
+class JobPage(ResponseModel):
+    items: list[ScopedJob]
+    next_cursor: str | None
+    """Pass as ``cursor`` for the next page; None on the last page."""
+
+
+class ScopeSummary(ResponseModel):
+    """One user/agent/session triple of the tenant with what it holds."""
+
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    episodes: int
+    facts: int
+    """Active memories."""
+    entities: int
+    last_activity: datetime | None
+
+
+class ScopePage(ResponseModel):
+    items: list[ScopeSummary]
+    next_cursor: str | None
+    """Pass as ``cursor`` for the next page; None on the last page."""
 
 
 class ImportCounts(ResponseModel):
