@@ -34,7 +34,7 @@ from memory_service.db.embedded import start_embedded
 from memory_service.db.filters import SearchTuning
 from memory_service.db.models import EMBEDDING_DIM
 from memory_service.db.session import SETUP_LOCK, make_engine, make_sessionmaker, sync_url
-from memory_service.db.uow import SqlUnitOfWork, replica_transaction, transaction
+from memory_service.db.uow import Lanes, SqlUnitOfWork, replica_transaction, transaction
 from memory_service.domain.errors import ConfigurationError
 from memory_service.domain.search import Budget
 from memory_service.ports import LLM, ChunkRunner, Dispatcher, Embedder, SparseEncoder
@@ -84,6 +84,8 @@ class Components:
     replica_sessions: async_sessionmaker[AsyncSession] | None = None
     """A streaming replica (``MEMORY_DATABASE_REPLICA_URL``) that ``read_uow`` reads
     from; None: reads run on the primary."""
+    pool_size: int = 10
+    """Connections each engine's pool keeps (as many again may overflow)."""
 
     @asynccontextmanager
     async def uow(self, tenant: UUID | None = None) -> AsyncIterator[SqlUnitOfWork]:
@@ -110,16 +112,30 @@ class Components:
         ``DatabaseUnavailable`` (nothing falls back to the primary by itself: a replica
         URL naming the primary as a second host does, in the driver)."""
         if self.replica_sessions is None:
-            async with self.uow(tenant) as uow:
+            async with transaction(
+                self.sessions, tenant=tenant, tuning=self.tuning, lanes=self.lanes
+            ) as uow:
                 yield uow
+            if uow.jobs.created:
+                await self.dispatcher.dispatch(list(uow.jobs.created))
             return
         async with replica_transaction(
             self.replica_sessions,
             self.sessions,
             tenant=tenant,
             tuning=self.tuning,
+            lanes=self.lanes,
         ) as uow:
             yield uow
+
+    @cached_property
+    def lanes(self) -> Lanes:
+        """The connections reads may borrow to read beside their own (``search_lanes``,
+        fewer than the pool holds), from the database they read."""
+        pool = self.pool_size * 2  # the pool and as many in overflow
+        return Lanes(
+            self.replica_sessions or self.sessions, min(self.settings.search_lanes, pool - 1)
+        )
 
     @cached_property
     def tuning(self) -> SearchTuning:
@@ -340,6 +356,7 @@ def build_components(
         embedded_server=server,
         replica_engine=replica_engine,
         replica_sessions=make_sessionmaker(replica_engine) if replica_engine else None,
+        pool_size=pool_size,
     )
 
 

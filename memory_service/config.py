@@ -31,6 +31,14 @@ class Settings(BaseSettings):
         description="database connections each API process keeps (as many again may "
         "overflow); a request waiting on the model holds one",
     )
+    search_lanes: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="connections of the pool a search may take beside its own, so that "
+        "its candidate lists read at once (taken only when free, never waited for; at "
+        "most this many at a time in the whole process; 0: one connection a search)",
+    )
     data_dir: Path = Field(default=Path(".memory-data"))
     embedded_watch_s: float = Field(
         default=1.0,

@@ -4,12 +4,16 @@ learned-sparse vectors over episodes, and the hypergraph."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Protocol, Self
+from dataclasses import dataclass
+from typing import Self
 
 from memory_service.domain.models import Candidate, HitKind
-from memory_service.ports import Search, SparseEncoder
+from memory_service.ports import Encoding, Search
 from retrievers.hypergraph import HypergraphRetriever
+
+DENSE: frozenset[Encoding] = frozenset({"dense"})
+SPARSE: frozenset[Encoding] = frozenset({"sparse"})
+NONE: frozenset[Encoding] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +22,7 @@ class EpisodeVectors:
 
     name: str = "episodes.vector"
     kind: HitKind | None = "episode"
+    needs: frozenset[Encoding] = DENSE
 
     async def retrieve(self, search: Search, k: int) -> list[Candidate]:
         return await search.uow.episodes.vector_search(
@@ -34,6 +39,7 @@ class EpisodeText:
 
     name: str = "episodes.text"
     kind: HitKind | None = "episode"
+    needs: frozenset[Encoding] = NONE
 
     async def retrieve(self, search: Search, k: int) -> list[Candidate]:
         return await search.uow.episodes.text_search(search.tenant, search.query, k)
@@ -42,31 +48,26 @@ class EpisodeText:
         return self
 
 
-class SparseParts(Protocol):
-    """What :class:`EpisodeSparse` takes from the composition root's parts."""
-
-    @property
-    def sparse(self) -> SparseEncoder | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class EpisodeSparse:
-    """Episodes by the inner product of learned-sparse (SPLADE) vectors: the query is
-    encoded here, the episodes were by the consolidation worker. Proposes nothing
-    without an encoder, or for episodes not encoded yet (the other lists find them)."""
+    """Episodes by the inner product of learned-sparse (SPLADE) vectors: the query's is
+    the search's (the pipeline encodes it beside the dense embedding), the episodes' were
+    encoded by the consolidation worker. Proposes nothing without a sparse encoder, or
+    for episodes not encoded yet (the other lists find them)."""
 
     name: str = "episodes.sparse"
     kind: HitKind | None = "episode"
-    encoder: SparseEncoder | None = None
+    needs: frozenset[Encoding] = SPARSE
 
     async def retrieve(self, search: Search, k: int) -> list[Candidate]:
-        if self.encoder is None:
+        if search.sparse is None:
             return []
-        [vector] = await self.encoder.encode([search.query.text])
-        return await search.uow.episodes.sparse_search(search.tenant, search.query, vector, k)
+        return await search.uow.episodes.sparse_search(
+            search.tenant, search.query, search.sparse, k
+        )
 
-    def create(self, parts: SparseParts) -> Self:
-        return replace(self, encoder=parts.sparse)
+    def create(self, parts: object) -> Self:
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class MemoryVectors:
 
     name: str = "memories.vector"
     kind: HitKind | None = "memory"
+    needs: frozenset[Encoding] = DENSE
 
     async def retrieve(self, search: Search, k: int) -> list[Candidate]:
         return await search.uow.memories.vector_search(
@@ -91,6 +93,7 @@ class MemoryText:
 
     name: str = "memories.text"
     kind: HitKind | None = "memory"
+    needs: frozenset[Encoding] = NONE
 
     async def retrieve(self, search: Search, k: int) -> list[Candidate]:
         return await search.uow.memories.text_search(search.tenant, search.query, k)
@@ -105,6 +108,7 @@ class GraphEdges:
 
     name: str = "graph"
     kind: HitKind | None = None
+    needs: frozenset[Encoding] = DENSE
 
     async def retrieve(self, search: Search, k: int) -> list[Candidate]:
         graph = HypergraphRetriever(search.uow.entities)

@@ -11,6 +11,7 @@ from typing import Any
 from memory_service.adapters.batching import Batcher
 from memory_service.adapters.clipping import SHORT_PIECES, clip, estimated_pieces
 from memory_service.adapters.offline import stay_offline
+from memory_service.adapters.traced import Forward, traced_forward
 from memory_service.domain.errors import ConfigurationError
 
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -59,6 +60,8 @@ class LocalEmbedder:
         self._batch_size = batch_size
         self._model_path = model_path
         self._model: Any = None
+        self._forward: Forward | None = None
+        """The model's forward traced (on a CPU; see ``adapters.traced``), else None."""
         self._lock = threading.Lock()
         self.queue: Batcher[str, list[float]] = Batcher(
             self.embed_sync,
@@ -80,7 +83,9 @@ class LocalEmbedder:
 
                 device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
                 path = self._model_path or bundled_model_path()
-                self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
+                model = SentenceTransformer(str(path), device=device, local_files_only=True)
+                self._forward = traced_forward(model[0].model, model.tokenizer, "last_hidden_state")
+                self._model = model
                 # Importing and loading leave ~400k objects that live as long as the
                 # process; frozen, a full collection no longer walks them (it stopped
                 # every thread for 0.3-1 s under concurrent searches).
@@ -93,14 +98,44 @@ class LocalEmbedder:
         model = self._load()
         # The model reads max_seq_length (256) word pieces: a long text is cut before
         # its tokenizing costs more than the model's own work (adapters.clipping).
+        clipped = clip(model.tokenizer, texts, model.max_seq_length)
+        if self._forward is not None:
+            return self._encode_traced(model, self._forward, clipped)
         vectors = model.encode(
-            clip(model.tokenizer, texts, model.max_seq_length),
+            clipped,
             batch_size=self._batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
         )
         rows: list[list[float]] = vectors.tolist()
+        return rows
+
+    def _encode_traced(self, model: Any, forward: Forward, texts: list[str]) -> list[list[float]]:
+        """What ``model.encode`` gives (stripped texts, longest first in batches, mean
+        pooling over the real tokens, unit length), through the traced forward."""
+        import torch
+
+        stripped = [t.strip() for t in texts]
+        order = sorted(range(len(stripped)), key=lambda i: -len(stripped[i]))
+        rows: list[list[float]] = [[] for _ in stripped]
+        with torch.inference_mode():
+            for start in range(0, len(order), self._batch_size):
+                chunk = order[start : start + self._batch_size]
+                batch = model.tokenizer(
+                    [stripped[i] for i in chunk],
+                    padding=True,
+                    truncation=True,
+                    max_length=model.max_seq_length,
+                    return_tensors="pt",
+                )
+                mask = batch["attention_mask"]
+                hidden = forward(batch["input_ids"], mask)
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                unit = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                for i, vector in zip(chunk, unit.tolist(), strict=True):
+                    rows[i] = vector
         return rows
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:

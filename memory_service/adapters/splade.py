@@ -18,6 +18,7 @@ from typing import Any
 from memory_service.adapters.batching import Batcher
 from memory_service.adapters.clipping import SHORT_PIECES, clip, estimated_pieces
 from memory_service.adapters.offline import stay_offline
+from memory_service.adapters.traced import Forward, traced_forward
 from memory_service.domain.errors import ConfigurationError
 
 MODEL_NAME = "splade-tiny"
@@ -83,6 +84,8 @@ class SpladeEncoder:
         self._model_path = model_path
         self._checked: Path | None = None
         self._loaded: tuple[Any, Any] | None = None
+        self._forward: Forward | None = None
+        """The model's forward traced (on a CPU; see ``adapters.traced``), else None."""
         self._lock = threading.Lock()
         # Long texts go fewer to a call, as in the local embedder (SHORT_PIECES).
         self.queue: Batcher[str, dict[int, float]] = Batcher(
@@ -114,7 +117,9 @@ class SpladeEncoder:
                 model = AutoModelForMaskedLM.from_pretrained(str(path), local_files_only=True)
                 if device.startswith("cuda"):
                     model = model.half()
-                self._loaded = (tokenizer, model.eval().to(device))
+                model = model.eval().to(device)
+                self._forward = traced_forward(model, tokenizer, "logits")
+                self._loaded = (tokenizer, model)
                 gc.freeze()  # long-lived objects out of the collector's way (local_embedder)
             return self._loaded
 
@@ -140,7 +145,10 @@ class SpladeEncoder:
                     return_tensors="pt",
                     return_token_type_ids=False,
                 ).to(model.device)
-                logits = model(**batch).logits
+                if self._forward is not None:
+                    logits = self._forward(batch["input_ids"], batch["attention_mask"])
+                else:
+                    logits = model(**batch).logits
                 masked = logits.masked_fill(batch["attention_mask"].unsqueeze(-1) == 0, -1e4)
                 weights = torch.log1p(torch.relu(masked.max(dim=1).values)).float().cpu()
                 for row in weights:

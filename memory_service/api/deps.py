@@ -21,7 +21,9 @@ from memory_service.requests.retrieval import reading
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer msk_...`")
 
 
-def get_components(request: Request) -> Components:
+async def get_components(request: Request) -> Components:
+    """The process's parts. ``async`` though it awaits nothing: FastAPI runs a plain
+    ``def`` dependency in its thread pool, a thread hop on every request."""
     components: Components = request.app.state.components
     return components
 
@@ -72,7 +74,7 @@ UowDep = Annotated[SqlUnitOfWork, Depends(get_uow, scope="function")]
 """Committed when the handler returns, before the response is sent (read-your-writes)."""
 
 
-def get_call(uow: UowDep, tenant: TenantDep, components: ComponentsDep) -> Call:
+async def get_call(uow: UowDep, tenant: TenantDep, components: ComponentsDep) -> Call:
     return Call(uow=uow, tenant=tenant, components=components)
 
 

@@ -58,9 +58,15 @@ async def tune_vector_scan(session: AsyncSession, ef_search: int) -> None:
     each search for its own scope (a custom plan), so that a small scope is scored
     exactly from the scope index and a large one is read from the graph, whichever
     scope the connection's cached statement last served."""
-    await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
-    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    await session.execute(_TUNE_VECTOR_SCAN, {"ef": str(int(ef_search))})
+
+
+_TUNE_VECTOR_SCAN = text(
+    "SELECT set_config('hnsw.ef_search', :ef, true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true), "
+    "set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+)
+"""``SET LOCAL`` of the three, in one round trip."""
 
 
 def few_terms(text: str, most: int = MAX_TEXT_TERMS) -> str:

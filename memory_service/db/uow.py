@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import text
@@ -27,6 +28,27 @@ from memory_service.domain.errors import DatabaseUnavailable
 from memory_service.ports import RetrievalLog
 
 
+@dataclass
+class Lanes:
+    """Connections a process lends its reads beside their own transaction (a search's
+    candidate lists, read at once): at most ``spare`` at a time, in the whole process.
+    Taken without waiting, or not at all: a search that finds none reads on its own
+    connection, so the pool can never run dry of connections that searches wait on."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    spare: int
+    taken: int = 0
+
+    def take(self) -> bool:
+        if self.taken >= self.spare:
+            return False
+        self.taken += 1
+        return True
+
+    def give(self) -> None:
+        self.taken -= 1
+
+
 class SqlUnitOfWork:
     """Repositories sharing one transaction; the entrypoint commits or rolls back."""
 
@@ -36,8 +58,13 @@ class SqlUnitOfWork:
         *,
         tuning: SearchTuning = DEFAULT_TUNING,
         retrievals: RetrievalLog | None = None,
+        tenant: UUID | None = None,
+        lanes: Lanes | None = None,
     ) -> None:
         self.session = session
+        self._tenant = tenant
+        self._tuning = tuning
+        self._lanes = lanes
         self.episodes = SqlEpisodes(session, tuning)
         self.memories = SqlMemories(session, tuning)
         self.jobs = SqlJobs(session)
@@ -52,6 +79,24 @@ class SqlUnitOfWork:
     async def flush(self) -> None:
         await self.session.flush()
 
+    @asynccontextmanager
+    async def beside(self) -> AsyncIterator[SqlUnitOfWork | None]:
+        """Another unit of work to read beside this one: a read-only transaction of its
+        own, on a connection of its own, under the same tenant; None when the process
+        has no connection to spare, or this unit of work lends none (it may write, and
+        a read beside it would not see its writes)."""
+        lanes, tenant = self._lanes, self._tenant
+        if lanes is None or tenant is None or not lanes.take():
+            yield None
+            return
+        try:
+            async with transaction(
+                lanes.sessions, tenant=tenant, tuning=self._tuning, read_only=True
+            ) as other:
+                yield other
+        finally:
+            lanes.give()
+
 
 @asynccontextmanager
 async def transaction(
@@ -61,10 +106,12 @@ async def transaction(
     tuning: SearchTuning = DEFAULT_TUNING,
     read_only: bool = False,
     retrievals: RetrievalLog | None = None,
+    lanes: Lanes | None = None,
 ) -> AsyncIterator[SqlUnitOfWork]:
     """One transaction: committed when the block ends, rolled back on error; under
     row-level security for ``tenant`` when one is given; ``read_only``: a READ ONLY
-    transaction (a write in it fails), with the retrieval log ``retrievals`` if given.
+    transaction (a write in it fails), with the retrieval log ``retrievals`` if given;
+    ``lanes``: the connections its reads may borrow (``SqlUnitOfWork.beside``).
 
     The database being unreachable, whether on connecting, in the block or on
     committing, leaves as ``DatabaseUnavailable``: the one error every entrypoint maps,
@@ -78,7 +125,9 @@ async def transaction(
                 await session.execute(text("SET TRANSACTION READ ONLY"))
             if tenant is not None:
                 await enter_tenant(session, tenant)
-            yield SqlUnitOfWork(session, tuning=tuning, retrievals=retrievals)
+            yield SqlUnitOfWork(
+                session, tuning=tuning, retrievals=retrievals, tenant=tenant, lanes=lanes
+            )
     except UNREACHABLE as exc:
         if not unreachable(exc):
             raise
@@ -94,6 +143,7 @@ async def replica_transaction(
     *,
     tenant: UUID,
     tuning: SearchTuning = DEFAULT_TUNING,
+    lanes: Lanes | None = None,
 ) -> AsyncIterator[SqlUnitOfWork]:
     """A read-only transaction on the replica, under row-level security for ``tenant``.
 
@@ -109,6 +159,7 @@ async def replica_transaction(
         tuning=tuning,
         read_only=True,
         retrievals=log,
+        lanes=lanes,
     ) as uow:
         yield uow
     if log.rows:

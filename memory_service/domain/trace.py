@@ -14,11 +14,14 @@ class Trace:
     """Milliseconds per stage and the search's cost, filled as the stages run.
 
     ``with trace.stage(name):`` adds the block's own time to ``name``: a stage timed
-    inside another is not counted twice (its parent's time excludes it), so the
-    stages' times add up to the whole. A stage run twice adds up.
+    inside another is not counted twice (its parent's time excludes it). A stage run
+    twice adds up. Work that runs beside the stages (the query's encodings, computed
+    while the first candidate lists run) is added with ``record``; so the stages' times
+    may add up to more than the whole, which ``total_ms`` measures from the start.
     """
 
     def __init__(self) -> None:
+        self.started = time.perf_counter()
         self.timings_ms: dict[str, float] = {}
         self.cost: dict[str, float] = {"llm_calls": 0, "input_tokens": 0, "output_tokens": 0}
         self.notes: dict[str, Any] = {}
@@ -38,6 +41,11 @@ class Trace:
             if self._open:
                 self._open[-1] += spent
 
+    def record(self, name: str, ms: float) -> None:
+        """Add ``ms`` to ``name``: work timed by itself, beside the stages (not inside
+        one, whose time it would not leave)."""
+        self.timings_ms[name] = self.timings_ms.get(name, 0.0) + ms
+
     def charge(self, completion: Completion) -> None:
         """One LLM call's tokens."""
         self.cost["llm_calls"] += 1
@@ -50,4 +58,5 @@ class Trace:
             self.cost[key] = self.cost.get(key, 0) + value
 
     def total_ms(self) -> float:
-        return sum(self.timings_ms.values())
+        """Milliseconds since the trace began (the search's whole time so far)."""
+        return (time.perf_counter() - self.started) * 1000

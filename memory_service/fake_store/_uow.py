@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from types import TracebackType
 
@@ -43,12 +45,18 @@ class FakeUnitOfWork:
       lets a lock go as soon as it has it (so sequential tests never wait).
 
     ``retrievals.records`` lists what this unit of work logged; ``jobs.created`` is
-    its outbox.
+    its outbox. It lends ``spare`` units of work over the same store to read beside it
+    (``beside``; none by default, as a writing transaction lends none).
     """
 
-    def __init__(self, store: FakeStore | None = None, *, now: datetime | None = None) -> None:
+    def __init__(
+        self, store: FakeStore | None = None, *, now: datetime | None = None, spare: int = 0
+    ) -> None:
         self.store = store if store is not None else FakeStore()
         self.now = now if now is not None else self.store.clock()
+        self.spare = spare
+        """How many units of work it lends at a time to read beside it (``beside``)."""
+        self.lent = 0
         self._locks = HeldLocks(self.store)
         self.episodes = FakeEpisodes(self.store, self.now)
         self.memories = FakeMemories(self.store, self.now, self._locks)
@@ -63,6 +71,20 @@ class FakeUnitOfWork:
 
     async def flush(self) -> None:
         """Nothing to send: the fake's writes are in the store already."""
+
+    @asynccontextmanager
+    async def beside(self) -> AsyncIterator[FakeUnitOfWork | None]:
+        """Another unit of work over the same store (up to ``spare`` at a time), else
+        None."""
+        if self.lent >= self.spare:
+            yield None
+            return
+        self.lent += 1
+        try:
+            async with FakeUnitOfWork(self.store, now=self.now) as other:
+                yield other
+        finally:
+            self.lent -= 1
 
     def close(self) -> None:
         """End the transaction: release the locks it holds."""

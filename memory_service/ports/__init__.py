@@ -14,6 +14,7 @@ from memory_service.ports.providers import (
 from memory_service.ports.reembed import EmbedFn, ReembedStore
 from memory_service.ports.stages import (
     Deliberator,
+    Encoding,
     Fusion,
     Gate,
     Packer,
@@ -49,6 +50,7 @@ __all__ = [
     "Dispatcher",
     "EmbedFn",
     "Embedder",
+    "Encoding",
     "EntityRepository",
     "EpisodeRepository",
     "Extractor",

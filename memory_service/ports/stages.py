@@ -12,13 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from memory_service.domain.models import Candidate, HitKind, SearchHit, SearchQuery
 from memory_service.domain.search import Budget, Mode, Route
 from memory_service.domain.trace import Trace
+from memory_service.ports.providers import SparseVector
 from memory_service.ports.uow import UnitOfWork
+
+Encoding = Literal["dense", "sparse"]
+"""A query encoding a candidate list may need: the dense embedding (``Search.vector``)
+or the learned-sparse vector (``Search.sparse``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +34,8 @@ class Search:
     tenant: UUID
     query: SearchQuery
     vector: Sequence[float]
-    """The query's embedding (unit length)."""
+    """The query's embedding (unit length). Empty while it is being computed: the
+    candidate lists that do not need it (``Retriever.needs``) run meanwhile."""
     now: datetime
     """What "last week" is resolved against: the request's ``now``, else the clock."""
     asked_now: datetime | None
@@ -39,6 +45,9 @@ class Search:
     trace: Trace
     audit: bool = True
     """With an LLM, may the gate audit a passing result's answerability (one call)?"""
+    sparse: SparseVector | None = None
+    """The query's learned-sparse vector; None without a sparse encoder (or while it is
+    being computed, for the lists that do not need it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,12 @@ class Retriever(Protocol):
     @property
     def kind(self) -> HitKind | None:
         """The kind of item it proposes (skipped when the query excludes it); None: any."""
+        ...
+
+    @property
+    def needs(self) -> frozenset[Encoding]:
+        """The query encodings it reads; a list that needs none runs while they are
+        computed."""
         ...
 
     async def retrieve(self, search: Search, k: int) -> list[Candidate]: ...

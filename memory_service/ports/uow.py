@@ -4,6 +4,7 @@ transfer, scopes and tenants."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -163,3 +164,9 @@ class UnitOfWork(Protocol):
     def transfer(self) -> TransferRepository: ...
 
     async def flush(self) -> None: ...
+
+    def beside(self) -> AbstractAsyncContextManager[UnitOfWork | None]:
+        """Another unit of work to read beside this one (at the same time): its own
+        read-only transaction, on a connection of its own, under the same tenant; None
+        when there is no connection to spare, or this one lends none."""
+        ...

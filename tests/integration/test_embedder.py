@@ -55,3 +55,24 @@ def test_missing_weights_fail_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builtins, "__import__", no_package)
     with pytest.raises(ConfigurationError, match="never fetched from a hub"):
         local_embedder.bundled_model_path()
+
+
+TRICKY = [
+    "",
+    "  padded with spaces  ",
+    "What did Caroline say about the adoption agency?",
+    "word " * 400,  # past the 256-piece window
+    "Ünïcödé 中文 text مرحبا",
+    *(f"sentence number {i} about a trip to the lake" for i in range(70)),  # two batches
+]
+
+
+async def test_the_traced_forward_gives_what_sentence_transformers_gives(
+    real_embedder: LocalEmbedder,
+) -> None:
+    assert real_embedder._forward is not None  # traced on the CPU
+    model = real_embedder._load()
+    traced = await real_embedder.embed(TRICKY)
+    eager = model.encode(TRICKY, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    pairs = zip(traced, eager, strict=True)
+    assert max(abs(a - b) for t, e in pairs for a, b in zip(t, e, strict=True)) < 1e-5

@@ -393,8 +393,9 @@ def test_two_serve_processes_share_one_database(pair: Pair) -> None:
                 timeout=60,
             )
             assert r.status_code == 200, r.text
-            # b's pool keeps its replica connection open; a has none there.
-            assert replica_sessions(pair) == 1
+            # b's pool keeps its replica connections open (the search's own, and those
+            # its lists borrowed to read at once); a has none there.
+            assert 1 <= replica_sessions(pair) <= 1 + Settings().search_lanes
     finally:
         pair.server.psql("\\c " + DB + "\nTRUNCATE tenants CASCADE;")
 

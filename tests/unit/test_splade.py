@@ -156,3 +156,17 @@ def test_the_settings_choose_the_encoder(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("MEMORY_SPARSE_ENCODER", "bm25")
     with pytest.raises(ValueError, match="sparse_encoder"):
         Settings(database_url="postgresql+asyncpg://nobody@/none")
+
+
+def test_the_traced_forward_gives_the_eager_models_vectors(encoder: SpladeEncoder) -> None:
+    texts = ["", "Hi!", "word " * 400, "Ünïcödé 中文 text"]
+    texts += [f"turn {i} at the lake" for i in range(40)]
+    traced = encoder.encode_sync(texts)
+    forward, encoder._forward = encoder._forward, None
+    try:
+        eager = encoder.encode_sync(texts)
+    finally:
+        encoder._forward = forward
+    assert forward is not None  # traced on the CPU
+    assert [set(v) for v in traced] == [set(v) for v in eager]
+    assert all(abs(v[k] - e[k]) < 1e-4 for v, e in zip(traced, eager, strict=True) for k in v)

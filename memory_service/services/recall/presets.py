@@ -69,6 +69,7 @@ class Preset:
             depth=self.depth,
             gate=self.gate.create(parts),
             deliberator=self.deliberation.create(parts),
+            sparse=parts.sparse,
         )
 
 

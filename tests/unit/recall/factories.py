@@ -21,7 +21,7 @@ from memory_service.domain.models import (
 from memory_service.domain.search import Budget, Mode
 from memory_service.domain.trace import Trace
 from memory_service.fake_store import FakeUnitOfWork
-from memory_service.ports import Search
+from memory_service.ports import Search, SparseEncoder
 from memory_service.testing import HashEmbedder
 
 TENANT = UUID("00000000-0000-4000-8000-000000000001")
@@ -76,8 +76,12 @@ async def make_search(
     audit: bool = True,
     since: datetime | None = None,
     until: datetime | None = None,
+    sparse: SparseEncoder | None = None,
 ) -> Search:
+    """A search of ``text`` with its embedding, and its learned-sparse vector when
+    ``sparse`` is given (as the pipeline encodes the query)."""
     [vector] = await EMBEDDER.embed([text])
+    [sparse_vector] = await sparse.encode([text]) if sparse is not None else [None]
     return Search(
         uow=uow,
         tenant=tenant,
@@ -89,6 +93,7 @@ async def make_search(
         budget=budget or Budget(),
         trace=Trace(),
         audit=audit,
+        sparse=sparse_vector,
     )
 
 

@@ -112,8 +112,8 @@ def test_hash_encoder_folds_into_a_smaller_vocabulary() -> None:
 async def test_episode_sparse_ranks_by_inner_product(
     uow: FakeUnitOfWork, turns: list[Episode]
 ) -> None:
-    search_ = await make_search(uow, "puppy named Rex")
-    found = await EpisodeSparse(encoder=ENCODER).retrieve(search_, 10)
+    search_ = await make_search(uow, "puppy named Rex", sparse=ENCODER)
+    found = await EpisodeSparse().retrieve(search_, 10)
     assert [c.id for c in found] == [turns[0].id, turns[3].id]  # only products above 0
     [query] = ENCODER.encode_sync(["puppy named Rex"])
     [first, second] = ENCODER.encode_sync([t.embedding_text() for t in (turns[0], turns[3])])
@@ -129,46 +129,46 @@ async def test_episode_sparse_encodes_the_speaker_too(
     uow: FakeUnitOfWork, turns: list[Episode]
 ) -> None:
     # the episodes were encoded as "Alice: ...", so the name alone finds all of them
-    found = await EpisodeSparse(encoder=ENCODER).retrieve(await make_search(uow, "alice"), 10)
+    found = await EpisodeSparse().retrieve(await make_search(uow, "alice", sparse=ENCODER), 10)
     assert [c.id for c in found] == [t.id for t in turns]  # ties: oldest first
 
 
 async def test_episode_sparse_respects_k(uow: FakeUnitOfWork, turns: list[Episode]) -> None:
-    found = await EpisodeSparse(encoder=ENCODER).retrieve(await make_search(uow, "alice"), 2)
+    found = await EpisodeSparse().retrieve(await make_search(uow, "alice", sparse=ENCODER), 2)
     assert [c.id for c in found] == [turns[0].id, turns[1].id]
 
 
 async def test_episode_sparse_skips_unencoded_episodes(uow: FakeUnitOfWork) -> None:
     [plain] = await add_turns(uow, ["Rex chews every shoe"])
-    search_ = await make_search(uow, "Rex shoe")
-    assert await EpisodeSparse(encoder=ENCODER).retrieve(search_, 10) == []
+    search_ = await make_search(uow, "Rex shoe", sparse=ENCODER)
+    assert await EpisodeSparse().retrieve(search_, 10) == []
     await encode_episodes(uow, ENCODER, TENANT, [plain])
-    assert [c.id for c in await EpisodeSparse(encoder=ENCODER).retrieve(search_, 10)] == [plain.id]
+    assert [c.id for c in await EpisodeSparse().retrieve(search_, 10)] == [plain.id]
 
 
 async def test_episode_sparse_without_an_encoder_proposes_nothing(
     uow: FakeUnitOfWork, turns: list[Episode]
 ) -> None:
     search_ = await make_search(uow, "puppy named Rex")
-    assert EpisodeSparse().encoder is None
+    assert search_.sparse is None
     assert await EpisodeSparse().retrieve(search_, 10) == []
 
 
 async def test_episode_sparse_stays_in_the_scope_and_tenant(
     uow: FakeUnitOfWork, turns: list[Episode]
 ) -> None:
-    bob = await EpisodeSparse(encoder=ENCODER).retrieve(
-        await make_search(uow, "puppy named Rex", scope=BOB), 10
+    bob = await EpisodeSparse().retrieve(
+        await make_search(uow, "puppy named Rex", scope=BOB, sparse=ENCODER), 10
     )
     assert len(bob) == 1
     assert bob[0].speaker == "Bob"
-    other = await EpisodeSparse(encoder=ENCODER).retrieve(
-        await make_search(uow, "puppy named Rex", tenant=OTHER_TENANT), 10
+    other = await EpisodeSparse().retrieve(
+        await make_search(uow, "puppy named Rex", tenant=OTHER_TENANT, sparse=ENCODER), 10
     )
     assert len(other) == 1
     assert other[0].id not in {t.id for t in turns}
-    mine = await EpisodeSparse(encoder=ENCODER).retrieve(
-        await make_search(uow, "puppy named Rex"), 10
+    mine = await EpisodeSparse().retrieve(
+        await make_search(uow, "puppy named Rex", sparse=ENCODER), 10
     )
     assert {c.id for c in mine} <= {t.id for t in turns}
 
@@ -176,30 +176,23 @@ async def test_episode_sparse_stays_in_the_scope_and_tenant(
 async def test_episode_sparse_respects_the_period(
     uow: FakeUnitOfWork, turns: list[Episode]
 ) -> None:
-    later = await make_search(uow, "alice", since=T0 + timedelta(minutes=2))
-    found = await EpisodeSparse(encoder=ENCODER).retrieve(later, 10)
+    later = await make_search(uow, "alice", since=T0 + timedelta(minutes=2), sparse=ENCODER)
+    found = await EpisodeSparse().retrieve(later, 10)
     assert [c.id for c in found] == [turns[2].id, turns[3].id]
-    earlier = await make_search(uow, "alice", until=T0 + timedelta(minutes=1))
-    assert [c.id for c in await EpisodeSparse(encoder=ENCODER).retrieve(earlier, 10)] == [
-        turns[0].id
-    ]
+    earlier = await make_search(uow, "alice", until=T0 + timedelta(minutes=1), sparse=ENCODER)
+    assert [c.id for c in await EpisodeSparse().retrieve(earlier, 10)] == [turns[0].id]
 
 
-async def test_episode_sparse_encodes_the_query_text_once(
+async def test_the_pipeline_encodes_the_query_text_once(
     uow: FakeUnitOfWork, turns: list[Episode]
 ) -> None:
     spy = CountingEncoder()
-    await EpisodeSparse(encoder=spy).retrieve(await make_search(uow, "Rex at the beach"), 5)
+    pipeline = PRESETS["sparse2"].build(EMBEDDER, Parts(sparse=spy))
+    query = SearchQuery("Rex at the beach", ALICE, limit=5)
+    result = await search(uow, pipeline, TENANT, query, now=NOW)
     assert spy.calls == [["Rex at the beach"]]
-
-
-def test_create_binds_the_encoder_of_the_parts() -> None:
-    blank = EpisodeSparse()
-    bound = blank.create(Parts(sparse=ENCODER))
-    assert bound.encoder is ENCODER
-    assert blank.encoder is None  # a new stage, the spec untouched
-    assert (bound.name, bound.kind) == ("episodes.sparse", "episode")
-    assert blank.create(Parts()).encoder is None
+    assert result.timings_ms["sparse_embed"] > 0
+    assert pipeline.sparse is spy
 
 
 async def test_the_episodes_sparse_preset_searches_with_the_parts_encoder(

@@ -76,3 +76,13 @@ def test_charge_and_add() -> None:
     t.add(chunks_read=1)
     assert t.cost == {"llm_calls": 2, "input_tokens": 16, "output_tokens": 5, "chunks_read": 3}
     assert t.notes == {}
+
+
+def test_work_recorded_beside_the_stages_adds_to_its_name_not_to_the_whole(clock: Clock) -> None:
+    t = Trace()
+    with t.stage("episodes.text"):
+        clock.now += 0.02  # the query was embedded meanwhile, in a thread
+    t.record("embed", 15.0)
+    t.record("embed", 1.0)
+    assert t.timings_ms == {"episodes.text": 20.0, "embed": 16.0}
+    assert t.total_ms() == 20.0  # the whole is the time since the trace began
