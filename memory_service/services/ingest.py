@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -12,17 +11,12 @@ from typing import Any
 from uuid import UUID
 
 from memory_service.domain.errors import Conflict, InvalidInput
-from memory_service.domain.models import Episode, NewEpisode, Scope
+from memory_service.domain.models import NewEpisode, Scope
 from memory_service.ports import Embedder, UnitOfWork
 from memory_service.services.spaces import require_space
 
 CONSOLIDATE = "consolidate"
 """The kind of the job every write queues."""
-
-CHUNK = 16
-"""Messages embedded per model call in a request of more: each chunk is inserted while
-the next one is embedded, so that one client's request keeps the model and PostgreSQL
-busy at once (embedding all, then inserting all, left one idle while the other ran)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +79,8 @@ async def add_messages(
         if prior is not None:
             return _replay(prior, request_hash)
     await require_space(uow, tenant, embedder, write=True)
-    episodes = await _embed_and_store(uow, embedder, tenant, scope, messages, now)
+    vectors = await embedder.embed([m.embedding_text() for m in messages])
+    episodes = await uow.episodes.add_many(tenant, scope, messages, vectors, now)
     ids = [e.id for e in episodes]
     job_id = None
     if infer:
@@ -97,37 +92,6 @@ async def add_messages(
     if idempotency_key is not None:
         await uow.idempotency.store(tenant, idempotency_key, result.to_record())
     return result
-
-
-async def _embed_and_store(
-    uow: UnitOfWork,
-    embedder: Embedder,
-    tenant: UUID,
-    scope: Scope,
-    messages: Sequence[NewEpisode],
-    now: datetime,
-) -> list[Episode]:
-    """The messages stored as episodes, in order, chunk by chunk: a chunk's insert runs
-    while the next chunk is embedded."""
-    chunks = [messages[i : i + CHUNK] for i in range(0, len(messages), CHUNK)]
-
-    def embedding(chunk: Sequence[NewEpisode]) -> asyncio.Future[list[list[float]]]:
-        return asyncio.ensure_future(embedder.embed([m.embedding_text() for m in chunk]))
-
-    stored: list[Episode] = []
-    following = embedding(chunks[0])
-    try:
-        for i, chunk in enumerate(chunks):
-            vectors = await following
-            if i + 1 < len(chunks):
-                following = embedding(chunks[i + 1])
-            stored += await uow.episodes.add_many(tenant, scope, chunk, vectors, now)
-    finally:
-        if not following.done():
-            following.cancel()  # the insert failed: the next chunk is not wanted
-        elif not following.cancelled():
-            following.exception()  # seen: no "exception was never retrieved" warning
-    return stored
 
 
 def _replay(prior: tuple[str, Mapping[str, Any]], request_hash: str) -> IngestResult:
