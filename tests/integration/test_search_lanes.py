@@ -27,6 +27,17 @@ async def tenant_of(parts: Components, name: str) -> UUID:
         return (await tenants.issue_key(uow, name, "test")).key.tenant_id
 
 
+def one_lane(parts: Components) -> Components:
+    """``parts`` with ``MEMORY_SEARCH_LANES=0``: a search reads on its own connection."""
+    return Components(
+        settings=parts.settings.model_copy(update={"search_lanes": 0}),
+        engine=parts.engine,
+        sessions=parts.sessions,
+        embedder=parts.embedder,
+        database_url=parts.database_url,
+    )
+
+
 async def inside(uow: Any) -> tuple[int, str, str]:
     row = (await uow.session.execute(INSIDE)).one()
     return int(row[0]), str(row[1]), str(row[2])
@@ -65,14 +76,7 @@ async def test_a_unit_of_work_that_may_write_lends_none(components: Components) 
 
 async def test_none_are_lent_when_the_setting_is_zero(components: Components) -> None:
     tenant = await tenant_of(components, "alpha")
-    single = Components(
-        settings=components.settings.model_copy(update={"search_lanes": 0}),
-        engine=components.engine,
-        sessions=components.sessions,
-        embedder=components.embedder,
-        database_url=components.database_url,
-    )
-    async with single.read_uow(tenant) as uow, uow.beside() as other:
+    async with one_lane(components).read_uow(tenant) as uow, uow.beside() as other:
         assert other is None
 
 
@@ -80,13 +84,7 @@ async def test_none_are_lent_when_the_setting_is_zero(components: Components) ->
 async def test_borrowed_lanes_find_what_one_connection_finds(
     components: Components, preset: str
 ) -> None:
-    single = Components(
-        settings=components.settings.model_copy(update={"search_lanes": 0}),
-        engine=components.engine,
-        sessions=components.sessions,
-        embedder=components.embedder,
-        database_url=components.database_url,
-    )
+    single = one_lane(components)
     said = [
         "I adopted a greyhound named Pixel",
         "Pixel loves the beach at sunrise",
