@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -127,6 +128,20 @@ class Components:
             lanes=self.lanes,
         ) as uow:
             yield uow
+
+    async def load_models(self) -> None:
+        """Load the models this process runs itself (embedder, sparse encoder,
+        cross-encoder, traced on a CPU; and spaCy, when an in-process worker will
+        extract with it) now, in a worker thread, rather than on the first request or
+        job, which would wait seconds for them. A model behind an API (litellm) is not
+        called."""
+        for model in (self.embedder, self.sparse, self.reranker):
+            if isinstance(model, LocalEmbedder | SpladeEncoder | CrossEncoderScorer):
+                await asyncio.to_thread(model.load)
+        if self.llm is None and not self.settings.broker_url:
+            from memory_service.adapters.local_extractor import LocalExtractor
+
+            await asyncio.to_thread(LocalExtractor().load)
 
     @cached_property
     def lanes(self) -> Lanes:

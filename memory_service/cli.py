@@ -49,9 +49,12 @@ def write_secret(path: Path, secret: str) -> None:
 
 
 async def first_start(components: Components) -> None:
-    """Create the default tenant and key on first start; print the key once."""
+    """Create the default tenant and key on first start; print the key once. Then load
+    the models, so that the process is ready (``/readyz``) only once they are in memory:
+    the first requests would otherwise wait seconds for them."""
     async with components.uow() as uow:
         issued = await tenants.ensure_default_tenant(uow)
+    await components.load_models()
     await components.engine.dispose()  # uvicorn runs its own event loop
     if issued is not None:
         key_file = components.settings.api_key_file

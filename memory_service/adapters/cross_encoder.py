@@ -55,6 +55,10 @@ class CrossEncoderScorer:
         self._lock = threading.Lock()
         self.queue: Batcher[tuple[str, str], float] = Batcher(self.score_sync, max_batch=batch_size)
 
+    def load(self) -> None:
+        """Load the model now (a process does before it serves), not on first use."""
+        self._load()
+
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._loaded is None:

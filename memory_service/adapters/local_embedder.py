@@ -74,6 +74,10 @@ class LocalEmbedder:
     def device(self) -> str:
         return str(self._load().device)
 
+    def load(self) -> None:
+        """Load the model now (a process does before it serves), not on first use."""
+        self._load()
+
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:

@@ -90,6 +90,12 @@ class LocalExtractor:
         self._model = model
         self._batch_size = batch_size
 
+    def load(self) -> None:
+        """Load the spaCy pipeline now (a serving process does before it is ready: the
+        import alone takes seconds, most of them holding the interpreter's lock)."""
+        with _LOCK:
+            _pipeline(self._model)
+
     async def extract(
         self, episodes: Sequence[EpisodeText], *, instructions: str | None = None
     ) -> Extraction:

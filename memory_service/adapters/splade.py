@@ -104,6 +104,10 @@ class SpladeEncoder:
             )
         return self._checked
 
+    def load(self) -> None:
+        """Load the model now (a process does before it serves), not on first use."""
+        self._load()
+
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._loaded is None:

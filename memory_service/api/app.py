@@ -59,6 +59,7 @@ def create_app(
             if parts is None:
                 parts = with_chunk_runner(build_components(settings))
                 stack.push_async_callback(parts.dispose)
+                await parts.load_models()  # ready means the models are in memory
             if background:
                 parts = await stack.enter_async_context(attached_worker(parts))
             app.state.components = parts

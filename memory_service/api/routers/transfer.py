@@ -86,8 +86,8 @@ async def export(
 async def import_(request: Request, call: CallDep) -> ImportOut:
     """Load an export into this tenant. All lines are validated first, each field as the
     rest of the API validates it (scope ids, texts, metadata, times; embeddings as wide
-    as the service's embedder, of finite numbers with a direction); the first bad line is a 422 naming its number and
-    field, and nothing is stored. Then everything is stored in one transaction. Rows
-    already present (same id) are skipped, so importing the same stream twice changes
-    nothing."""
+    as the service's embedder, of finite numbers with a direction); the first bad line
+    is a 422 naming its number and field, and nothing is stored. Then everything is
+    stored in one transaction. Rows already present (same id) are skipped, so
+    importing the same stream twice changes nothing."""
     return await bulk.import_lines(call, await request.body())
