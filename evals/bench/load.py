@@ -50,6 +50,9 @@ class Stats:
     late_starts: int = 0
     acknowledged: dict[str, set[str]] = field(default_factory=dict)
     """Episode ids of acknowledged writes, by user."""
+    slowest: list[tuple[float, float, str]] = field(default_factory=list)
+    """``(latency ms, seconds into the run when it started, kind)`` of every request
+    that succeeded: the report keeps the slowest, to tell a stall from a slow tail."""
 
 
 def free_port() -> int:
@@ -109,7 +112,13 @@ def sentence(rng: random.Random, i: int) -> str:
 
 
 async def one(
-    client: httpx.AsyncClient, kind: str, i: int, rng: random.Random, stats: Stats, preset: str
+    client: httpx.AsyncClient,
+    kind: str,
+    i: int,
+    rng: random.Random,
+    stats: Stats,
+    preset: str,
+    run_start: float = 0.0,
 ) -> None:
     user = f"load-{i % 20}"
     started = time.perf_counter()
@@ -130,7 +139,9 @@ async def one(
     except httpx.HTTPError as exc:
         ok, label = False, type(exc).__name__
     if ok:
-        stats.latencies[kind].append((time.perf_counter() - started) * 1000)
+        took = (time.perf_counter() - started) * 1000
+        stats.latencies[kind].append(took)
+        stats.slowest.append((took, started - run_start, kind))
     else:
         stats.errors[label] = stats.errors.get(label, 0) + 1
 
@@ -156,7 +167,7 @@ async def drive(base: str, key: str, args: argparse.Namespace) -> Stats:
                 if time.perf_counter() - due > 1.0:
                     stats.late_starts += 1
                 kind = "write" if rng.random() < write_share else "search"
-                await one(client, kind, i, rng, stats, args.preset)
+                await one(client, kind, i, rng, stats, args.preset, start)
 
         await asyncio.wait_for(
             asyncio.gather(*(scheduled(i) for i in range(total))), duration + 120
@@ -214,6 +225,10 @@ def report(
         "missing_episodes": missing,
         "server_rss_mib": rss,
     }
+    out["slowest"] = [
+        {"ms": round(ms, 1), "started_s": round(at, 2), "kind": kind}
+        for ms, at, kind in sorted(stats.slowest, reverse=True)[:10]
+    ]
     for kind, values in stats.latencies.items():
         out[kind] = {
             "n": len(values),

@@ -20,3 +20,8 @@ def test_load_script_counts_acknowledged_writes(tmp_path: Path) -> None:
     assert result["errors"] == {}
     assert result["acknowledged_episodes"] > 0
     assert result["missing_episodes"] == 0
+    slowest = result["slowest"]
+    assert 0 < len(slowest) <= 10
+    assert [s["ms"] for s in slowest] == sorted((s["ms"] for s in slowest), reverse=True)
+    assert slowest[0]["ms"] >= max(result["search"]["p99_ms"], result["write"]["p99_ms"])
+    assert all(0 <= s["started_s"] < 4 + 30 for s in slowest)  # within the run and timeout
