@@ -89,15 +89,20 @@ class Components:
     """Connections each engine's pool keeps (as many again may overflow)."""
 
     @asynccontextmanager
-    async def uow(self, tenant: UUID | None = None) -> AsyncIterator[SqlUnitOfWork]:
+    async def uow(
+        self, tenant: UUID | None = None, *, lanes: Lanes | None = None
+    ) -> AsyncIterator[SqlUnitOfWork]:
         """One transaction: committed when the block ends, rolled back on error.
 
         Given a ``tenant``, the transaction runs under row-level security for it (the
         second wall behind every query's tenant filter). Jobs added inside it are
         dispatched only after the commit (the outbox): a worker never sees a job whose
         data is not there yet. An unreachable database raises ``DatabaseUnavailable``.
+        ``lanes``: the connections its reads may borrow (a read's; ``read_uow``).
         """
-        async with transaction(self.sessions, tenant=tenant, tuning=self.tuning) as uow:
+        async with transaction(
+            self.sessions, tenant=tenant, tuning=self.tuning, lanes=lanes
+        ) as uow:
             yield uow
         if uow.jobs.created:
             await self.dispatcher.dispatch(list(uow.jobs.created))
@@ -106,19 +111,16 @@ class Components:
     async def read_uow(self, tenant: UUID) -> AsyncIterator[SqlUnitOfWork]:
         """The unit of work of a read (search, context, answer): with a replica set, a
         read-only transaction there whose retrieval log is then written on the primary,
-        in a short transaction of its own; without one, ``uow(tenant)`` itself.
+        in a short transaction of its own; without one, ``uow(tenant)`` itself. Either
+        way its reads may borrow the process's spare connections (``lanes``).
 
         A replica replays the primary's writes a moment later, so a search there may
         miss a write acknowledged just before it. An unreachable replica raises
         ``DatabaseUnavailable`` (nothing falls back to the primary by itself: a replica
         URL naming the primary as a second host does, in the driver)."""
         if self.replica_sessions is None:
-            async with transaction(
-                self.sessions, tenant=tenant, tuning=self.tuning, lanes=self.lanes
-            ) as uow:
+            async with self.uow(tenant, lanes=self.lanes) as uow:
                 yield uow
-            if uow.jobs.created:
-                await self.dispatcher.dispatch(list(uow.jobs.created))
             return
         async with replica_transaction(
             self.replica_sessions,

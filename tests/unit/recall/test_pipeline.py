@@ -281,9 +281,9 @@ async def test_lent_lanes_find_what_one_lane_finds(
     uow: FakeUnitOfWork, turns: list[Episode], fact: Memory
 ) -> None:
     wide = FakeUnitOfWork(uow.store, now=uow.now, spare=4)
+    sparse = HashSparseEncoder()
+    await encode_episodes(uow, sparse, TENANT, turns)
     for name in ("hybrid", "sparse-focus2", "gated-window2"):
-        sparse = HashSparseEncoder()
-        await encode_episodes(uow, sparse, TENANT, turns)
         pipeline = PRESETS[name].build(EMBEDDER, Parts(sparse=sparse))
         one = await search(uow, pipeline, TENANT, query(limit=5), now=NOW)
         many = await search(wide, pipeline, TENANT, query(limit=5), now=NOW)
