@@ -100,6 +100,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run consolidation (facts, entities) after ingesting each conversation",
     )
+    locomo.add_argument(
+        "--packer-folds",
+        type=Path,
+        default=None,
+        help="pack each conversation with DIR/<its id>.json, a packer model trained without "
+        "it (python -m evals.train_packer --folds DIR): held-out figures for value packing",
+    )
     _common(locomo)
     lme = sub.add_parser("longmemeval", help="LongMemEval (_s, _m or _oracle JSON)")
     _data_argument(lme, sources.LONGMEMEVAL)
@@ -192,6 +199,7 @@ async def _dispatch(
             max_questions=args.max_questions,
             consolidate=args.consolidate,
             limit=args.limit,
+            packer_folds=args.packer_folds,
         )
         return await run_locomo(cfg, components, llm, judge_llm, sink, progress)
     lme = LongMemEvalConfig(

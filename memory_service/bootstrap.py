@@ -45,8 +45,10 @@ from memory_service.services.recall import RecallPipeline
 from memory_service.services.recall.parts import Parts
 from memory_service.services.recall.presets import PRESETS, preset
 from policies import learned_gate as learned_gate_model
+from policies import value_model
 from policies.gate import GateConfig
 from policies.learned_gate import LearnedGate
+from policies.value_model import ValueModel
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -177,6 +179,7 @@ class Components:
             audit=self.settings.gate_audit,
             sparse=self.sparse,
             reranker=self.reranker,
+            value_model=packer_model(self.settings.packer_model),
         )
         return {name: p.build(self.embedder, parts) for name, p in PRESETS.items()}
 
@@ -354,6 +357,7 @@ def build_components(
 ) -> Components:
     """The process's parts; ``pool_size`` overrides ``MEMORY_DB_POOL_SIZE``."""
     prompt_overrides(settings)  # a bad prompt file stops every process at start, API too
+    packer_model(settings.packer_model)  # and so does a bad packer model
     url, server = resolve_database_url(settings)
     if run_migrations:
         migrate(url)
@@ -394,6 +398,18 @@ def _gate_model(
     if threshold is None:
         return model
     return replace(model, threshold=threshold)
+
+
+@cache
+def packer_model(path: Path | None) -> ValueModel | None:
+    """The packer's model: the file ``path`` names (a missing or malformed one stops the
+    start with a message), else the bundled one (None when the package ships none)."""
+    if path is None:
+        return value_model.bundled()
+    try:
+        return value_model.load(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"MEMORY_PACKER_MODEL: {exc}") from exc
 
 
 def learned_gate(settings: Settings) -> LearnedGate | None:

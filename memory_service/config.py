@@ -191,6 +191,10 @@ class Settings(BaseSettings):
     gate_model: Path | None = Field(
         default=None, description="a learned gate model (JSON); unset: the bundled one"
     )
+    packer_model: Path | None = Field(
+        default=None,
+        description="the model of the packer by value per token (JSON); unset: the bundled one",
+    )
     gate_learned_threshold: float | None = Field(
         default=None, ge=0, le=1, description="pass mark of the learned gate; unset: the model's"
     )

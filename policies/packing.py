@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Protocol, Self
 
+from memory_service.domain.errors import ConfigurationError
 from memory_service.domain.models import SearchHit
 from memory_service.ports import Search
 from policies.distinct import distinct_passages
 from policies.excerpts import merge_overlapping
+from policies.value_model import ValueModel
+from policies.value_packing import value_passages
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +57,35 @@ class DistinctPassages:
 
     def create(self, parts: object) -> Self:
         return self
+
+
+class _WithValueModel(Protocol):
+    @property
+    def value_model(self) -> ValueModel | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ValuePacking:
+    """Passages by expected evidence per token (:func:`policies.value_packing.
+    value_passages`), with the packer model the parts carry; ``join``: the least
+    probability per token at which a neighbour joins its hit's passage."""
+
+    join: float = 0.0
+
+    def create(self, parts: _WithValueModel) -> ValuePacker:
+        return ValuePacker(parts.value_model, self.join)
+
+
+@dataclass(frozen=True, slots=True)
+class ValuePacker:
+    model: ValueModel | None
+    join: float = 0.0
+
+    def pack(self, search: Search, passages: Sequence[SearchHit]) -> list[SearchHit]:
+        if self.model is None:
+            raise ConfigurationError(
+                "this preset packs by value per token, and no packer model is installed "
+                "(policies/value_model.json, or MEMORY_PACKER_MODEL)"
+            )
+        query = search.query
+        return value_passages(passages, query.text, query.limit, self.model, join=self.join)

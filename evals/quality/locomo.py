@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class LocomoConfig:
     consolidate: bool = False
     limit: int | None = None
     """Items each question is asked for (None: max(k, 50), enough for every budget)."""
+    packer_folds: Path | None = None
+    """Each conversation's packer model is ``<packer_folds>/<its id>.json`` (trained
+    without it), so presets that pack by value per token are measured held out."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -110,6 +114,9 @@ async def run_locomo(
                 facts["sparse_encode_seconds"] = facts.get("sparse_encode_seconds", 0.0) + (
                     time.perf_counter() - started
                 )
+            if cfg.packer_folds is not None:
+                held_out = with_packer(components, cfg.packer_folds / f"{conv.sample_id}.json")
+                pipelines = [build_pipeline(name, held_out) for name in cfg.pipelines]
             for q in _asked(cfg, conv):
                 if not q.evidence and cfg.mode == "retrieval":
                     facts["skipped_no_evidence"] += 1
@@ -119,6 +126,15 @@ async def run_locomo(
                     sink(await _one(cfg, pipeline, run, conv, q, llm, judge_llm))
                 progress.tick(conv.sample_id)
     return facts
+
+
+def with_packer(components: Components, model: Path) -> Components:
+    """``components`` whose presets pack with the packer model at ``model`` (their
+    pipelines built anew; the database, models and caches shared)."""
+    if not model.is_file():
+        raise SystemExit(f"no packer model {model}: python -m evals.train_packer --folds")
+    settings = components.settings.model_copy(update={"packer_model": model})
+    return dataclasses.replace(components, settings=settings)
 
 
 def _asked(cfg: LocomoConfig, conv: Conversation) -> Sequence[Question]:

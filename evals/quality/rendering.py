@@ -25,8 +25,7 @@ def hit_text(hit: SearchHit) -> str:
     Rendered by ``services.context.pack`` itself (with a counter that makes every line
     fit), so the text is the block's text by construction.
     """
-    facts, episodes = ([], [hit]) if hit.kind == "episode" else ([hit], [])
-    block = pack(facts, episodes, (), 0, _free)
+    block = pack([hit], (), 0, _free)
     return block.text.partition("\n")[2]
 
 

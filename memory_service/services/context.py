@@ -46,32 +46,38 @@ def _lines(hit: SearchHit) -> list[str]:
     return lines
 
 
+def _render(facts: Sequence[SearchHit], episodes: Sequence[SearchHit]) -> list[str]:
+    """The block's lines: a section per kind (facts, then conversation excerpts)."""
+    lines: list[str] = []
+    for title, hits in (("## Facts", facts), ("## Conversation excerpts", episodes)):
+        if hits:
+            lines += [title, *(line for hit in hits for line in _lines(hit))]
+    return lines
+
+
 def pack(
-    facts: Sequence[SearchHit],
-    episodes: Sequence[SearchHit],
+    hits: Sequence[SearchHit],
     entities: Sequence[str],
     budget: int,
     count: Counter,
 ) -> ContextBlock:
-    """Sections in rank order, each line kept only while the whole block fits ``budget``."""
+    """The hits in rank order, each kept only while the whole block still fits
+    ``budget`` (a hit that does not fit gives its room to the next), shown in sections:
+    facts, then conversation excerpts, each in rank order; then the entities."""
     block = ContextBlock(text="", tokens=0)
-    parts: list[str] = []
-
-    def fits(candidate: list[str]) -> bool:
-        return count("\n".join(candidate)) <= budget
-
-    for title, hits in (("## Facts", facts), ("## Conversation excerpts", episodes)):
-        section = [title]
-        for hit in hits:
-            lines = _lines(hit)
-            if fits([*parts, *section, *lines]):
-                section += lines
-                (block.episode_ids if hit.kind == "episode" else block.memory_ids).append(hit.id)
-        if len(section) > 1:
-            parts += section
+    facts: list[SearchHit] = []
+    episodes: list[SearchHit] = []
+    for hit in hits:
+        kept = episodes if hit.kind == "episode" else facts
+        kept.append(hit)
+        if count("\n".join(_render(facts, episodes))) > budget:
+            kept.pop()
+    parts = _render(facts, episodes)
+    block.memory_ids = [h.id for h in facts]
+    block.episode_ids = [h.id for h in episodes]
     if entities:
         line = "## Entities\n" + ", ".join(entities)
-        if fits([*parts, line]):
+        if count("\n".join([*parts, line])) <= budget:
             parts.append(line)
             block.entities = list(entities)
     block.text = "\n".join(parts)
@@ -104,10 +110,8 @@ async def build_context(
     else:
         hits = await _useful_facts(uow, tenant, scope, where)
         retrieval_id = None
-    facts = [h for h in hits if h.kind != "episode"]
-    episodes = [h for h in hits if h.kind == "episode"]
     entities = await _entities(uow, tenant, hits)
-    block = pack(facts, episodes, entities, token_budget, count)
+    block = pack(hits, entities, token_budget, count)
     block.retrieval_id = retrieval_id
     return block
 

@@ -60,12 +60,16 @@ async def test_context_block_fits_the_budget(client: AsyncClient) -> None:
     body = r.json()
     assert r.status_code == 200, r.text
     assert body["tokens"] <= 60
-    assert body["context"].startswith("## Facts")
-    assert fact["id"] in body["memory_ids"]
     assert body["retrieval_id"]
+    # chosen in rank order: the search's first hit fits, and is in
+    ranked = await client.post("/v1/search", json={"user_id": "u", "query": "silver necklace"})
+    first = ranked.json()["results"][0]["id"]
+    assert first in body["memory_ids"] + body["episode_ids"]
     big = await client.post(
         "/v1/context", json={"user_id": "u", "query": "silver necklace", "token_budget": 2000}
     )
+    assert big.json()["context"].startswith("## Facts")  # facts first, whatever their rank
+    assert fact["id"] in big.json()["memory_ids"]
     assert len(big.json()["episode_ids"]) > len(body["episode_ids"])
     no_query = await client.post("/v1/context", json={"user_id": "u", "token_budget": 200})
     assert no_query.json()["memory_ids"] == [fact["id"]]

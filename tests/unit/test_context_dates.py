@@ -97,7 +97,7 @@ def test_each_passage_of_a_block_starts_with_its_date() -> None:
     day = datetime(2024, 3, 1, 9, tzinfo=UTC)
     first = passage(5, start=day)
     second = passage(20, start=day + timedelta(hours=2))
-    block = pack([], [first, second], [], 1000, words)
+    block = pack([first, second], [], 1000, words)
     assert block.text.splitlines() == [
         "## Conversation excerpts",
         "- [2024-03-01] Ann: turn 4",
@@ -113,8 +113,11 @@ def test_each_passage_of_a_block_starts_with_its_date() -> None:
 
 def test_facts_keep_their_dates() -> None:
     block = pack(
-        [fact(1, datetime(2024, 3, 1, tzinfo=UTC)), fact(2, None)],
-        [passage(5, start=datetime(2024, 3, 1, 9, tzinfo=UTC))],
+        [
+            passage(5, start=datetime(2024, 3, 1, 9, tzinfo=UTC)),
+            fact(1, datetime(2024, 3, 1, tzinfo=UTC)),
+            fact(2, None),
+        ],
         ["Ann"],
         1000,
         words,
@@ -136,7 +139,7 @@ def test_a_passage_goes_in_whole_or_not_at_all() -> None:
     day = datetime(2024, 3, 1, 9, tzinfo=UTC)
     hits = [passage(5, start=day), passage(20, start=day)]
     # heading 3 words, each passage 4 + 3 + 3 words: room for one passage only
-    block = pack([], hits, [], 3 + 10 + 5, words)
+    block = pack(hits, [], 3 + 10 + 5, words)
     assert block.episode_ids == [hits[0].id]
     assert block.text.splitlines()[1:] == _lines(hits[0])
 

@@ -9,6 +9,8 @@ from memory_service.ports import LLM, ChunkRunner, SparseEncoder
 from memory_service.ports.providers import PairScorer
 from policies.gate import GateConfig
 from policies.learned_gate import LearnedGate
+from policies.value_model import ValueModel
+from policies.value_model import bundled as bundled_value_model
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -18,8 +20,9 @@ class Parts:
     """The process-wide parts a stage may need: the LLM (None: local methods only),
     where Full Deliberation's LLM chunks are read (None: in process), the gate's
     pass marks, learned model (None: the marks alone) and audit switch, and the
-    learned-sparse encoder of queries (None: the sparse list proposes nothing), and the
-    cross-encoder (None: a preset that reranks with it refuses its searches)."""
+    learned-sparse encoder of queries (None: the sparse list proposes nothing), the
+    cross-encoder (None: a preset that reranks with it refuses its searches), and the
+    packer's model."""
 
     llm: LLM | None = None
     chunks: ChunkRunner | None = None
@@ -28,6 +31,9 @@ class Parts:
     audit: bool = True
     sparse: SparseEncoder | None = None
     reranker: PairScorer | None = None
+    value_model: ValueModel | None = field(default_factory=bundled_value_model)
+    """What the packer by value per token estimates with: the bundled model unless
+    given (None: presets that pack so refuse their searches)."""
 
 
 class Spec(Protocol[T_co]):

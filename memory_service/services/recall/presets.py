@@ -25,7 +25,7 @@ from memory_service.services.recall.pipeline import RecallPipeline
 from memory_service.services.recall.routing import QualityGateSpec
 from memory_service.services.recall.system2 import FullDeliberation
 from policies.cross_encoder import CrossEncoder
-from policies.packing import DistinctPassages, MergedPassages, TopK
+from policies.packing import DistinctPassages, MergedPassages, TopK, ValuePacking
 from policies.rerankers import MemRL
 from retrievers.fusion import RRF
 from retrievers.lists import (
@@ -143,6 +143,7 @@ PRESETS: dict[str, Preset] = {
         _windowed("focus-window2", 2, packer=FOCUSED),
         _windowed("sparse-focus2", 2, lists=SPARSE_LISTS, packer=FOCUSED),
         _windowed("splade-focus2", 2, lists=SPLADE_LISTS, packer=FOCUSED),
+        _windowed("sparse-value2", 2, lists=SPARSE_LISTS, packer=ValuePacking()),
         _windowed(
             "sparse-focus2-ce",
             2,

@@ -47,7 +47,7 @@ HITS = [
 def test_items_are_the_context_blocks_lines_and_counts() -> None:
     facts = [h for h in HITS if h.kind != "episode"]
     episodes = [h for h in HITS if h.kind == "episode"]
-    block = pack(facts, episodes, [], 100_000, count_tokens)
+    block = pack(HITS, [], 100_000, count_tokens)
     ours = [hit_tokens(h) for h in [*facts, *episodes]]
     expected = "\n".join(
         [
@@ -59,9 +59,7 @@ def test_items_are_the_context_blocks_lines_and_counts() -> None:
     )
     assert block.text == expected
     for hit, (text, tokens) in zip([*facts, *episodes], ours, strict=True):
-        alone = pack(
-            *(([], [hit]) if hit.kind == "episode" else ([hit], [])), [], 10_000, count_tokens
-        )
+        alone = pack([hit], [], 10_000, count_tokens)
         title, _, lines = alone.text.partition("\n")
         assert lines == text
         assert tokens == count_tokens(lines)  # the service's counter on the same text
@@ -85,4 +83,4 @@ def test_a_baseline_turn_is_a_one_line_passage() -> None:
     assert item.tokens == count_tokens(item.text)
     assert item.covers == frozenset({"D1:1"})
     hit = turn_hit(turn.label, turn.speaker, turn.text, turn.occurred_at)
-    assert pack([], [hit], [], 1_000, count_tokens).text == "## Conversation excerpts\n" + item.text
+    assert pack([hit], [], 1_000, count_tokens).text == "## Conversation excerpts\n" + item.text

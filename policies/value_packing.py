@@ -1,0 +1,294 @@
+"""Packing by value per token: what goes first into a context is what most likely holds
+evidence for each token it costs.
+
+Each ranked hit gets P(its turn, or a fact's source turn, is evidence) and each turn
+beside an episode hit P(it is), from ``policies.value_model`` (two logistic regressions
+over rank features). Items are then taken greedily by expected new evidence per token:
+a fact whose source turns are all shown, and a turn already shown, add nothing and are
+dropped (the same text never appears twice); a neighbour joins its hit's passage only
+while it is still joined to the hit by unshown turns and worth its tokens; a date is
+written once per day of a passage. Because the order is by value per token, every
+prefix of the answer is a good context for its size, whatever budget the caller cuts
+it at.
+
+Token costs are approximate (four characters a token), as the lines will be rendered.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from uuid import UUID
+
+from memory_service.domain.models import ContextTurn, SearchHit
+from policies.update_rule import content_tokens
+from policies.value_model import LISTS, ValueModel
+
+NEIGHBOURS_OF = 40
+"""Only the first hits keep neighbours: beyond them a neighbour is rarely worth reading."""
+
+
+def approx_tokens(text: str) -> int:
+    """Four characters a token: cheap, and close enough to order by."""
+    return max(1, len(text) // 4)
+
+
+def _day(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d}" if moment else "undated"
+
+
+def turn_tokens(speaker: str | None, text: str, dated: bool) -> int:
+    """A turn's line as a context block renders it: ``- [day] speaker: text``."""
+    who = f"{speaker}: " if speaker else ""
+    day = "[0000-00-00] " if dated else ""
+    return approx_tokens(f"- {day}{who}{text}")
+
+
+def hit_tokens(hit: SearchHit) -> int:
+    """The hit alone: a fact's line, or an episode's own dated turn line."""
+    if hit.kind != "episode":
+        return approx_tokens(f"- {hit.text} (since {_day(hit.occurred_at)})")
+    return turn_tokens(hit.speaker, hit.text, True)
+
+
+def passage_tokens(hit: SearchHit, context: Sequence[ContextTurn]) -> int:
+    """An episode hit with ``context``: its lines in time order, each day's date once."""
+    turns = sorted(
+        [*context, ContextTurn(hit.id, hit.speaker, hit.text, hit.occurred_at or _EPOCH, 0)],
+        key=lambda t: t.position,
+    )
+    total, day = 0, ""
+    for turn in turns:
+        today = _day(turn.occurred_at)
+        total += turn_tokens(turn.speaker, turn.text, today != day)
+        day = today
+    return total
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWords:
+    """The query's content words (stemmed), each matched at the start of a word of a
+    text: a cheap overlap that needs no stemming of the texts it scores."""
+
+    count: int
+    pattern: re.Pattern[str] | None
+    seen: dict[str, float]
+    """Overlap per text already scored (a turn is often beside several hits)."""
+
+    @classmethod
+    def of(cls, query: str) -> QueryWords:
+        stems = sorted(content_tokens(query), key=lambda s: (-len(s), s))
+        if not stems:
+            return cls(0, None, {})
+        alternatives = "|".join(re.escape(s) for s in stems)
+        return cls(len(stems), re.compile(rf"\b(?:{alternatives})", re.IGNORECASE), {})
+
+    def overlap(self, text: str) -> float:
+        """The share of the query's content words that ``text`` holds."""
+        if self.pattern is None:
+            return 0.0
+        if text not in self.seen:
+            found = {m.lower() for m in self.pattern.findall(text)}
+            self.seen[text] = len(found) / self.count
+        return self.seen[text]
+
+
+def hit_features(hit: SearchHit, rank: int, asked: QueryWords) -> dict[str, float]:
+    """What the model reads of the hit at ``rank`` (0-based) of the fused ranking
+    (``asked``: the query's content words)."""
+    scores = hit.scores
+    values = {
+        "log_rank": math.log1p(rank),
+        "inv_rank": 1.0 / (1 + rank),
+        "rrf": float(scores.get("rrf", 0.0)) * 60.0,
+        "fact": float(hit.kind != "episode"),
+        "log_tokens": math.log(hit_tokens(hit)),
+        "overlap": asked.overlap(hit.text),
+    }
+    for name in LISTS:
+        at = scores.get(f"{name}_rank")
+        values[f"{name}.inv_rank"] = 1.0 / at if at else 0.0
+        values[f"{name}.present"] = float(at is not None)
+    return values
+
+
+def neighbour_features(
+    hit: SearchHit,
+    own: Mapping[str, float],
+    turn: ContextTurn,
+    pool_rank: int | None,
+    asked: QueryWords,
+) -> dict[str, float]:
+    """What the model reads of ``turn`` beside ``hit`` (``own``: the hit's features;
+    ``pool_rank``: the turn's own rank when a list proposed it too)."""
+    return {
+        "hit.log_rank": own["log_rank"],
+        "hit.inv_rank": own["inv_rank"],
+        "hit.rrf": own["rrf"],
+        "hit.log_tokens": own["log_tokens"],
+        "hit.overlap": own["overlap"],
+        "after": float(turn.position == 1),
+        "before": float(turn.position == -1),
+        "far": float(abs(turn.position) >= 2),
+        "log_tokens": math.log(turn_tokens(turn.speaker, turn.text, False)),
+        "overlap": asked.overlap(turn.text),
+        "pool.inv_rank": 1.0 / (1 + pool_rank) if pool_rank is not None else 0.0,
+        "pool.present": float(pool_rank is not None),
+        "hit_asks": float(hit.text.rstrip().endswith("?")),
+        "asks": float(turn.text.rstrip().endswith("?")),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A turn of a passage with its probability and its line's cost, dated or not."""
+
+    turn: ContextTurn
+    p: float
+    dated: int
+    undated: int
+
+
+@dataclass(frozen=True, slots=True)
+class Valued:
+    """A hit with its probability and cost (an episode: its own line), and its
+    neighbours' lines by position."""
+
+    hit: SearchHit
+    p: float
+    own: Line | None
+    cost: int
+    beside: Mapping[int, Line]
+
+
+def _line(turn: ContextTurn, p: float) -> Line:
+    undated = turn_tokens(turn.speaker, turn.text, False)
+    return Line(turn, p, turn_tokens(turn.speaker, turn.text, True), undated)
+
+
+def valued(
+    hits: Sequence[SearchHit],
+    query: str,
+    model: ValueModel,
+    neighbours_of: int = NEIGHBOURS_OF,
+) -> list[Valued]:
+    """Each hit with the model's probabilities for ``query``; neighbours only for the
+    first ``neighbours_of`` hits."""
+    asked = QueryWords.of(query)
+    rank_of: dict[UUID, int] = {}
+    for rank, hit in enumerate(hits):
+        if hit.kind == "episode":
+            rank_of.setdefault(hit.id, rank)
+    out = []
+    for rank, hit in enumerate(hits):
+        own = hit_features(hit, rank, asked)
+        p = model.hit.probability(own)
+        if hit.kind != "episode" or hit.occurred_at is None:
+            out.append(Valued(hit, p, None, hit_tokens(hit), {}))
+            continue
+        beside: dict[int, Line] = {}
+        if rank < neighbours_of:
+            for turn in hit.context:
+                values = neighbour_features(hit, own, turn, rank_of.get(turn.id), asked)
+                beside[turn.position] = _line(turn, model.neighbour.probability(values))
+        line = _line(ContextTurn(hit.id, hit.speaker, hit.text, hit.occurred_at, 0), p)
+        out.append(Valued(hit, p, line, line.dated, beside))
+    return out
+
+
+def _cost(lines: Sequence[Line]) -> int:
+    """Lines in position order, each day's date written once."""
+    total, day = 0, None
+    for line in lines:
+        today = line.turn.occurred_at.date()
+        total += line.undated if today == day else line.dated
+        day = today
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    """An item as it would be taken now: the neighbours it keeps, the turns it shows,
+    and its expected new evidence per token."""
+
+    kept: tuple[ContextTurn, ...]
+    shows: tuple[UUID, ...]
+    density: float
+
+
+def _option(item: Valued, shown: set[UUID], join: float) -> _Option | None:
+    """``item`` as it would be taken with ``shown`` already in the context; None when it
+    adds nothing."""
+    hit = item.hit
+    if item.own is None:
+        sources = tuple(hit.source_episode_ids)
+        new = [s for s in sources if s not in shown]
+        if hit.kind == "episode":
+            new = [] if hit.id in shown else [hit.id]
+            sources = (hit.id,)
+        if sources and not new:
+            return None
+        value = item.p * (len(new) / len(sources) if sources else 1.0)
+        return _Option((), tuple(new), value / item.cost)
+    if hit.id in shown:
+        return None
+    value, lines = item.p, [item.own]
+    for side in (1, -1):
+        distance = 1
+        while (line := item.beside.get(side * distance)) is not None:
+            if line.turn.id in shown or line.p / line.undated < join:
+                break
+            lines.append(line)
+            value += line.p
+            distance += 1
+    lines.sort(key=lambda line: line.turn.position)
+    kept = tuple(line.turn for line in lines if line.turn.position != 0)
+    shows = (hit.id, *(t.id for t in kept))
+    return _Option(kept, shows, value / _cost(lines))
+
+
+def value_passages(
+    hits: Sequence[SearchHit],
+    query: str,
+    limit: int,
+    model: ValueModel,
+    *,
+    join: float = 0.0,
+    neighbours_of: int = NEIGHBOURS_OF,
+) -> list[SearchHit]:
+    """At most ``limit`` items of ``hits`` (ranked for ``query``, episode hits with their
+    window in ``context``), in order of expected new evidence per token; a neighbour joins its
+    passage while its probability per token is at least ``join``.
+
+    Greedy with lazy updates: an item's value only changes when another takes its turns,
+    so the best stale value is recomputed and taken when it still leads."""
+    items = valued(hits, query, model, neighbours_of)
+    shown: set[UUID] = set()
+    queue: list[tuple[float, int]] = []
+    for i, item in enumerate(items):
+        first = _option(item, shown, join)
+        if first is not None:
+            queue.append((-first.density, i))
+    heapq.heapify(queue)
+    out: list[SearchHit] = []
+    while queue and len(out) < limit:
+        _, i = heapq.heappop(queue)
+        option = _option(items[i], shown, join)
+        if option is None or option.density <= 0.0:
+            continue
+        if queue and -option.density > queue[0][0]:
+            heapq.heappush(queue, (-option.density, i))  # another now leads
+            continue
+        hit = items[i].hit
+        if items[i].own is not None:
+            hit = replace(hit, context=option.kept, source_episode_ids=option.shows)
+        out.append(hit)
+        shown.update(option.shows)
+    return out
