@@ -16,6 +16,16 @@ from memory_service.services.recall import RecallPipeline
 
 Counter = Callable[[str], int]
 
+TOKENS_PER_ITEM = 25
+"""About the fewest tokens an item takes (a fact line, a single turn): how many items a
+budget may need, when a preset packs short items first."""
+
+
+def items_for(token_budget: int) -> int:
+    """Items a context block of ``token_budget`` tokens asks the search for: 50, more
+    for budgets that 50 short items would leave half empty (at most 200)."""
+    return max(50, min(200, token_budget // TOKENS_PER_ITEM))
+
 
 @dataclass
 class ContextBlock:
@@ -103,7 +113,7 @@ async def build_context(
     (InvalidInput otherwise)."""
     scope.require()
     if query:
-        query_ = SearchQuery(text=query, scope=scope, limit=50, filters=where)
+        query_ = SearchQuery(text=query, scope=scope, limit=items_for(token_budget), filters=where)
         result = await recall.search(uow, pipeline, tenant, query_, mode="fast", now=now)
         hits = list(result.hits)
         retrieval_id: UUID | None = result.retrieval_id

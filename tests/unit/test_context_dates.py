@@ -154,3 +154,16 @@ def test_the_evidence_and_turn_lines_stay_dated() -> None:
     one = turn(1, 0, at=datetime(2024, 3, 1, tzinfo=UTC))
     assert turn_line(one) == "[2024-03-01] Ann: turn 1"
     assert turn_line(one, dated=False) == "Ann: turn 1"
+
+
+def test_a_larger_budget_asks_for_more_items() -> None:
+    from memory_service.services.context import items_for
+
+    assert [items_for(b) for b in (50, 1000, 1250, 2000, 4000, 100_000)] == [
+        50,
+        50,
+        50,
+        80,
+        160,
+        200,
+    ]
