@@ -6,8 +6,9 @@ beside an episode hit P(it is), from ``policies.value_model`` (two logistic regr
 over rank features). Items are then taken greedily by expected new evidence per token:
 a fact whose source turns are all shown, and a turn already shown, add nothing and are
 dropped (the same text never appears twice); a neighbour joins its hit's passage only
-while it is still joined to the hit by unshown turns and worth its tokens; a date is
-written once per day of a passage. Because the order is by value per token, every
+while it is still joined to the hit by unshown turns, worth its tokens, and the passage
+stays short (about 256 tokens: long turns come alone); a date is written once per day
+of a passage. Because the order is by value per token, every
 prefix of the answer is a good context for its size, whatever budget the caller cuts
 it at.
 
@@ -30,6 +31,9 @@ from policies.value_model import LISTS, ValueModel
 
 NEIGHBOURS_OF = 40
 """Only the first hits keep neighbours: beyond them a neighbour is rarely worth reading."""
+MAX_PASSAGE_TOKENS = 256
+"""A passage grows by neighbours only while it stays this short (approximate tokens):
+with long turns (a chat assistant's answers) a window of five would fill a budget."""
 
 
 def approx_tokens(text: str) -> int:
@@ -223,9 +227,11 @@ class _Option:
     density: float
 
 
-def _option(item: Valued, shown: set[UUID], join: float) -> _Option | None:
+def _option(item: Valued, shown: set[UUID], join: float, max_tokens: int | None) -> _Option | None:
     """``item`` as it would be taken with ``shown`` already in the context; None when it
-    adds nothing."""
+    adds nothing. Neighbours join nearest first, the turn after before the turn before,
+    each side while its turns are unshown, worth ``join`` per token, and the passage
+    stays within ``max_tokens`` (its hit is always shown: a long turn comes alone)."""
     hit = item.hit
     if item.own is None:
         sources = tuple(hit.source_episode_ids)
@@ -239,15 +245,26 @@ def _option(item: Valued, shown: set[UUID], join: float) -> _Option | None:
         return _Option((), tuple(new), value / item.cost)
     if hit.id in shown:
         return None
-    value, lines = item.p, [item.own]
-    for side in (1, -1):
-        distance = 1
-        while (line := item.beside.get(side * distance)) is not None:
-            if line.turn.id in shown or line.p / line.undated < join:
-                break
+    value, lines, spent = item.p, [item.own], item.own.undated
+    open_sides = {1: True, -1: True}
+    distance = 1
+    while any(open_sides.values()):
+        for side in (1, -1):
+            if not open_sides[side]:
+                continue
+            line = item.beside.get(side * distance)
+            if (
+                line is None
+                or line.turn.id in shown
+                or line.p / line.undated < join
+                or (max_tokens is not None and spent + line.undated > max_tokens)
+            ):
+                open_sides[side] = False
+                continue
             lines.append(line)
             value += line.p
-            distance += 1
+            spent += line.undated
+        distance += 1
     lines.sort(key=lambda line: line.turn.position)
     kept = tuple(line.turn for line in lines if line.turn.position != 0)
     shows = (hit.id, *(t.id for t in kept))
@@ -261,11 +278,13 @@ def value_passages(
     model: ValueModel,
     *,
     join: float = 0.0,
+    max_tokens: int | None = MAX_PASSAGE_TOKENS,
     neighbours_of: int = NEIGHBOURS_OF,
 ) -> list[SearchHit]:
     """At most ``limit`` items of ``hits`` (ranked for ``query``, episode hits with their
-    window in ``context``), in order of expected new evidence per token; a neighbour joins its
-    passage while its probability per token is at least ``join``.
+    window in ``context``), in order of expected new evidence per token; a neighbour joins
+    its passage while its probability per token is at least ``join`` and the passage
+    stays within ``max_tokens`` (approximate; None: no bound).
 
     Greedy with lazy updates: an item's value only changes when another takes its turns,
     so the best stale value is recomputed and taken when it still leads."""
@@ -273,14 +292,14 @@ def value_passages(
     shown: set[UUID] = set()
     queue: list[tuple[float, int]] = []
     for i, item in enumerate(items):
-        first = _option(item, shown, join)
+        first = _option(item, shown, join, max_tokens)
         if first is not None:
             queue.append((-first.density, i))
     heapq.heapify(queue)
     out: list[SearchHit] = []
     while queue and len(out) < limit:
         _, i = heapq.heappop(queue)
-        option = _option(items[i], shown, join)
+        option = _option(items[i], shown, join, max_tokens)
         if option is None or option.density <= 0.0:
             continue
         if queue and -option.density > queue[0][0]:

@@ -119,6 +119,18 @@ def test_a_neighbour_joins_only_when_worth_its_tokens() -> None:
     assert [t.position for t in out[0].context] == [-1, 1]
 
 
+def test_a_passage_grows_only_while_it_stays_short() -> None:
+    long_after = ctx(9, 1)
+    long_after = replace(long_after, text="a long answer " * 100)
+    hit8 = replace(window(8, 2), context=(ctx(6, -2), ctx(7, -1), long_after, ctx(10, 2)))
+    out = value_passages([hit8], "q", 5, FLAT)
+    assert [t.position for t in out[0].context] == [-2, -1]  # the long turn closes its side
+    out = value_passages([hit8], "q", 5, FLAT, max_tokens=None)
+    assert [t.position for t in out[0].context] == [-2, -1, 1, 2]
+    alone = value_passages([window(8, 1, text="a long turn " * 100)], "q", 5, FLAT)
+    assert alone[0].context == ()
+
+
 def test_only_the_first_hits_keep_neighbours_and_the_limit_holds() -> None:
     hits = [window(10 * n, 1) for n in range(1, 8)]
     out = value_passages(hits, "q", 3, FLAT, neighbours_of=2)
