@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import pickle
-import subprocess
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +41,7 @@ from uuid import UUID
 from evals.datasets.locomo import CATEGORY_NAMES, load_locomo
 from evals.quality.harness import consolidate_all, encode_sparse, eval_tenant, ingest_turns
 from evals.quality.locomo import source_turns
+from evals.quality.output import git_commit
 from evals.quality.rendering import hit_tokens
 from evals.quality.scoring import BUDGETS
 from memory_service.bootstrap import Components, build_components, build_consolidator
@@ -256,15 +256,6 @@ def table(figures: Mapping[str, Mapping[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m evals.train_packer", description=__doc__)
     p.add_argument("--data", type=Path, required=True, help="the LoCoMo development split")
@@ -307,7 +298,7 @@ async def run(args: argparse.Namespace, components: Components) -> dict[str, Any
     info = {
         "trained_on": dict(counts),
         "data": args.data.name,
-        "commit": _commit(),
+        "commit": git_commit() or "unknown",
         "consolidated": not args.no_consolidate,
         "held_out": figures,
         "note": "figures are leave-one-conversation-out; the model itself saw every one",

@@ -12,7 +12,7 @@ shown, add nothing and give their slot to the next candidate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from uuid import UUID
 
@@ -24,6 +24,18 @@ def approx_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+def walk_outward(take: Callable[[int], bool]) -> None:
+    """Offer positions nearest first, the turn after before the turn before (1, -1, 2,
+    -2, ...), each side until ``take`` refuses one of its positions."""
+    open_sides = {1: True, -1: True}
+    distance = 1
+    while any(open_sides.values()):
+        for side in (1, -1):
+            if open_sides[side] and not take(side * distance):
+                open_sides[side] = False
+        distance += 1
+
+
 def _joined(hit: SearchHit, shown: set[UUID], max_tokens: int | None) -> list[ContextTurn]:
     """The context turns not yet shown that still touch the hit (position 0) through
     unshown turns, nearest first, the turn after before the turn before (an answer
@@ -32,24 +44,20 @@ def _joined(hit: SearchHit, shown: set[UUID], max_tokens: int | None) -> list[Co
     by_position = {t.position: t for t in hit.context}
     spent = approx_tokens(hit.text)
     kept: list[ContextTurn] = []
-    open_sides = {1: True, -1: True}
-    distance = 1
-    while any(open_sides.values()):
-        for side in (1, -1):
-            if not open_sides[side]:
-                continue
-            turn = by_position.get(side * distance)
-            cost = approx_tokens(turn.text) if turn is not None else 0
-            if (
-                turn is None
-                or turn.id in shown
-                or (max_tokens is not None and spent + cost > max_tokens)
-            ):
-                open_sides[side] = False
-                continue
-            kept.append(turn)
-            spent += cost
-        distance += 1
+
+    def take(position: int) -> bool:
+        nonlocal spent
+        turn = by_position.get(position)
+        if turn is None or turn.id in shown:
+            return False
+        cost = approx_tokens(turn.text)
+        if max_tokens is not None and spent + cost > max_tokens:
+            return False
+        kept.append(turn)
+        spent += cost
+        return True
+
+    walk_outward(take)
     return sorted(kept, key=lambda t: t.position)
 
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from uuid import UUID
 
 from memory_service.domain.models import ContextTurn, SearchHit
+from policies.distinct import walk_outward
 from policies.update_rule import content_tokens
 from policies.value_model import LISTS, ValueModel
 
@@ -245,26 +246,21 @@ def _option(item: Valued, shown: set[UUID], join: float, max_tokens: int | None)
         return _Option((), tuple(new), value / item.cost)
     if hit.id in shown:
         return None
-    value, lines, spent = item.p, [item.own], item.own.undated
-    open_sides = {1: True, -1: True}
-    distance = 1
-    while any(open_sides.values()):
-        for side in (1, -1):
-            if not open_sides[side]:
-                continue
-            line = item.beside.get(side * distance)
-            if (
-                line is None
-                or line.turn.id in shown
-                or line.p / line.undated < join
-                or (max_tokens is not None and spent + line.undated > max_tokens)
-            ):
-                open_sides[side] = False
-                continue
-            lines.append(line)
-            value += line.p
-            spent += line.undated
-        distance += 1
+    lines, spent = [item.own], item.own.undated
+
+    def take(position: int) -> bool:
+        nonlocal spent
+        line = item.beside.get(position)
+        if line is None or line.turn.id in shown or line.p / line.undated < join:
+            return False
+        if max_tokens is not None and spent + line.undated > max_tokens:
+            return False
+        lines.append(line)
+        spent += line.undated
+        return True
+
+    walk_outward(take)
+    value = sum(line.p for line in lines)
     lines.sort(key=lambda line: line.turn.position)
     kept = tuple(line.turn for line in lines if line.turn.position != 0)
     shows = (hit.id, *(t.id for t in kept))
