@@ -60,23 +60,6 @@ def hit_tokens(hit: SearchHit) -> int:
     return turn_tokens(hit.speaker, hit.text, True)
 
 
-def passage_tokens(hit: SearchHit, context: Sequence[ContextTurn]) -> int:
-    """An episode hit with ``context``: its lines in time order, each day's date once."""
-    turns = sorted(
-        [*context, ContextTurn(hit.id, hit.speaker, hit.text, hit.occurred_at or _EPOCH, 0)],
-        key=lambda t: t.position,
-    )
-    total, day = 0, ""
-    for turn in turns:
-        today = _day(turn.occurred_at)
-        total += turn_tokens(turn.speaker, turn.text, today != day)
-        day = today
-    return total
-
-
-_EPOCH = datetime(1970, 1, 1)
-
-
 @dataclass(frozen=True, slots=True)
 class QueryWords:
     """The query's content words (stemmed), each matched at the start of a word of a
@@ -173,7 +156,7 @@ class Valued:
     beside: Mapping[int, Line]
 
 
-def _line(turn: ContextTurn, p: float) -> Line:
+def line_of(turn: ContextTurn, p: float) -> Line:
     undated = turn_tokens(turn.speaker, turn.text, False)
     return Line(turn, p, turn_tokens(turn.speaker, turn.text, True), undated)
 
@@ -202,13 +185,13 @@ def valued(
         if rank < neighbours_of:
             for turn in hit.context:
                 values = neighbour_features(hit, own, turn, rank_of.get(turn.id), asked)
-                beside[turn.position] = _line(turn, model.neighbour.probability(values))
-        line = _line(ContextTurn(hit.id, hit.speaker, hit.text, hit.occurred_at, 0), p)
+                beside[turn.position] = line_of(turn, model.neighbour.probability(values))
+        line = line_of(ContextTurn(hit.id, hit.speaker, hit.text, hit.occurred_at, 0), p)
         out.append(Valued(hit, p, line, line.dated, beside))
     return out
 
 
-def _cost(lines: Sequence[Line]) -> int:
+def passage_cost(lines: Sequence[Line]) -> int:
     """Lines in position order, each day's date written once."""
     total, day = 0, None
     for line in lines:
@@ -264,7 +247,7 @@ def _option(item: Valued, shown: set[UUID], join: float, max_tokens: int | None)
     lines.sort(key=lambda line: line.turn.position)
     kept = tuple(line.turn for line in lines if line.turn.position != 0)
     shows = (hit.id, *(t.id for t in kept))
-    return _Option(kept, shows, value / _cost(lines))
+    return _Option(kept, shows, value / passage_cost(lines))
 
 
 def value_passages(

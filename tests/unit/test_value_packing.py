@@ -20,7 +20,7 @@ from memory_service.services.recall.presets import PRESETS
 from policies import value_model
 from policies.packing import ValuePacking
 from policies.value_model import HIT_FEATURES, NEIGHBOUR_FEATURES, Logistic, ValueModel
-from policies.value_packing import passage_tokens, turn_tokens, value_passages
+from policies.value_packing import line_of, passage_cost, turn_tokens, value_passages
 from tests.unit.recall.factories import ALICE, EMBEDDER, NOW, TENANT, add_turns, hit, make_search
 from tests.unit.recall.factories import turn as ctx
 
@@ -146,7 +146,9 @@ def test_the_order_is_deterministic() -> None:
 def test_a_passage_costs_its_lines_with_each_days_date_once() -> None:
     one_day = window(8, 1)
     lines = [turn_tokens("Alice", f"turn {n}", dated=n == 7) for n in (7, 8, 9)]
-    assert passage_tokens(one_day, one_day.context) == sum(lines)
+    own = replace(ctx(8, 0), text=one_day.text)
+    passage = [line_of(t, 0.5) for t in (one_day.context[0], own, one_day.context[1])]
+    assert passage_cost(passage) == sum(lines)
 
 
 def test_the_model_round_trips_and_refuses_unknown_features(tmp_path: Path) -> None:
