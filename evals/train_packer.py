@@ -43,13 +43,13 @@ from evals.quality.harness import consolidate_all, encode_sparse, eval_tenant, i
 from evals.quality.locomo import source_turns
 from evals.quality.output import git_commit
 from evals.quality.rendering import hit_tokens
-from evals.quality.scoring import BUDGETS
+from evals.quality.scoring import BUDGETS, budget_key, budget_scores
 from memory_service.bootstrap import Components, build_components, build_consolidator
 from memory_service.config import Settings
 from memory_service.domain.models import SearchHit, SearchQuery
 from memory_service.services import recall
 from memory_service.services.recall.parts import Parts
-from memory_service.services.recall.presets import SPARSE_LISTS, Preset
+from memory_service.services.recall.presets import FOCUSED, SPARSE_LISTS, Preset
 from policies.distinct import distinct_passages
 from policies.packing import TopK
 from policies.value_model import BUNDLED, HIT_FEATURES, NEIGHBOUR_FEATURES, Logistic, ValueModel
@@ -58,6 +58,7 @@ from policies.value_packing import (
     QueryWords,
     hit_features,
     neighbour_features,
+    pool_ranks,
     value_passages,
 )
 from retrievers.passages import Window
@@ -131,10 +132,7 @@ def rows(asked: Sequence[Asked]) -> tuple[Rows, Rows]:
     near_y: list[bool] = []
     for a in asked:
         words = QueryWords.of(a.question)
-        rank_of: dict[UUID, int] = {}
-        for rank, hit in enumerate(a.hits):
-            if hit.kind == "episode":
-                rank_of.setdefault(hit.id, rank)
+        rank_of = pool_ranks(a.hits)
         for rank, hit in enumerate(a.hits):
             own = hit_features(hit, rank, words)
             turns = [hit.id] if hit.kind == "episode" else list(hit.source_episode_ids)
@@ -191,24 +189,17 @@ Packing = Callable[[Sequence[SearchHit], str], list[SearchHit]]
 
 
 def focus(hits: Sequence[SearchHit], question: str = "") -> list[SearchHit]:
-    """Today's packer of the default preset (``DistinctPassages(wide=10)``), limit 50."""
-    return distinct_passages(hits, 50, max_tokens=256, wide=10)
+    """Today's packer of the default preset (``FOCUSED``), limit 50."""
+    return distinct_passages(hits, 50, max_tokens=FOCUSED.max_tokens, wide=FOCUSED.wide)
 
 
 def budget_recall(packed: Sequence[SearchHit], a: Asked) -> dict[int, float]:
     """Recall within each budget of the rank-order prefix that fits, as the runner counts
     (each item rendered as ``/v1/context`` renders it)."""
-    out: dict[int, float] = {}
-    items = [(hit_tokens(h)[1], {a.label_of.get(e) for e in h.source_episode_ids}) for h in packed]
-    for budget in BUDGETS:
-        used, covered = 0, set[str | None]()
-        for tokens, labels in items:
-            if used + tokens > budget:
-                break
-            used += tokens
-            covered |= labels
-        out[budget] = len(covered & a.evidence) / len(a.evidence)
-    return out
+    covers = [frozenset(a.label_of.get(e, "") for e in h.source_episode_ids) for h in packed]
+    tokens = [hit_tokens(h)[1] for h in packed]
+    scores = budget_scores(covers, tokens, sorted(a.evidence))
+    return {budget: scores[budget_key(budget)] for budget in BUDGETS}
 
 
 def _valued_by(model: ValueModel) -> Packing:

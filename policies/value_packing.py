@@ -26,7 +26,7 @@ from datetime import datetime
 from uuid import UUID
 
 from memory_service.domain.models import ContextTurn, SearchHit
-from policies.distinct import walk_outward
+from policies.distinct import approx_tokens, walk_outward
 from policies.update_rule import content_tokens
 from policies.value_model import LISTS, ValueModel
 
@@ -35,11 +35,6 @@ NEIGHBOURS_OF = 40
 MAX_PASSAGE_TOKENS = 256
 """A passage grows by neighbours only while it stays this short (approximate tokens):
 with long turns (a chat assistant's answers) a window of five would fill a budget."""
-
-
-def approx_tokens(text: str) -> int:
-    """Four characters a token: cheap, and close enough to order by."""
-    return max(1, len(text) // 4)
 
 
 def _day(moment: datetime | None) -> str:
@@ -161,6 +156,16 @@ def line_of(turn: ContextTurn, p: float) -> Line:
     return Line(turn, p, turn_tokens(turn.speaker, turn.text, True), undated)
 
 
+def pool_ranks(hits: Sequence[SearchHit]) -> dict[UUID, int]:
+    """Each episode's first rank among ``hits`` (0-based): a neighbour's own rank when a
+    list proposed it too."""
+    ranks: dict[UUID, int] = {}
+    for rank, hit in enumerate(hits):
+        if hit.kind == "episode":
+            ranks.setdefault(hit.id, rank)
+    return ranks
+
+
 def valued(
     hits: Sequence[SearchHit],
     query: str,
@@ -170,10 +175,7 @@ def valued(
     """Each hit with the model's probabilities for ``query``; neighbours only for the
     first ``neighbours_of`` hits."""
     asked = QueryWords.of(query)
-    rank_of: dict[UUID, int] = {}
-    for rank, hit in enumerate(hits):
-        if hit.kind == "episode":
-            rank_of.setdefault(hit.id, rank)
+    rank_of = pool_ranks(hits)
     out = []
     for rank, hit in enumerate(hits):
         own = hit_features(hit, rank, asked)

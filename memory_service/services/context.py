@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -56,13 +56,19 @@ def _lines(hit: SearchHit) -> list[str]:
     return lines
 
 
-def _render(facts: Sequence[SearchHit], episodes: Sequence[SearchHit]) -> list[str]:
-    """The block's lines: a section per kind (facts, then conversation excerpts)."""
-    lines: list[str] = []
-    for title, hits in (("## Facts", facts), ("## Conversation excerpts", episodes)):
+TITLES = ("## Facts", "## Conversation excerpts")
+
+
+def _render(
+    facts: Sequence[SearchHit], episodes: Sequence[SearchHit], lines: Mapping[int, list[str]]
+) -> list[str]:
+    """The block's lines: a section per kind (facts, then conversation excerpts), each
+    hit's lines from ``lines`` (by ``id()`` of the hit, rendered once)."""
+    out: list[str] = []
+    for title, hits in zip(TITLES, (facts, episodes), strict=True):
         if hits:
-            lines += [title, *(line for hit in hits for line in _lines(hit))]
-    return lines
+            out += [title, *(line for hit in hits for line in lines[id(hit)])]
+    return out
 
 
 def pack(
@@ -73,18 +79,49 @@ def pack(
 ) -> ContextBlock:
     """The hits in rank order, each kept only while the whole block still fits
     ``budget`` (a hit that does not fit gives its room to the next), shown in sections:
-    facts, then conversation excerpts, each in rank order; then the entities."""
+    facts, then conversation excerpts, each in rank order; then the entities.
+
+    Each hit is rendered and counted once, and the block's count is kept as an upper
+    bound (the hits' counts, a newline between lines, each section's title: joining
+    lines never adds tokens). A hit that fits under the bound is taken uncounted; near
+    the budget the block is counted whole, and a hit that would not fit even if its
+    seams merged away is passed over uncounted. The final block is counted whole too
+    (the last hits are dropped, should it not fit)."""
     block = ContextBlock(text="", tokens=0)
-    facts: list[SearchHit] = []
-    episodes: list[SearchHit] = []
+    lines = {id(hit): _lines(hit) for hit in hits}
+    newline = count("\n")
+    titles = [count(title) for title in TITLES]
+    taken: list[SearchHit] = []
+    opened: set[bool] = set()
+    used, exact = 0, True
+
+    def render(chosen: Sequence[SearchHit]) -> list[str]:
+        facts = [h for h in chosen if h.kind != "episode"]
+        return _render(facts, [h for h in chosen if h.kind == "episode"], lines)
+
     for hit in hits:
-        kept = episodes if hit.kind == "episode" else facts
-        kept.append(hit)
-        if count("\n".join(_render(facts, episodes))) > budget:
-            kept.pop()
-    parts = _render(facts, episodes)
-    block.memory_ids = [h.id for h in facts]
-    block.episode_ids = [h.id for h in episodes]
+        episode = hit.kind == "episode"
+        joins = (1 if taken else 0) + (1 if episode not in opened else 0)
+        cost = count("\n".join(lines[id(hit)])) + joins * newline
+        cost += titles[episode] if episode not in opened else 0
+        if used + cost > budget and not exact:
+            used, exact = count("\n".join(render(taken))), True
+        if used + cost <= budget:
+            used, exact = used + cost, False
+        elif used + cost - joins * newline > budget:
+            continue  # over even if its seams merged away
+        elif (whole := count("\n".join(render([*taken, hit])))) <= budget:
+            used, exact = whole, True
+        else:
+            continue
+        taken.append(hit)
+        opened.add(episode)
+    parts = render(taken)
+    while taken and count("\n".join(parts)) > budget:
+        taken.pop()
+        parts = render(taken)
+    block.memory_ids = [h.id for h in taken if h.kind != "episode"]
+    block.episode_ids = [h.id for h in taken if h.kind == "episode"]
     if entities:
         line = "## Entities\n" + ", ".join(entities)
         if count("\n".join([*parts, line])) <= budget:

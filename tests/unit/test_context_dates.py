@@ -167,3 +167,37 @@ def test_a_larger_budget_asks_for_more_items() -> None:
         160,
         200,
     ]
+
+
+def test_the_block_takes_what_counting_it_whole_after_each_hit_would() -> None:
+    from random import Random
+
+    from memory_service.adapters.tokens import count_tokens
+    from memory_service.services.context import TITLES
+
+    rng = Random(7)
+    day = datetime(2024, 3, 1, 9, tzinfo=UTC)
+    hits = [
+        fact(n, day) if rng.random() < 0.4 else passage(n, start=day + timedelta(days=n % 3))
+        for n in range(1, 80)
+    ]
+
+    def reference(budget: int) -> list[UUID]:
+        chosen: list[SearchHit] = []
+        for hit in hits:
+            trial = [*chosen, hit]
+            facts = [line for h in trial if h.kind != "episode" for line in _lines(h)]
+            turns = [line for h in trial if h.kind == "episode" for line in _lines(h)]
+            text = [
+                *([TITLES[0], *facts] if facts else []),
+                *([TITLES[1], *turns] if turns else []),
+            ]
+            if count_tokens("\n".join(text)) <= budget:
+                chosen = trial
+        return [h.id for h in chosen]
+
+    for budget in (20, 60, 250, 1000, 4000):
+        block = pack(hits, [], budget, count_tokens)
+        got = block.memory_ids + block.episode_ids
+        assert sorted(got) == sorted(reference(budget))
+        assert block.tokens <= budget
