@@ -175,7 +175,7 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 
     default_preset: str = Field(
-        default="sparse-focus2", description="preset used when a search names none"
+        default="sparse-value2", description="preset used when a search names none"
     )
     gate_relevance: float = Field(default=0.45, ge=0, le=1)
     gate_coverage: float = Field(default=0.5, ge=0, le=1)

@@ -270,6 +270,7 @@ def value_passages(
     Greedy with lazy updates: an item's value only changes when another takes its turns,
     so the best stale value is recomputed and taken when it still leads."""
     items = valued(hits, query, model, neighbours_of)
+    rank_of = pool_ranks(hits)
     shown: set[UUID] = set()
     queue: list[tuple[float, int]] = []
     for i, item in enumerate(items):
@@ -288,7 +289,31 @@ def value_passages(
             continue
         hit = items[i].hit
         if items[i].own is not None:
-            hit = replace(hit, context=option.kept, source_episode_ids=option.shows)
+            hit = _led(
+                hits, rank_of, replace(hit, context=option.kept, source_episode_ids=option.shows)
+            )
         out.append(hit)
         shown.update(option.shows)
     return out
+
+
+def _led(hits: Sequence[SearchHit], rank_of: Mapping[UUID, int], passage: SearchHit) -> SearchHit:
+    """``passage`` led by its best-ranked turn: when a neighbour is itself a hit the
+    lists ranked higher, the passage is shown as that hit's, its turns placed around it
+    (the same lines, so the same cost), and the hit it grew from is named in
+    ``merged``. A search's items then lead with what the lists matched best."""
+    ranked = [t for t in passage.context if t.id in rank_of]
+    if not ranked:
+        return passage
+    best = min(ranked, key=lambda t: rank_of[t.id])
+    if rank_of[best.id] >= rank_of.get(passage.id, len(hits)):
+        return passage
+    lead, shift = hits[rank_of[best.id]], best.position
+    turns = [t for t in passage.passage() if t.id != lead.id]
+    context = tuple(replace(t, position=t.position - shift) for t in turns)
+    return replace(
+        lead,
+        context=context,
+        source_episode_ids=(lead.id, *(t.id for t in context)),
+        merged=(passage.id, *passage.merged),
+    )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,16 +64,19 @@ class SqlTransfer:
         self._s = session
 
     async def export(self, tenant: UUID, scope: Scope) -> AsyncIterator[dict[str, Any]]:
-        """Every row of the scope (the whole tenant when the scope is empty), parents first."""
+        """Every row of the scope (the whole tenant when the scope is empty), parents first:
+        episodes in time order (turns of one instant in the order they were written, so an
+        import stores them in that order), the other kinds in id order."""
         for kind in ("episode", "memory", "entity"):
             model = KINDS[kind]
             table = table_of(model)
-            last: UUID | None = None
+            keys = (table.c.occurred_at, table.c.seq) if kind == "episode" else (table.c.id,)
+            last: tuple[Any, ...] | None = None
             while True:
                 stmt = select(table).where(*scope_filters(model, tenant, scope))
                 if last is not None:
-                    stmt = stmt.where(table.c.id > last)
-                rows = (await self._s.execute(stmt.order_by(table.c.id).limit(PAGE))).all()
+                    stmt = stmt.where(tuple_(*keys) > tuple_(*last))
+                rows = (await self._s.execute(stmt.order_by(*keys).limit(PAGE))).all()
                 for row in rows:
                     yield _record(kind, table, row)
                     if kind == "memory":
@@ -86,7 +89,7 @@ class SqlTransfer:
                             yield member
                 if len(rows) < PAGE:
                     break
-                last = rows[-1].id
+                last = tuple(getattr(rows[-1], c.name) for c in keys)
 
     async def _children(
         self, tenant: UUID, model: type[Any], key: str, parent: UUID

@@ -112,10 +112,11 @@ class FakeTransfer:
 
     async def export(self, tenant: UUID, scope: Scope) -> AsyncIterator[dict[str, Any]]:
         """Every row of the scope (the whole tenant when the scope is empty), parents
-        first, each kind in id order; a memory's history and an entity's memberships
-        follow it."""
+        first: episodes in time order (turns of one instant in the order written), the
+        other kinds in id order; a memory's history and an entity's memberships follow
+        it."""
         db = self._db
-        for e in sorted(db.episodes.values(), key=lambda r: r.episode.id):
+        for e in sorted(db.episodes.values(), key=lambda r: (r.episode.occurred_at, r.seq)):
             if in_scope(e.tenant, e.episode.scope, tenant, scope):
                 yield episode_record(e)
         for m in sorted(db.memories.values(), key=lambda r: r.memory.id):

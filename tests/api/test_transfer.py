@@ -68,6 +68,22 @@ async def test_round_trip_reproduces_search(
     )
 
 
+async def test_turns_of_one_instant_keep_their_order_through_a_round_trip(
+    client: AsyncClient, second: AsyncClient
+) -> None:
+    # one batch without times: every turn gets the same instant, and only the order
+    # they were written in says which came first
+    texts = [f"turn {n}" for n in range(8)]
+    ids = await add_messages(client, texts, user_id="u")
+    at = {e["occurred_at"] for e in (await client.get("/v1/episodes")).json()["items"]}
+    assert len(at) == 1
+    imported = await second.post("/v1/import", content=(await client.get("/v1/export")).content)
+    assert imported.status_code == 200, imported.text
+    for instance in (client, second):
+        page = (await instance.get("/v1/episodes", params={"order": "asc"})).json()["items"]
+        assert [e["id"] for e in page] == ids
+
+
 async def test_export_of_one_user_only(client: AsyncClient) -> None:
     await add_messages(client, ["mine"], user_id="u1")
     await add_messages(client, ["theirs"], user_id="u2")

@@ -75,6 +75,17 @@ def test_a_likelier_hit_goes_first_at_the_same_cost() -> None:
     assert ids(out) == [30, 20, 10]
 
 
+def test_a_passage_is_led_by_the_best_ranked_hit_it_shows() -> None:
+    model = replace(FLAT, hit=logistic(HIT_FEATURES, inv_rank=-8.0))  # later ranks likelier
+    out = value_passages([window(10), window(11)], "q", 5, model)
+    # 11's passage (10, 11, 12) goes first, shown as the passage of 10, ranked first
+    [passage] = out
+    assert passage.id.int == 10
+    assert [(t.id.int, t.position) for t in passage.context] == [(11, 1), (12, 2)]
+    assert [s.int for s in passage.source_episode_ids] == [10, 11, 12]
+    assert [m.int for m in passage.merged] == [11]
+
+
 def adds_something(out: list[SearchHit]) -> bool:
     """Each item shows a turn no earlier item showed, and an episode none it shows."""
     shown: set[UUID] = set()
@@ -201,3 +212,27 @@ async def test_the_preset_end_to_end_shows_each_turn_once() -> None:
         )
     assert 0 < len(result.hits) <= 4
     assert adds_something(list(result.hits))
+
+
+async def test_system_2s_ranking_is_packed_in_its_own_order() -> None:
+    store = FakeStore()
+    async with FakeUnitOfWork(store) as uow:
+        await add_turns(uow, [f"my dog {n} likes the park" for n in range(12)])
+    backwards = replace(FLAT, hit=logistic(HIT_FEATURES, inv_rank=-8.0))
+    value = PRESETS["sparse-value2"].build(EMBEDDER, Parts(value_model=backwards))
+    focus = PRESETS["sparse-focus2"].build(EMBEDDER, Parts())
+    found = []
+    for pipeline in (value, focus):
+        async with FakeUnitOfWork(store) as uow:
+            result = await search(
+                uow,
+                pipeline,
+                TENANT,
+                SearchQuery("dog park", ALICE, limit=4),
+                mode="deliberate",
+                now=NOW,
+                log=False,
+            )
+        assert result.route == "deliberate"
+        found.append([(h.id, [t.id for t in h.context]) for h in result.hits])
+    assert found[0] == found[1]

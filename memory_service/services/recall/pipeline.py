@@ -65,6 +65,8 @@ class RecallPipeline:
     rerankers: tuple[Reranker, ...]
     passages: PassageBuilder
     packer: Packer
+    deliberated: Packer
+    """Packs System 2's ranking, in its order."""
     depth: int
     """Ranked candidates kept per requested item (more than 1 when passages merge and
     freed slots go to the next ones)."""
@@ -115,7 +117,7 @@ class RecallPipeline:
         limit = query.limit * self.depth
         with trace.stage("rerank"):
             pool = await self._rerank(search, fused, limit)
-        hits = await self._pack(search, pool.hits[:limit])
+        hits = await self._pack(search, pool.hits[:limit], self.packer)
         route: Route = "deliberate" if mode == "deliberate" else "fast"
         gate = None
         if self.gate.applies(search):
@@ -125,7 +127,7 @@ class RecallPipeline:
         if route == "deliberate":
             with trace.stage("deliberation"), metrics.purpose("deliberation"):
                 ranked = await self.deliberator.deliberate(search, pool.hits[:limit], limit)
-            hits = await self._pack(search, ranked)
+            hits = await self._pack(search, ranked, self.deliberated)
         metrics.search_route(route)
         return Outcome(hits, route, gate, len(fused), trace)
 
@@ -194,9 +196,11 @@ class RecallPipeline:
             pool = await reranker.rerank(search, pool, limit)
         return pool
 
-    async def _pack(self, search: Search, ranked: Sequence[SearchHit]) -> list[SearchHit]:
+    async def _pack(
+        self, search: Search, ranked: Sequence[SearchHit], packer: Packer
+    ) -> list[SearchHit]:
         with search.trace.stage("context"):
-            return self.packer.pack(search, await self.passages.build(search, ranked))
+            return packer.pack(search, await self.passages.build(search, ranked))
 
 
 class _Encodings:

@@ -52,6 +52,9 @@ class Preset:
     rerankers: tuple[Spec[Reranker], ...] = ()
     passages: Spec[PassageBuilder] = field(default_factory=Window)
     packer: Spec[Packer] = field(default_factory=TopK)
+    deliberated: Spec[Packer] | None = None
+    """Packs System 2's ranking (None: ``packer``): a packer that reorders by what the
+    fused lists said would undo what System 2 read."""
     depth: int = 1
     gate: Spec[Gate] = field(default_factory=QualityGateSpec)
     deliberation: Spec[Deliberator] = field(default_factory=FullDeliberation)
@@ -66,6 +69,7 @@ class Preset:
             rerankers=tuple(s.create(parts) for s in self.rerankers),
             passages=self.passages.create(parts),
             packer=self.packer.create(parts),
+            deliberated=(self.deliberated or self.packer).create(parts),
             depth=self.depth,
             gate=self.gate.create(parts),
             deliberator=self.deliberation.create(parts),
@@ -109,6 +113,7 @@ def _windowed(
     rerankers: tuple[Spec[Reranker], ...] = (),
     gate: Spec[Gate] = UNGATED,
     packer: Spec[Packer] | None = None,
+    deliberated: Spec[Packer] | None = None,
 ) -> Preset:
     """Episode hits with ``turns`` neighbours a side; overlapping passages merged (or,
     with ``DistinctPassages``, no turn shown twice)."""
@@ -119,6 +124,7 @@ def _windowed(
         rerankers=rerankers,
         passages=Window(turns),
         packer=packer or MergedPassages(),
+        deliberated=deliberated,
         depth=2,
         gate=gate,
     )
@@ -143,7 +149,9 @@ PRESETS: dict[str, Preset] = {
         _windowed("focus-window2", 2, packer=FOCUSED),
         _windowed("sparse-focus2", 2, lists=SPARSE_LISTS, packer=FOCUSED),
         _windowed("splade-focus2", 2, lists=SPLADE_LISTS, packer=FOCUSED),
-        _windowed("sparse-value2", 2, lists=SPARSE_LISTS, packer=ValuePacking()),
+        _windowed(
+            "sparse-value2", 2, lists=SPARSE_LISTS, packer=ValuePacking(), deliberated=FOCUSED
+        ),
         _windowed(
             "sparse-focus2-ce",
             2,
