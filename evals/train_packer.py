@@ -52,15 +52,9 @@ from memory_service.services.recall.parts import Parts
 from memory_service.services.recall.presets import FOCUSED, SPARSE_LISTS, Preset
 from policies.distinct import distinct_passages
 from policies.packing import TopK
+from policies.value_features import Ranked
 from policies.value_model import BUNDLED, HIT_FEATURES, NEIGHBOUR_FEATURES, Logistic, ValueModel
-from policies.value_packing import (
-    NEIGHBOURS_OF,
-    QueryWords,
-    hit_features,
-    neighbour_features,
-    pool_ranks,
-    value_passages,
-)
+from policies.value_packing import NEIGHBOURS_OF, value_passages
 from retrievers.passages import Window
 
 LIMIT = 100
@@ -131,16 +125,15 @@ def rows(asked: Sequence[Asked]) -> tuple[Rows, Rows]:
     near_x: list[dict[str, float]] = []
     near_y: list[bool] = []
     for a in asked:
-        words = QueryWords.of(a.question)
-        rank_of = pool_ranks(a.hits)
+        ranked = Ranked.of(a.hits, a.question)
         for rank, hit in enumerate(a.hits):
-            own = hit_features(hit, rank, words)
+            own = ranked.hit(rank)
             turns = [hit.id] if hit.kind == "episode" else list(hit.source_episode_ids)
             hit_x.append(own)
             hit_y.append(any(a.label_of.get(t) in a.evidence for t in turns))
             if hit.kind == "episode" and rank < NEIGHBOURS_OF:
                 for turn in hit.context:
-                    near = neighbour_features(hit, own, turn, rank_of.get(turn.id), words)
+                    near = ranked.neighbour(rank, own, turn)
                     near_x.append(near)
                     near_y.append(a.label_of.get(turn.id) in a.evidence)
     return (hit_x, hit_y), (near_x, near_y)

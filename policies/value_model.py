@@ -30,15 +30,22 @@ HIT_FEATURES = (
     "log_tokens",
     "overlap",
     *(f"{name}.{what}" for name in LISTS for what in ("inv_rank", "present")),
+    "day_support",
+    "fact_support",
+    "source_support",
 )
 """A ranked hit: its fused rank and score, whether it is a fact, its length, the share
-of the query's content words it holds, and where each list ranked it."""
+of the query's content words it holds, where each list ranked it, and the support of
+the first hits (on its day; a fact among them drawn from it; its source turn among
+them)."""
 NEIGHBOUR_FEATURES = (
     "hit.log_rank",
     "hit.inv_rank",
     "hit.rrf",
     "hit.log_tokens",
     "hit.overlap",
+    "hit.day_support",
+    "hit.fact_support",
     "after",
     "before",
     "far",
@@ -46,12 +53,14 @@ NEIGHBOUR_FEATURES = (
     "overlap",
     "pool.inv_rank",
     "pool.present",
+    "fact_support",
     "hit_asks",
     "asks",
 )
 """A turn beside an episode hit: its hit's rank, score, length and overlap, which side
 and how far, its own length and overlap with the query, its own fused rank when a list
-proposed it too, and whether it or the hit is a question."""
+proposed it too, a fact among the first hits drawn from it, the hit's support, and
+whether it or the hit is a question."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,130 +3,33 @@ evidence for each token it costs.
 
 Each ranked hit gets P(its turn, or a fact's source turn, is evidence) and each turn
 beside an episode hit P(it is), from ``policies.value_model`` (two logistic regressions
-over rank features). Items are then taken greedily by expected new evidence per token:
-a fact whose source turns are all shown, and a turn already shown, add nothing and are
-dropped (the same text never appears twice); a neighbour joins its hit's passage only
-while it is still joined to the hit by unshown turns, worth its tokens, and the passage
-stays short (about 256 tokens: long turns come alone); a date is written once per day
-of a passage. Because the order is by value per token, every
-prefix of the answer is a good context for its size, whatever budget the caller cuts
-it at.
-
-Token costs are approximate (four characters a token), as the lines will be rendered.
+over the features of ``policies.value_features``). Items are then taken greedily by
+expected new evidence per token: a fact whose source turns are all shown, and a turn
+already shown, add nothing and are dropped (the same text never appears twice); a
+neighbour joins its hit's passage only while it is still joined to the hit by unshown
+turns, worth its tokens, and the passage stays short (about 256 tokens: long turns come
+alone); a date is written once per day of a passage. Because the order is by value per
+token, every prefix of the answer is a good context for its size, whatever budget the
+caller cuts it at. Token costs are approximate (four characters a token).
 """
 
 from __future__ import annotations
 
 import heapq
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from uuid import UUID
 
 from memory_service.domain.models import ContextTurn, SearchHit
-from policies.distinct import approx_tokens, walk_outward
-from policies.update_rule import content_tokens
-from policies.value_model import LISTS, ValueModel
+from policies.distinct import walk_outward
+from policies.value_features import Ranked, hit_tokens, pool_ranks, turn_tokens
+from policies.value_model import ValueModel
 
 NEIGHBOURS_OF = 40
 """Only the first hits keep neighbours: beyond them a neighbour is rarely worth reading."""
 MAX_PASSAGE_TOKENS = 256
 """A passage grows by neighbours only while it stays this short (approximate tokens):
 with long turns (a chat assistant's answers) a window of five would fill a budget."""
-
-
-def _day(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d}" if moment else "undated"
-
-
-def turn_tokens(speaker: str | None, text: str, dated: bool) -> int:
-    """A turn's line as a context block renders it: ``- [day] speaker: text``."""
-    who = f"{speaker}: " if speaker else ""
-    day = "[0000-00-00] " if dated else ""
-    return approx_tokens(f"- {day}{who}{text}")
-
-
-def hit_tokens(hit: SearchHit) -> int:
-    """The hit alone: a fact's line, or an episode's own dated turn line."""
-    if hit.kind != "episode":
-        return approx_tokens(f"- {hit.text} (since {_day(hit.occurred_at)})")
-    return turn_tokens(hit.speaker, hit.text, True)
-
-
-@dataclass(frozen=True, slots=True)
-class QueryWords:
-    """The query's content words (stemmed), each matched at the start of a word of a
-    text: a cheap overlap that needs no stemming of the texts it scores."""
-
-    count: int
-    pattern: re.Pattern[str] | None
-    seen: dict[str, float]
-    """Overlap per text already scored (a turn is often beside several hits)."""
-
-    @classmethod
-    def of(cls, query: str) -> QueryWords:
-        stems = sorted(content_tokens(query), key=lambda s: (-len(s), s))
-        if not stems:
-            return cls(0, None, {})
-        alternatives = "|".join(re.escape(s) for s in stems)
-        return cls(len(stems), re.compile(rf"\b(?:{alternatives})", re.IGNORECASE), {})
-
-    def overlap(self, text: str) -> float:
-        """The share of the query's content words that ``text`` holds."""
-        if self.pattern is None:
-            return 0.0
-        if text not in self.seen:
-            found = {m.lower() for m in self.pattern.findall(text)}
-            self.seen[text] = len(found) / self.count
-        return self.seen[text]
-
-
-def hit_features(hit: SearchHit, rank: int, asked: QueryWords) -> dict[str, float]:
-    """What the model reads of the hit at ``rank`` (0-based) of the fused ranking
-    (``asked``: the query's content words)."""
-    scores = hit.scores
-    values = {
-        "log_rank": math.log1p(rank),
-        "inv_rank": 1.0 / (1 + rank),
-        "rrf": float(scores.get("rrf", 0.0)) * 60.0,
-        "fact": float(hit.kind != "episode"),
-        "log_tokens": math.log(hit_tokens(hit)),
-        "overlap": asked.overlap(hit.text),
-    }
-    for name in LISTS:
-        at = scores.get(f"{name}_rank")
-        values[f"{name}.inv_rank"] = 1.0 / at if at else 0.0
-        values[f"{name}.present"] = float(at is not None)
-    return values
-
-
-def neighbour_features(
-    hit: SearchHit,
-    own: Mapping[str, float],
-    turn: ContextTurn,
-    pool_rank: int | None,
-    asked: QueryWords,
-) -> dict[str, float]:
-    """What the model reads of ``turn`` beside ``hit`` (``own``: the hit's features;
-    ``pool_rank``: the turn's own rank when a list proposed it too)."""
-    return {
-        "hit.log_rank": own["log_rank"],
-        "hit.inv_rank": own["inv_rank"],
-        "hit.rrf": own["rrf"],
-        "hit.log_tokens": own["log_tokens"],
-        "hit.overlap": own["overlap"],
-        "after": float(turn.position == 1),
-        "before": float(turn.position == -1),
-        "far": float(abs(turn.position) >= 2),
-        "log_tokens": math.log(turn_tokens(turn.speaker, turn.text, False)),
-        "overlap": asked.overlap(turn.text),
-        "pool.inv_rank": 1.0 / (1 + pool_rank) if pool_rank is not None else 0.0,
-        "pool.present": float(pool_rank is not None),
-        "hit_asks": float(hit.text.rstrip().endswith("?")),
-        "asks": float(turn.text.rstrip().endswith("?")),
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,16 +59,6 @@ def line_of(turn: ContextTurn, p: float) -> Line:
     return Line(turn, p, turn_tokens(turn.speaker, turn.text, True), undated)
 
 
-def pool_ranks(hits: Sequence[SearchHit]) -> dict[UUID, int]:
-    """Each episode's first rank among ``hits`` (0-based): a neighbour's own rank when a
-    list proposed it too."""
-    ranks: dict[UUID, int] = {}
-    for rank, hit in enumerate(hits):
-        if hit.kind == "episode":
-            ranks.setdefault(hit.id, rank)
-    return ranks
-
-
 def valued(
     hits: Sequence[SearchHit],
     query: str,
@@ -174,11 +67,10 @@ def valued(
 ) -> list[Valued]:
     """Each hit with the model's probabilities for ``query``; neighbours only for the
     first ``neighbours_of`` hits."""
-    asked = QueryWords.of(query)
-    rank_of = pool_ranks(hits)
+    ranked = Ranked.of(hits, query)
     out = []
     for rank, hit in enumerate(hits):
-        own = hit_features(hit, rank, asked)
+        own = ranked.hit(rank)
         p = model.hit.probability(own)
         if hit.kind != "episode" or hit.occurred_at is None:
             out.append(Valued(hit, p, None, hit_tokens(hit), {}))
@@ -186,7 +78,7 @@ def valued(
         beside: dict[int, Line] = {}
         if rank < neighbours_of:
             for turn in hit.context:
-                values = neighbour_features(hit, own, turn, rank_of.get(turn.id), asked)
+                values = ranked.neighbour(rank, own, turn)
                 beside[turn.position] = line_of(turn, model.neighbour.probability(values))
         line = line_of(ContextTurn(hit.id, hit.speaker, hit.text, hit.occurred_at, 0), p)
         out.append(Valued(hit, p, line, line.dated, beside))

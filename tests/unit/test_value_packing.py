@@ -19,8 +19,9 @@ from memory_service.services.recall.parts import Parts
 from memory_service.services.recall.presets import PRESETS
 from policies import value_model
 from policies.packing import ValuePacking
+from policies.value_features import turn_tokens
 from policies.value_model import HIT_FEATURES, NEIGHBOUR_FEATURES, Logistic, ValueModel
-from policies.value_packing import line_of, passage_cost, turn_tokens, value_passages
+from policies.value_packing import line_of, passage_cost, value_passages
 from tests.unit.recall.factories import ALICE, EMBEDDER, NOW, TENANT, add_turns, hit, make_search
 from tests.unit.recall.factories import turn as ctx
 

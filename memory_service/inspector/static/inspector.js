@@ -12,7 +12,8 @@
     // memory_service/services/recall/presets.py; "" lets the service pick its default.
     "", "hybrid", "hybrid-graph", "fast", "gated", "hybrid-window", "hybrid-window2",
     "gated-window", "gated-window2", "fast-window", "sparse", "sparse2", "distinct-window2",
-    "sparse-distinct2", "focus-window2", "sparse-focus2", "splade-focus2", "gated-focus2",
+    "sparse-distinct2", "focus-window2", "sparse-focus2", "sparse-value2", "splade-focus2",
+    "gated-focus2",
     "memories-hybrid", "episodes-hybrid", "episodes-vector", "episodes-text", "episodes-sparse",
   ];
 
