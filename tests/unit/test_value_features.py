@@ -1,0 +1,51 @@
+"""What the packer's model reads: the support the first hits lend each other."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from memory_service.domain.models import SearchHit
+from policies.value_features import SUPPORT_OF, Ranked
+from tests.unit.recall.factories import T0, hit
+from tests.unit.recall.factories import turn as ctx
+
+
+def on_day(n: int, day: int) -> SearchHit:
+    return hit(n, at=T0 + timedelta(days=day))
+
+
+def fact(n: int, *sources: int) -> SearchHit:
+    return replace(hit(n, kind="memory"), source_episode_ids=tuple(UUID(int=s) for s in sources))
+
+
+def test_a_hit_is_supported_by_the_other_first_hits_of_its_day() -> None:
+    ranked = Ranked.of([on_day(1, 0), on_day(2, 0), on_day(3, 1), on_day(4, 0)], "q")
+    assert ranked.hit(0)["day_support"] == pytest.approx(1 / 2 + 1 / 4)
+    assert ranked.hit(1)["day_support"] == pytest.approx(1 + 1 / 4)
+    assert ranked.hit(2)["day_support"] == 0.0
+
+
+def test_only_the_first_hits_lend_support() -> None:
+    late = [on_day(n, 1) for n in range(1, SUPPORT_OF + 1)]
+    ranked = Ranked.of([*late, on_day(99, 0), on_day(98, 0)], "q")
+    assert ranked.hit(SUPPORT_OF)["day_support"] == 0.0
+    # one past the first hits still reads the support of its day
+    assert Ranked.of([*late, on_day(97, 1)], "q").hit(SUPPORT_OF)["day_support"] > 0
+
+
+def test_a_fact_and_the_turn_it_is_drawn_from_support_each_other() -> None:
+    hits = [fact(50, 7), hit(3), hit(7, context=[ctx(6, -1)]), fact(51, 6)]
+    ranked = Ranked.of(hits, "q")
+    assert ranked.hit(2)["fact_support"] == pytest.approx(1.0)  # fact 50, first
+    assert ranked.hit(1)["fact_support"] == 0.0
+    assert ranked.hit(0)["source_support"] == pytest.approx(1 / 3)  # turn 7, third
+    assert ranked.hit(3)["source_support"] == 0.0  # turn 6 is only beside a hit
+    own = ranked.hit(2)
+    beside = ranked.neighbour(2, own, ctx(6, -1))
+    assert beside["fact_support"] == pytest.approx(1 / 4)  # fact 51, fourth
+    assert beside["hit.fact_support"] == pytest.approx(1.0)
+    assert beside["before"] == 1.0
