@@ -118,7 +118,7 @@ class Ranked:
         scores = hit.scores
         values = {
             "log_rank": math.log1p(rank),
-            "inv_rank": 1.0 / (1 + rank),
+            "inv_rank": _weight(rank),
             "rrf": float(scores.get("rrf", 0.0)) * 60.0,
             "fact": float(hit.kind != "episode"),
             "log_tokens": math.log(hit_tokens(hit)),
@@ -166,7 +166,7 @@ class Ranked:
             "far": float(abs(turn.position) >= 2),
             "log_tokens": math.log(turn_tokens(turn.speaker, turn.text, False)),
             "overlap": self.asked.overlap(turn.text),
-            "pool.inv_rank": 1.0 / (1 + pool_rank) if pool_rank is not None else 0.0,
+            "pool.inv_rank": _weight(pool_rank) if pool_rank is not None else 0.0,
             "pool.present": float(pool_rank is not None),
             "fact_support": self.drawn.get(turn.id, 0.0),
             "hit_asks": float(hit.text.rstrip().endswith("?")),

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from memory_service.domain.models import ContextTurn, SearchHit
 from policies.distinct import walk_outward
-from policies.value_features import Ranked, hit_tokens, pool_ranks, turn_tokens
+from policies.value_features import Ranked, hit_tokens, turn_tokens
 from policies.value_model import ValueModel
 
 NEIGHBOURS_OF = 40
@@ -60,16 +60,14 @@ def line_of(turn: ContextTurn, p: float) -> Line:
 
 
 def valued(
-    hits: Sequence[SearchHit],
-    query: str,
+    ranked: Ranked,
     model: ValueModel,
     neighbours_of: int = NEIGHBOURS_OF,
 ) -> list[Valued]:
-    """Each hit with the model's probabilities for ``query``; neighbours only for the
-    first ``neighbours_of`` hits."""
-    ranked = Ranked.of(hits, query)
+    """Each ranked hit with the model's probabilities; neighbours only for the first
+    ``neighbours_of`` hits."""
     out = []
-    for rank, hit in enumerate(hits):
+    for rank, hit in enumerate(ranked.hits):
         own = ranked.hit(rank)
         p = model.hit.probability(own)
         if hit.kind != "episode" or hit.occurred_at is None:
@@ -161,8 +159,8 @@ def value_passages(
 
     Greedy with lazy updates: an item's value only changes when another takes its turns,
     so the best stale value is recomputed and taken when it still leads."""
-    items = valued(hits, query, model, neighbours_of)
-    rank_of = pool_ranks(hits)
+    ranked = Ranked.of(hits, query)
+    items = valued(ranked, model, neighbours_of)
     shown: set[UUID] = set()
     queue: list[tuple[float, int]] = []
     for i, item in enumerate(items):
@@ -182,7 +180,9 @@ def value_passages(
         hit = items[i].hit
         if items[i].own is not None:
             hit = _led(
-                hits, rank_of, replace(hit, context=option.kept, source_episode_ids=option.shows)
+                hits,
+                ranked.rank_of,
+                replace(hit, context=option.kept, source_episode_ids=option.shows),
             )
         out.append(hit)
         shown.update(option.shows)
