@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import sparse, turns
 from memory_service.db.filters import (
     DEFAULT_TUNING,
     SearchTuning,
+    Shape,
+    any_ids,
     decode_cursor,
     encode_cursor,
+    per_shape,
+    period_binds,
+    scope_binds,
     scope_filters,
+    search_binds,
     sequence_number,
+    shape_of,
+    text_binds,
     text_hits,
     tune_vector_scan,
 )
@@ -150,11 +159,8 @@ class SqlEpisodes:
         """Exact cosine similarity to ``vector`` and utility Q of each episode in ``ids``."""
         if not ids:
             return {}
-        similarity = (1 - EpisodeRow.embedding.cosine_distance(list(vector))).label("similarity")
-        stmt = select(EpisodeRow.id, similarity, EpisodeRow.utility).where(
-            EpisodeRow.tenant_id == tenant, EpisodeRow.id.in_(list(ids))
-        )
-        rows = (await self._s.execute(stmt)).all()
+        binds = {"vector": list(vector), "tenant": tenant, "ids": list(ids)}
+        rows = (await self._s.execute(_similarities(), binds)).all()
         return {r.id: (float(r.similarity), float(r.utility)) for r in rows}
 
     async def neighbours(
@@ -212,27 +218,13 @@ class SqlEpisodes:
         )
         return result.first() is not None
 
-    def _search_filters(self, query: SearchQuery) -> list[Any]:
-        """The query's period and metadata filter."""
-        clauses = metadata_filters(EpisodeRow.metadata_, query.filters)
-        if query.since is not None:
-            clauses.append(EpisodeRow.occurred_at >= query.since)
-        if query.until is not None:
-            clauses.append(EpisodeRow.occurred_at < query.until)
-        return clauses
-
     async def vector_search(
         self, tenant: UUID, query: SearchQuery, vector: Sequence[float], k: int
     ) -> list[Candidate]:
         await tune_vector_scan(self._s, max(self._tuning.ef_search, k))
-        distance = EpisodeRow.embedding.cosine_distance(list(vector))
-        stmt = (
-            select(*_COLUMNS, distance.label("distance"))
-            .where(*scope_filters(EpisodeRow, tenant, query.scope), *self._search_filters(query))
-            .order_by(distance)
-            .limit(k)
-        )
-        rows = (await self._s.execute(stmt)).all()
+        binds = search_binds(tenant, query)
+        stmt = _vector_search(shape_of(binds), query.filters)
+        rows = (await self._s.execute(stmt, {**binds, "vector": list(vector), "k": k})).all()
         # equal distances (the same words, an unrelated turn) go to the earlier turn,
         # whatever order the plan read the rows in
         rows = sorted(rows, key=lambda r: (float(r.distance), r.seq))
@@ -255,26 +247,78 @@ class SqlEpisodes:
     ) -> list[Candidate]:
         """The scope's most recent encoded episodes (at most ``sparse_scan``) by inner
         product (``sparse.search``)."""
-        clauses = self._search_filters(query)
-        rows = await sparse.search(
-            self._s, _COLUMNS, tenant, query, vector, k, clauses, self._tuning.sparse_scan
-        )
+        binds = search_binds(tenant, query)
+        stmt = _sparse_search(shape_of(binds), query.filters)
+        rows = await sparse.search(self._s, stmt, binds, vector, k, self._tuning.sparse_scan)
         return [_candidate(r, score) for r, score in rows]
 
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
         """The scope's episodes matching any of the query's words, best ``ts_rank_cd``
         first (``filters.text_hits``: through the GIN index, under the tenant wall)."""
-        hits = text_hits("episode_text_hits", tenant, query, k, self._tuning.text_budget)
-        stmt = (
-            select(*_COLUMNS, hits.c.rank)
-            .select_from(hits)
-            .join(EpisodeRow, EpisodeRow.id == hits.c.id)
-            .where(
-                EpisodeRow.tenant_id == tenant,
-                *metadata_filters(EpisodeRow.metadata_, query.filters),
-            )
-            .order_by(hits.c.rank.desc(), EpisodeRow.seq)
-            .limit(k)
-        )
-        rows = (await self._s.execute(stmt)).all()
+        binds = text_binds(tenant, query, k, self._tuning.text_budget)
+        stmt = _text_search((), query.filters)
+        rows = (await self._s.execute(stmt, {**binds, "k": k})).all()
         return [_candidate(r, float(r.rank)) for r in rows]
+
+
+def _searched(shape: Shape, where: MetadataFilter | None) -> list[ColumnElement[bool]]:
+    """A search's scope, metadata filter and period (``search_binds``)."""
+    table = table_of(EpisodeRow)
+    return [
+        *scope_binds(table.c, shape),
+        *metadata_filters(table.c.metadata, where),
+        *period_binds(table.c.occurred_at, shape),
+    ]
+
+
+def _hit_columns() -> list[ColumnElement[Any]]:
+    """What ``_candidate`` reads, and the tiebreak (``seq``): Core columns, so that
+    running a search statement skips the ORM."""
+    columns = table_of(EpisodeRow).c
+    return [columns.id, columns.seq, columns.speaker, columns.text, columns.occurred_at]
+
+
+@per_shape
+def _vector_search(shape: Shape, where: MetadataFilter | None) -> Select[Any]:
+    """Binds ``search_binds``, ``vector`` and ``k``."""
+    distance = table_of(EpisodeRow).c.embedding.cosine_distance(bindparam("vector"))
+    return (
+        select(*_hit_columns(), distance.label("distance"))
+        .where(*_searched(shape, where))
+        .order_by(distance)
+        .limit(bindparam("k", type_=Integer()))
+    )
+
+
+@per_shape
+def _sparse_search(shape: Shape, where: MetadataFilter | None) -> Select[Any]:
+    return sparse.search_statement(_hit_columns(), _searched(shape, where))
+
+
+@per_shape
+def _text_search(shape: Shape, where: MetadataFilter | None) -> Select[Any]:
+    """Binds ``text_binds`` and ``k`` (the shape is always empty: the function takes
+    the scope and period whole)."""
+    table, hits = table_of(EpisodeRow), text_hits("episode_text_hits")
+    return (
+        select(*_hit_columns(), hits.c.rank)
+        .select_from(hits)
+        .join(table, table.c.id == hits.c.id)
+        .where(
+            table.c.tenant_id == bindparam("tenant"),
+            *metadata_filters(table.c.metadata, where),
+        )
+        .order_by(hits.c.rank.desc(), table.c.seq)
+        .limit(bindparam("k", type_=Integer()))
+    )
+
+
+@functools.cache
+def _similarities() -> Select[Any]:
+    """Binds ``vector``, ``tenant`` and ``ids``."""
+    columns = table_of(EpisodeRow).c
+    similarity = 1 - columns.embedding.cosine_distance(bindparam("vector"))
+    return select(columns.id, similarity.label("similarity"), columns.utility).where(
+        columns.tenant_id == bindparam("tenant"),
+        columns.id == any_ids(),
+    )

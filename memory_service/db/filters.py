@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -10,11 +11,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Text, cast, func, literal_column, select, text
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.domain.errors import InvalidInput
+from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import Scope, SearchQuery
 
 T = TypeVar("T")
@@ -43,14 +60,89 @@ its tsquery size limit), and would read most of the scope anyway."""
 _WORD = re.compile(r"\w+")
 
 
+SCOPE_PARTS = ("user_id", "agent_id", "session_id")
+
+Shape = tuple[str, ...]
+"""The names a search statement binds that a search may leave out: those of the scope's
+parts and the period's ends that it gives (``search_binds``). A search statement is
+built once per shape (``per_shape``), not once per search."""
+
+
 def scope_filters(table: Any, tenant: Any, scope: Scope) -> list[ColumnElement[bool]]:
     """``tenant_id = :tenant`` plus one equality per scope part that is given."""
     clauses: list[ColumnElement[bool]] = [table.tenant_id == tenant]
-    for name in ("user_id", "agent_id", "session_id"):
+    for name in SCOPE_PARTS:
         value = getattr(scope, name)
         if value is not None:
             clauses.append(getattr(table, name) == value)
     return clauses
+
+
+def scope_values(tenant: Any, scope: Scope) -> dict[str, Any]:
+    """The values of ``scope_binds``: ``tenant``, and those of the scope's parts that
+    are given. Its keys after the first are the statement's shape (``shape_of``)."""
+    binds: dict[str, Any] = {"tenant": tenant}
+    for name in SCOPE_PARTS:
+        value = getattr(scope, name)
+        if value is not None:
+            binds[name] = value
+    return binds
+
+
+def search_binds(tenant: Any, query: SearchQuery) -> dict[str, Any]:
+    """The values of a search statement's ``scope_binds`` and ``period_binds``:
+    ``scope_values``, and those of ``since`` and ``until`` that the query gives."""
+    binds = scope_values(tenant, query.scope)
+    if query.since is not None:
+        binds["since"] = query.since
+    if query.until is not None:
+        binds["until"] = query.until
+    return binds
+
+
+def shape_of(binds: dict[str, Any]) -> Shape:
+    """The shape of ``scope_values`` or ``search_binds``: their keys after ``tenant``."""
+    return tuple(binds)[1:]
+
+
+def scope_binds(table: Any, shape: Shape) -> list[ColumnElement[bool]]:
+    """``scope_filters`` with bound parameters: ``tenant_id = :tenant``, and
+    ``<part> = :<part>`` for each scope part in ``shape``."""
+    clauses: list[ColumnElement[bool]] = [table.tenant_id == bindparam("tenant")]
+    clauses += [getattr(table, name) == bindparam(name) for name in SCOPE_PARTS if name in shape]
+    return clauses
+
+
+def period_binds(moment: Any, shape: Shape) -> list[ColumnElement[bool]]:
+    """``moment >= :since`` and ``moment < :until``, those in ``shape``."""
+    clauses: list[ColumnElement[bool]] = []
+    if "since" in shape:
+        clauses.append(moment >= bindparam("since"))
+    if "until" in shape:
+        clauses.append(moment < bindparam("until"))
+    return clauses
+
+
+def any_ids() -> ColumnElement[Any]:
+    """``ANY(:ids)``, ``ids`` a list of UUIDs bound as one array: the statement's SQL
+    is the same however many there are, so the driver prepares it once per connection
+    (an ``IN`` list is new SQL for each length, and prepared again)."""
+    return any_(bindparam("ids", type_=ARRAY(PgUUID(as_uuid=True))))
+
+
+def per_shape(
+    build: Callable[[Shape, MetadataFilter | None], T],
+) -> Callable[[Shape, MetadataFilter | None], T]:
+    """``build(shape, where)``, built once per shape when there is no metadata filter
+    (the shapes are few), and each time under one: a filter's values are in its SQL.
+    SQLAlchemy building a statement costs more Python than running it once built."""
+    once = functools.cache(lambda shape: build(shape, None))
+
+    @functools.wraps(build)
+    def statement(shape: Shape, where: MetadataFilter | None) -> T:
+        return once(shape) if where is None else build(shape, where)
+
+    return statement
 
 
 async def tune_vector_scan(session: AsyncSession, ef_search: int) -> None:
@@ -78,43 +170,54 @@ def few_terms(text: str, most: int = MAX_TEXT_TERMS) -> str:
     return " ".join(list(dict.fromkeys(w.lower() for w in words))[:most])
 
 
-def any_terms_tsquery(text: str) -> ColumnElement[Any]:
-    """A tsquery matching any of the query's terms (plainto_tsquery ANDs them), of its
-    first ``MAX_TEXT_TERMS`` distinct words when it has more.
+def any_terms_tsquery(terms: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A tsquery matching any of the terms (plainto_tsquery ANDs them); bind ``terms``
+    to ``few_terms`` of the query's text.
 
     Wrapped in a scalar subquery so PostgreSQL computes it once per statement (an
     InitPlan) rather than once per row under a generic prepared plan.
     """
     english: ColumnElement[Any] = literal_column("'english'::regconfig")
-    plain = cast(func.plainto_tsquery(english, cast(few_terms(text), Text)), Text)
+    plain = cast(func.plainto_tsquery(english, cast(terms, Text)), Text)
     return select(cast(func.replace(plain, " & ", " | "), TSQUERY)).scalar_subquery()
 
 
-def text_hits(function: str, tenant: Any, query: SearchQuery, k: int, budget: int) -> Any:
+def text_hits(function: str) -> Any:
     """The ``(id, rank)`` rows of a full-text search function (migration 0005): the
-    query's best ``k`` matches in its scope and period, read through the GIN index.
-    In a scope of more than ``budget`` rows the query's commonest terms are left out
-    while the rest would match more than ``budget`` rows (by the planner's statistics),
-    so that the ranking never reads the scope's every row. Join the rows back to their
-    table, whose row-level security checks the tenant again, and there apply the query's
-    metadata filter: under one, the function is asked for ``TEXT_OVERFETCH`` times ``k``
-    rows, so that up to ``k`` usually pass (fewer when the filter keeps less than one in
-    ``TEXT_OVERFETCH`` of the best matches)."""
-    scope = query.scope
-    if query.filters is not None:
-        k *= TEXT_OVERFETCH
+    query's best ``:hits`` matches in its scope and period, read through the GIN index
+    (its values: ``text_binds``). In a scope of more than ``:budget`` rows the query's
+    commonest terms are left out while the rest would match more than ``:budget`` rows
+    (by the planner's statistics), so that the ranking never reads the scope's every
+    row. Join the rows back to their table, whose row-level security checks the tenant
+    again, and there apply the query's metadata filter."""
     call = getattr(func, function)(
-        tenant,
-        any_terms_tsquery(query.text),
-        scope.user_id,
-        scope.agent_id,
-        scope.session_id,
-        query.since,
-        query.until,
-        k,
-        budget,
+        bindparam("tenant", type_=Uuid()),
+        any_terms_tsquery(bindparam("terms", type_=String())),
+        *(bindparam(name, type_=String()) for name in SCOPE_PARTS),
+        bindparam("since", type_=DateTime(timezone=True)),
+        bindparam("until", type_=DateTime(timezone=True)),
+        bindparam("hits", type_=Integer()),
+        bindparam("budget", type_=Integer()),
     )
     return call.table_valued("id", "rank").alias("hits")
+
+
+def text_binds(tenant: Any, query: SearchQuery, k: int, budget: int) -> dict[str, Any]:
+    """The values of ``text_hits``: under a metadata filter the function is asked for
+    ``TEXT_OVERFETCH`` times ``k`` rows, so that up to ``k`` usually pass it (fewer when
+    it keeps less than one in ``TEXT_OVERFETCH`` of the best matches)."""
+    scope = query.scope
+    return {
+        "tenant": tenant,
+        "terms": few_terms(query.text),
+        "user_id": scope.user_id,
+        "agent_id": scope.agent_id,
+        "session_id": scope.session_id,
+        "since": query.since,
+        "until": query.until,
+        "hits": k * TEXT_OVERFETCH if query.filters is not None else k,
+        "budget": budget,
+    }
 
 
 def encode_cursor(moment: datetime, tiebreak: int | str) -> str:

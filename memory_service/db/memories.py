@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db.filters import (
     DEFAULT_TUNING,
     SearchTuning,
+    Shape,
+    any_ids,
     decode_cursor,
     encode_cursor,
+    per_shape,
+    period_binds,
+    scope_binds,
     scope_filters,
+    search_binds,
+    shape_of,
+    text_binds,
     text_hits,
     tune_vector_scan,
 )
@@ -228,11 +247,8 @@ class SqlMemories:
         """Exact cosine similarity to ``vector`` and utility Q of each memory in ``ids``."""
         if not ids:
             return {}
-        similarity = (1 - MemoryRow.embedding.cosine_distance(list(vector))).label("similarity")
-        stmt = select(MemoryRow.id, similarity, MemoryRow.utility).where(
-            MemoryRow.tenant_id == tenant, MemoryRow.id.in_(list(ids))
-        )
-        rows = (await self._s.execute(stmt)).all()
+        binds = {"vector": list(vector), "tenant": tenant, "ids": list(ids)}
+        rows = (await self._s.execute(_similarities(), binds)).all()
         return {r.id: (float(r.similarity), float(r.utility)) for r in rows}
 
     async def add_history(
@@ -266,30 +282,13 @@ class SqlMemories:
         )
         return [_change(r) for r in (await self._s.execute(stmt)).scalars()]
 
-    def _filters(self, tenant: UUID, query: SearchQuery) -> list[Any]:
-        clauses = [
-            *scope_filters(MemoryRow, tenant, query.scope),
-            MemoryRow.status == "active",
-            *metadata_filters(MemoryRow.metadata_, query.filters),
-        ]
-        if query.since is not None:
-            clauses.append(func.coalesce(MemoryRow.valid_from, MemoryRow.created_at) >= query.since)
-        if query.until is not None:
-            clauses.append(func.coalesce(MemoryRow.valid_from, MemoryRow.created_at) < query.until)
-        return clauses
-
     async def vector_search(
         self, tenant: UUID, query: SearchQuery, vector: Sequence[float], k: int
     ) -> list[Candidate]:
         await tune_vector_scan(self._s, max(self._tuning.ef_search, k))
-        distance = MemoryRow.embedding.cosine_distance(list(vector))
-        stmt = (
-            select(*_COLUMNS, distance.label("distance"))
-            .where(*self._filters(tenant, query))
-            .order_by(distance)
-            .limit(k)
-        )
-        rows = (await self._s.execute(stmt)).all()
+        binds = search_binds(tenant, query)
+        stmt = _vector_search(shape_of(binds), query.filters)
+        rows = (await self._s.execute(stmt, {**binds, "vector": list(vector), "k": k})).all()
         # equal distances go to the earlier fact, whatever order the plan read them in
         rows = sorted(rows, key=lambda r: (float(r.distance), r.created_at, r.id))
         return [_candidate(r, 1.0 - float(r.distance)) for r in rows]
@@ -297,17 +296,70 @@ class SqlMemories:
     async def text_search(self, tenant: UUID, query: SearchQuery, k: int) -> list[Candidate]:
         """Active facts matching any of the query's words, best ``ts_rank_cd`` first
         (``filters.text_hits``: through the GIN index, under the tenant wall)."""
-        hits = text_hits("memory_text_hits", tenant, query, k, self._tuning.text_budget)
-        stmt = (
-            select(*_COLUMNS, hits.c.rank)
-            .select_from(hits)
-            .join(MemoryRow, MemoryRow.id == hits.c.id)
-            .where(
-                MemoryRow.tenant_id == tenant,
-                *metadata_filters(MemoryRow.metadata_, query.filters),
-            )
-            .order_by(hits.c.rank.desc(), MemoryRow.created_at)
-            .limit(k)
-        )
-        rows = (await self._s.execute(stmt)).all()
+        binds = text_binds(tenant, query, k, self._tuning.text_budget)
+        stmt = _text_search((), query.filters)
+        rows = (await self._s.execute(stmt, {**binds, "k": k})).all()
         return [_candidate(r, float(r.rank)) for r in rows]
+
+
+def _hit_columns() -> list[ColumnElement[Any]]:
+    """What ``_candidate`` reads, and the tiebreaks: Core columns, so that running a
+    search statement skips the ORM."""
+    columns = table_of(MemoryRow).c
+    return [
+        columns.id,
+        columns.text,
+        columns.source_episode_ids,
+        columns.valid_from,
+        columns.created_at,
+    ]
+
+
+@per_shape
+def _vector_search(shape: Shape, where: MetadataFilter | None) -> Select[Any]:
+    """Binds ``search_binds``, ``vector`` and ``k``: the active facts of the scope and
+    period passing ``where``, nearest first."""
+    columns = table_of(MemoryRow).c
+    moment = func.coalesce(columns.valid_from, columns.created_at)
+    searched: list[ColumnElement[bool]] = [
+        *scope_binds(columns, shape),
+        columns.status == "active",
+        *metadata_filters(columns.metadata, where),
+        *period_binds(moment, shape),
+    ]
+    distance = columns.embedding.cosine_distance(bindparam("vector"))
+    return (
+        select(*_hit_columns(), distance.label("distance"))
+        .where(*searched)
+        .order_by(distance)
+        .limit(bindparam("k", type_=Integer()))
+    )
+
+
+@per_shape
+def _text_search(shape: Shape, where: MetadataFilter | None) -> Select[Any]:
+    """Binds ``text_binds`` and ``k`` (the shape is always empty: the function takes
+    the scope and period whole)."""
+    table, hits = table_of(MemoryRow), text_hits("memory_text_hits")
+    return (
+        select(*_hit_columns(), hits.c.rank)
+        .select_from(hits)
+        .join(table, table.c.id == hits.c.id)
+        .where(
+            table.c.tenant_id == bindparam("tenant"),
+            *metadata_filters(table.c.metadata, where),
+        )
+        .order_by(hits.c.rank.desc(), table.c.created_at)
+        .limit(bindparam("k", type_=Integer()))
+    )
+
+
+@functools.cache
+def _similarities() -> Select[Any]:
+    """Binds ``vector``, ``tenant`` and ``ids``."""
+    columns = table_of(MemoryRow).c
+    similarity = 1 - columns.embedding.cosine_distance(bindparam("vector"))
+    return select(columns.id, similarity.label("similarity"), columns.utility).where(
+        columns.tenant_id == bindparam("tenant"),
+        columns.id == any_ids(),
+    )

@@ -18,6 +18,7 @@ from memory_service.db.models import (
     JobRow,
     MemoryRow,
     RetrievalRow,
+    table_of,
 )
 from memory_service.db.scope_summaries import page_scopes
 from memory_service.domain.models import RetrievalRecord, Scope, ScopeSummary, SearchQuery
@@ -102,13 +103,17 @@ class SqlRetrievalLog:
         if self._s is None:
             self.rows.append(row)
         else:
-            await self._s.execute(insert(RetrievalRow).values(**row))
+            await self._s.execute(_RETRIEVALS, row)
         return retrieval_id
 
     async def write(self, session: AsyncSession) -> None:
         """Insert the kept rows in ``session``'s transaction."""
         for row in self.rows:
-            await session.execute(insert(RetrievalRow).values(**row))
+            await session.execute(_RETRIEVALS, row)
+
+
+_RETRIEVALS = insert(table_of(RetrievalRow))
+"""Every search inserts one row: one statement, its values bound."""
 
 
 class SqlScopes:

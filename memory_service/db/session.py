@@ -79,12 +79,12 @@ async def enter_tenant(session: AsyncSession, tenant: UUID) -> None:
     """For this transaction: act as the unprivileged role (when it exists and we may
     use it), and let row-level security see only ``tenant``'s rows. One round trip:
     ``set_config('role', ...)`` is ``SET LOCAL ROLE``."""
-    await session.execute(
-        text(
-            "SELECT set_config('memory.tenant', :tenant, true), "
-            "CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) THEN "
-            "CASE WHEN pg_has_role(current_user, :role, 'MEMBER') "
-            "THEN set_config('role', :role, true) END END"
-        ),
-        {"tenant": str(tenant), "role": APP_ROLE},
-    )
+    await session.execute(_ENTER_TENANT, {"tenant": str(tenant), "role": APP_ROLE})
+
+
+_ENTER_TENANT = text(
+    "SELECT set_config('memory.tenant', :tenant, true), "
+    "CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) THEN "
+    "CASE WHEN pg_has_role(current_user, :role, 'MEMBER') "
+    "THEN set_config('role', :role, true) END END"
+)

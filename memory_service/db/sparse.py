@@ -8,12 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from pgvector import SparseVector
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db.filters import scope_filters
 from memory_service.db.models import SPARSE_DIM, EpisodeRow, table_of
-from memory_service.domain.models import Scope, SearchQuery
+from memory_service.domain.models import Scope
 
 
 async def store(session: AsyncSession, tenant: UUID, vectors: dict[UUID, dict[int, float]]) -> None:
@@ -57,37 +57,42 @@ async def backlog(session: AsyncSession, columns: Sequence[Any], limit: int) -> 
     return list((await session.execute(stmt)).all())
 
 
-async def search(
-    session: AsyncSession,
-    columns: Sequence[Any],
-    tenant: UUID,
-    query: SearchQuery,
-    vector: dict[int, float],
-    k: int,
-    time_filters: Sequence[Any],
-    scan: int,
-) -> list[tuple[Any, float]]:
-    """The scope's encoded episodes by inner product with ``vector``, highest first,
-    above zero only (ties: oldest first). ``time_filters``: the query's period and
-    metadata filter, applied before the scan. Exact over the scope's ``scan`` most
+def search_statement(columns: Sequence[Any], filters: Sequence[Any]) -> Select[Any]:
+    """The scope's encoded episodes by inner product with ``:vector``, highest first
+    (ties: oldest first), at most ``:k``. ``filters``: the search's scope, period and
+    metadata filter, applied before the scan. Exact over the scope's ``:scan`` most
     recent encoded episodes (of those passing them), read newest first from the scope's
     time index: the work is bounded however long the history grows (an HNSW index over
     sparse vectors was tried and recalled too little; see the README's "Scale")."""
-    if not vector:
-        return []
+    table = table_of(EpisodeRow)
     recent = (
-        select(*columns, EpisodeRow.sparse)
-        .where(
-            *scope_filters(EpisodeRow, tenant, query.scope),
-            *time_filters,
-            EpisodeRow.sparse.is_not(None),
-        )
-        .order_by(EpisodeRow.occurred_at.desc(), EpisodeRow.seq.desc())
-        .limit(scan)
+        select(*columns, table.c.sparse)
+        .where(*filters, table.c.sparse.is_not(None))
+        .order_by(table.c.occurred_at.desc(), table.c.seq.desc())
+        .limit(bindparam("scan", type_=Integer()))
         .subquery("recent")
     )
-    product = recent.c.sparse.max_inner_product(SparseVector(vector, SPARSE_DIM))
+    product = recent.c.sparse.max_inner_product(bindparam("vector"))
     shown = [c for c in recent.c if c.name != "sparse"]
-    stmt = select(*shown, product.label("negative")).order_by(product, recent.c.seq).limit(k)
-    rows = (await session.execute(stmt)).all()
+    return (
+        select(*shown, product.label("negative"))
+        .order_by(product, recent.c.seq)
+        .limit(bindparam("k", type_=Integer()))
+    )
+
+
+async def search(
+    session: AsyncSession,
+    statement: Select[Any],
+    binds: dict[str, Any],
+    vector: dict[int, float],
+    k: int,
+    scan: int,
+) -> list[tuple[Any, float]]:
+    """The rows of ``search_statement`` (its filters' values: ``binds``) with their
+    inner product, above zero only."""
+    if not vector:
+        return []
+    values = {**binds, "vector": SparseVector(vector, SPARSE_DIM), "scan": scan, "k": k}
+    rows = (await session.execute(statement, values)).all()
     return [(r, -float(r.negative)) for r in rows if r.negative < 0]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import exists, func, insert, select, text, update
+from sqlalchemy import Select, bindparam, exists, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,15 +67,7 @@ class SqlTenants:
         """The space of the tenant's vectors (None: none recorded yet). ``lock``: hold the
         tenant's row in share mode to the end of the transaction, so that a reembed's
         switch (which updates it) waits for this writer, or this writer for it."""
-        stmt = (
-            select(EmbeddingSpaceRow.model, EmbeddingSpaceRow.dim)
-            .select_from(Tenant)
-            .outerjoin(EmbeddingSpaceRow, EmbeddingSpaceRow.id == Tenant.space_id)
-            .where(Tenant.id == tenant)
-        )
-        if lock:
-            stmt = stmt.with_for_update(read=True, of=Tenant)
-        row = (await self._s.execute(stmt)).first()
+        row = (await self._s.execute(_space(lock), {"tenant": tenant})).first()
         if row is None or row.model is None:
             return None
         return EmbeddingSpace(row.model, row.dim)
@@ -130,8 +123,8 @@ class SqlTenants:
         return found[0]
 
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        found = await self._select(ApiKeyRow.key_hash == key_hash)
-        return found[0] if found else None
+        rows = (await self._s.execute(_key_by_hash(), {"key_hash": key_hash})).all()
+        return _key(rows[0]) if rows else None
 
     async def list_keys(self) -> list[ApiKey]:
         return await self._select()
@@ -146,10 +139,31 @@ class SqlTenants:
         return result.first() is not None
 
     async def _select(self, *where: Any) -> list[ApiKey]:
-        stmt = (
-            select(*_KEY_COLUMNS)
-            .join(Tenant, Tenant.id == ApiKeyRow.tenant_id)
-            .where(*where)
-            .order_by(ApiKeyRow.created_at)
-        )
-        return [_key(r) for r in (await self._s.execute(stmt)).all()]
+        return [_key(r) for r in (await self._s.execute(_keys(*where))).all()]
+
+
+def _keys(*where: Any) -> Select[*tuple[Any, ...]]:
+    return (
+        select(*_KEY_COLUMNS)
+        .join(Tenant, Tenant.id == ApiKeyRow.tenant_id)
+        .where(*where)
+        .order_by(ApiKeyRow.created_at)
+    )
+
+
+@functools.cache
+def _key_by_hash() -> Select[*tuple[Any, ...]]:
+    """Binds ``key_hash``. Every request asks it: built once."""
+    return _keys(ApiKeyRow.key_hash == bindparam("key_hash"))
+
+
+@functools.cache
+def _space(lock: bool) -> Select[str, int]:
+    """Binds ``tenant``. Every search and write asks it: built once."""
+    stmt = (
+        select(EmbeddingSpaceRow.model, EmbeddingSpaceRow.dim)
+        .select_from(Tenant)
+        .outerjoin(EmbeddingSpaceRow, EmbeddingSpaceRow.id == Tenant.space_id)
+        .where(Tenant.id == bindparam("tenant"))
+    )
+    return stmt.with_for_update(read=True, of=Tenant) if lock else stmt

@@ -6,12 +6,20 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, true, tuple_
+from sqlalchemy import Integer, Select, bindparam, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.db.filters import scope_filters
+from memory_service.db.filters import (
+    Shape,
+    any_ids,
+    per_shape,
+    scope_binds,
+    scope_filters,
+    scope_values,
+    shape_of,
+)
 from memory_service.db.metadata_filters import metadata_filters
-from memory_service.db.models import EpisodeRow
+from memory_service.db.models import EpisodeRow, table_of
 from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import ContextTurn, Scope, Turn
 
@@ -87,31 +95,11 @@ async def neighbours(
     if not ids or window < 1:
         return {}
     found: dict[UUID, dict[bool, list[Any]]] = {i: {True: [], False: []} for i in ids}
-    hit = select(EpisodeRow).where(EpisodeRow.tenant_id == tenant, EpisodeRow.id.in_(list(ids)))
-    anchors = hit.subquery("anchor")
-    for before in (True, False):
-        near = EpisodeRow.__table__.alias("near")
-        key = tuple_(near.c.occurred_at, near.c.seq)
-        anchor_key = tuple_(anchors.c.occurred_at, anchors.c.seq)
-        order = (
-            (near.c.occurred_at.desc(), near.c.seq.desc())
-            if before
-            else (near.c.occurred_at, near.c.seq)
-        )
-        inner = (
-            select(near.c.id, near.c.speaker, near.c.text, near.c.occurred_at, near.c.seq)
-            .where(
-                *scope_filters(near.c, tenant, scope),
-                *metadata_filters(near.c.metadata, where),
-                key < anchor_key if before else key > anchor_key,
-            )
-            .order_by(*order)
-            .limit(window)
-            .lateral("n")
-        )
-        stmt = select(anchors.c.id.label("anchor"), inner).select_from(anchors).join(inner, true())
-        rows = (await session.execute(stmt)).all()
-        for r in rows:
+    binds = scope_values(tenant, scope)
+    shape = shape_of(binds)
+    binds |= {"ids": list(ids), "window": window}
+    for before, stmt in zip((True, False), _neighbours(shape, where), strict=True):
+        for r in (await session.execute(stmt, binds)).all():
             found[r.anchor][before].append(r)
     out: dict[UUID, list[ContextTurn]] = {}
     for anchor, sides in found.items():
@@ -124,3 +112,39 @@ async def neighbours(
             ContextTurn(r.id, r.speaker, r.text, r.occurred_at, i + 1) for i, r in enumerate(later)
         ]
     return out
+
+
+@per_shape
+def _neighbours(shape: Shape, where: MetadataFilter | None) -> tuple[Select[Any], Select[Any]]:
+    """The turns before the episodes ``:ids`` and those after them, at most
+    ``:window`` each, in a scope of ``shape`` (``scope_binds``) passing ``where``."""
+    columns = table_of(EpisodeRow).c
+    hit = select(columns.id, columns.occurred_at, columns.seq).where(
+        columns.tenant_id == bindparam("tenant"),
+        columns.id == any_ids(),
+    )
+    anchors = hit.subquery("anchor")
+    return _side(anchors, shape, where, before=True), _side(anchors, shape, where, before=False)
+
+
+def _side(anchors: Any, shape: Shape, where: MetadataFilter | None, *, before: bool) -> Select[Any]:
+    near = table_of(EpisodeRow).alias("near")
+    key = tuple_(near.c.occurred_at, near.c.seq)
+    anchor_key = tuple_(anchors.c.occurred_at, anchors.c.seq)
+    order = (
+        (near.c.occurred_at.desc(), near.c.seq.desc())
+        if before
+        else (near.c.occurred_at, near.c.seq)
+    )
+    inner = (
+        select(near.c.id, near.c.speaker, near.c.text, near.c.occurred_at, near.c.seq)
+        .where(
+            *scope_binds(near.c, shape),
+            *metadata_filters(near.c.metadata, where),
+            key < anchor_key if before else key > anchor_key,
+        )
+        .order_by(*order)
+        .limit(bindparam("window", type_=Integer()))
+        .lateral("n")
+    )
+    return select(anchors.c.id.label("anchor"), inner).select_from(anchors).join(inner, true())

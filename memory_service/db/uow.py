@@ -122,7 +122,7 @@ async def transaction(
     try:
         async with sessions() as session, session.begin():
             if read_only:  # first: SET TRANSACTION must come before any query
-                await session.execute(text("SET TRANSACTION READ ONLY"))
+                await session.execute(_READ_ONLY)
             if tenant is not None:
                 await enter_tenant(session, tenant)
             yield SqlUnitOfWork(
@@ -134,6 +134,9 @@ async def transaction(
         raise DatabaseUnavailable(
             f"the database is unavailable ({type(exc).__name__}); retry shortly"
         ) from exc
+
+
+_READ_ONLY = text("SET TRANSACTION READ ONLY")
 
 
 @asynccontextmanager
