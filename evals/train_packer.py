@@ -33,6 +33,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -52,7 +54,8 @@ from memory_service.services.recall.parts import Parts
 from memory_service.services.recall.presets import FOCUSED, SPARSE_LISTS, Preset
 from policies.distinct import distinct_passages
 from policies.packing import TopK
-from policies.value_features import Ranked
+from policies.time_refs import time_ranges
+from policies.value_features import Period, Ranked
 from policies.value_model import BUNDLED, HIT_FEATURES, NEIGHBOUR_FEATURES, Logistic, ValueModel
 from policies.value_packing import NEIGHBOURS_OF, value_passages
 from retrievers.passages import Window
@@ -71,6 +74,18 @@ class Asked:
     evidence: frozenset[str]
     hits: tuple[SearchHit, ...]
     label_of: Mapping[UUID, str]
+    now: datetime
+    """When it is asked: the conversation's last turn ("last year" is resolved against it)."""
+
+    @property
+    def periods(self) -> tuple[Period, ...]:
+        """The periods the question names, as the service resolves them."""
+        return _periods(self.question, self.now)
+
+
+@cache
+def _periods(question: str, now: datetime) -> tuple[Period, ...]:
+    return tuple(time_ranges(question, now))
 
 
 async def collect(
@@ -98,10 +113,11 @@ async def collect(
                 await consolidate_all(components, consolidator)
             await encode_sparse(components, run)
             asked = [q for q in conv.questions if q.evidence][:max_questions]
+            now = run.present
             for q in asked:
                 query = SearchQuery(text=q.question, scope=run.scope, limit=limit)
                 async with components.uow() as uow:
-                    found = await recall.search(uow, pipeline, tenant, query, log=False)
+                    found = await recall.search(uow, pipeline, tenant, query, now=now, log=False)
                 out.append(
                     Asked(
                         conv.sample_id,
@@ -110,6 +126,7 @@ async def collect(
                         frozenset(q.evidence),
                         tuple(found.hits),
                         dict(run.label_of),
+                        now,
                     )
                 )
     return out
@@ -125,7 +142,7 @@ def rows(asked: Sequence[Asked]) -> tuple[Rows, Rows]:
     near_x: list[dict[str, float]] = []
     near_y: list[bool] = []
     for a in asked:
-        ranked = Ranked.of(a.hits, a.question)
+        ranked = Ranked.of(a.hits, a.question, periods=a.periods)
         for rank, hit in enumerate(a.hits):
             own = ranked.hit(rank)
             turns = [hit.id] if hit.kind == "episode" else list(hit.source_episode_ids)
@@ -178,12 +195,12 @@ def train(asked: Sequence[Asked], info: Mapping[str, Any] | None = None) -> Valu
     return ValueModel(fit(hx, hy, HIT_FEATURES), fit(nx, ny, NEIGHBOUR_FEATURES), info)
 
 
-Packing = Callable[[Sequence[SearchHit], str], list[SearchHit]]
+Packing = Callable[[Asked], list[SearchHit]]
 
 
-def focus(hits: Sequence[SearchHit], question: str = "") -> list[SearchHit]:
+def focus(a: Asked) -> list[SearchHit]:
     """Today's packer of the default preset (``FOCUSED``), limit 50."""
-    return distinct_passages(hits, 50, max_tokens=FOCUSED.max_tokens, wide=FOCUSED.wide)
+    return distinct_passages(a.hits, 50, max_tokens=FOCUSED.max_tokens, wide=FOCUSED.wide)
 
 
 def budget_recall(packed: Sequence[SearchHit], a: Asked) -> dict[int, float]:
@@ -196,8 +213,8 @@ def budget_recall(packed: Sequence[SearchHit], a: Asked) -> dict[int, float]:
 
 
 def _valued_by(model: ValueModel) -> Packing:
-    def pack(hits: Sequence[SearchHit], question: str) -> list[SearchHit]:
-        return value_passages(hits, question, 50, model)
+    def pack(a: Asked) -> list[SearchHit]:
+        return value_passages(a.hits, a.question, 50, model, periods=a.periods)
 
     return pack
 
@@ -217,7 +234,7 @@ def held_out(asked: Sequence[Asked], folds: Path | None = None) -> dict[str, dic
         packers: dict[str, Packing] = {"value": _valued_by(model), "focus": focus}
         for a in (a for a in asked if a.conversation == conv):
             for name, pack in packers.items():
-                for budget, r in budget_recall(pack(a.hits, a.question), a).items():
+                for budget, r in budget_recall(pack(a), a).items():
                     scores[name][f"overall@{budget}"].append(r)
                     scores[name][f"{CATEGORY_NAMES[a.category]}@{budget}"].append(r)
     return {

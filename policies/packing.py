@@ -12,6 +12,7 @@ from memory_service.domain.models import SearchHit
 from memory_service.ports import Search
 from policies.distinct import distinct_passages
 from policies.excerpts import merge_overlapping
+from policies.time_refs import time_ranges
 from policies.value_model import ValueModel
 from policies.value_packing import value_passages
 
@@ -88,4 +89,7 @@ class ValuePacker:
                 "(policies/value_model.json, or MEMORY_PACKER_MODEL)"
             )
         query = search.query
-        return value_passages(passages, query.text, query.limit, self.model, join=self.join)
+        periods = time_ranges(query.text, search.now)
+        return value_passages(
+            passages, query.text, query.limit, self.model, join=self.join, periods=periods
+        )

@@ -60,8 +60,10 @@ def _head(text: str) -> str:
 def time_ranges(text: str, now: datetime) -> list[tuple[datetime, datetime]]:
     """The periods ``text`` refers to, resolved against ``now`` (past preferred), as
     half-open [start, end) UTC ranges at the granularity the words give."""
-    data_parser, search_dates = _parsers()
     text = _head(text)
+    if not _CUE.search(text):
+        return []  # no digit, month or relative word: dateparser's search would find none
+    data_parser, search_dates = _parsers()
     settings = {
         "RELATIVE_BASE": now.astimezone(UTC).replace(tzinfo=None),
         "PREFER_DATES_FROM": "past",

@@ -1,7 +1,9 @@
 """What the packer's model reads of a question's ranked hits (``policies.value_model``):
-plain features of each hit and of each turn beside an episode hit, and the support the
+plain features of each hit and of each turn beside an episode hit, the support the
 first hits lend each other (a day several of them fall on; a fact among them drawn from
-a turn, or a turn among them a fact is drawn from).
+a turn, or a turn among them a fact is drawn from), and whether an item falls in a
+period the question names ("in July 2023", "last year", resolved against the search's
+``now``).
 
 Token costs are approximate (four characters a token), as the lines will be rendered.
 """
@@ -14,12 +16,16 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeAlias
 from uuid import UUID
 
 from memory_service.domain.models import ContextTurn, SearchHit
 from policies.distinct import approx_tokens
 from policies.update_rule import content_tokens
 from policies.value_model import LISTS
+
+Period: TypeAlias = tuple[datetime, datetime]
+"""A half-open [start, end) range the question names (``policies.time_refs``)."""
 
 SUPPORT_OF = 10
 """The first hits, whose days and facts lend support to every hit (of 10, 30 and 60 on
@@ -86,6 +92,11 @@ def _weight(rank: int) -> float:
     return 1.0 / (1 + rank)
 
 
+def in_periods(moment: datetime | None, periods: Sequence[Period]) -> float:
+    """1.0 when ``moment`` falls in one of ``periods``, else 0.0 (undated: 0.0)."""
+    return float(moment is not None and any(start <= moment < end for start, end in periods))
+
+
 @dataclass(frozen=True, slots=True)
 class Ranked:
     """A question's ranked hits as the model reads them."""
@@ -99,9 +110,17 @@ class Ranked:
     drawn: Mapping[UUID, float]
     """Per turn, the best ``1 / (1 + rank)`` of a fact among the first hits drawn from it."""
     top: int
+    periods: tuple[Period, ...] = ()
+    """The periods the question names, resolved (none: the time features are 0)."""
 
     @classmethod
-    def of(cls, hits: Sequence[SearchHit], query: str, top: int = SUPPORT_OF) -> Ranked:
+    def of(
+        cls,
+        hits: Sequence[SearchHit],
+        query: str,
+        top: int = SUPPORT_OF,
+        periods: Sequence[Period] = (),
+    ) -> Ranked:
         days: dict[date, float] = defaultdict(float)
         drawn: dict[UUID, float] = {}
         for rank, hit in enumerate(hits[:top]):
@@ -110,7 +129,8 @@ class Ranked:
             if hit.kind != "episode":
                 for turn in hit.source_episode_ids:
                     drawn[turn] = max(drawn.get(turn, 0.0), _weight(rank))
-        return cls(hits, QueryWords.of(query), pool_ranks(hits), days, drawn, top)
+        words = QueryWords.of(query)
+        return cls(hits, words, pool_ranks(hits), days, drawn, top, tuple(periods))
 
     def hit(self, rank: int) -> dict[str, float]:
         """What the model reads of the hit at ``rank`` (0-based)."""
@@ -124,6 +144,8 @@ class Ranked:
             "log_tokens": math.log(hit_tokens(hit)),
             "overlap": self.asked.overlap(hit.text),
             **self._support(hit, rank),
+            "names_period": float(bool(self.periods)),
+            "in_period": in_periods(hit.occurred_at, self.periods),
         }
         for name in LISTS:
             at = scores.get(f"{name}_rank")
@@ -171,4 +193,5 @@ class Ranked:
             "fact_support": self.drawn.get(turn.id, 0.0),
             "hit_asks": float(hit.text.rstrip().endswith("?")),
             "asks": float(turn.text.rstrip().endswith("?")),
+            "in_period": in_periods(turn.occurred_at, self.periods),
         }

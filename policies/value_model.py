@@ -33,11 +33,13 @@ HIT_FEATURES = (
     "day_support",
     "fact_support",
     "source_support",
+    "names_period",
+    "in_period",
 )
 """A ranked hit: its fused rank and score, whether it is a fact, its length, the share
-of the query's content words it holds, where each list ranked it, and the support of
+of the query's content words it holds, where each list ranked it, the support of
 the first hits (on its day; a fact among them drawn from it; its source turn among
-them)."""
+them), and whether the question names a period and the hit falls in it."""
 NEIGHBOUR_FEATURES = (
     "hit.log_rank",
     "hit.inv_rank",
@@ -56,11 +58,12 @@ NEIGHBOUR_FEATURES = (
     "fact_support",
     "hit_asks",
     "asks",
+    "in_period",
 )
 """A turn beside an episode hit: its hit's rank, score, length and overlap, which side
 and how far, its own length and overlap with the query, its own fused rank when a list
-proposed it too, a fact among the first hits drawn from it, the hit's support, and
-whether it or the hit is a question."""
+proposed it too, a fact among the first hits drawn from it, the hit's support, whether
+it or the hit is a question, and whether it falls in a period the question names."""
 
 
 @dataclass(frozen=True, slots=True)

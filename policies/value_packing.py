@@ -22,7 +22,7 @@ from uuid import UUID
 
 from memory_service.domain.models import ContextTurn, SearchHit
 from policies.distinct import walk_outward
-from policies.value_features import Ranked, hit_tokens, turn_tokens
+from policies.value_features import Period, Ranked, hit_tokens, turn_tokens
 from policies.value_model import ValueModel
 
 NEIGHBOURS_OF = 40
@@ -151,15 +151,17 @@ def value_passages(
     join: float = 0.0,
     max_tokens: int | None = MAX_PASSAGE_TOKENS,
     neighbours_of: int = NEIGHBOURS_OF,
+    periods: Sequence[Period] = (),
 ) -> list[SearchHit]:
     """At most ``limit`` items of ``hits`` (ranked for ``query``, episode hits with their
     window in ``context``), in order of expected new evidence per token; a neighbour joins
     its passage while its probability per token is at least ``join`` and the passage
-    stays within ``max_tokens`` (approximate; None: no bound).
+    stays within ``max_tokens`` (approximate; None: no bound); ``periods``: the times
+    the query names, resolved (``policies.time_refs.time_ranges``).
 
     Greedy with lazy updates: an item's value only changes when another takes its turns,
     so the best stale value is recomputed and taken when it still leads."""
-    ranked = Ranked.of(hits, query)
+    ranked = Ranked.of(hits, query, periods=periods)
     items = valued(ranked, model, neighbours_of)
     shown: set[UUID] = set()
     queue: list[tuple[float, int]] = []

@@ -42,6 +42,17 @@ class ScopeRun:
     turns: Sequence[SourceTurn]
     label_of: dict[UUID, str] = field(default_factory=dict)
     session_of: dict[str, str] = field(default_factory=dict)
+    asked_at: datetime | None = None
+    """When its questions are asked (LongMemEval gives each question's date); None:
+    right after its last turn (``present``)."""
+
+    @property
+    def present(self) -> datetime:
+        """What the questions' "last year" is resolved against: ``asked_at``, else the
+        last turn's time (the conversation's present), else the clock."""
+        if self.asked_at is not None:
+            return self.asked_at
+        return max((t.occurred_at for t in self.turns), default=datetime.now(UTC))
 
 
 @asynccontextmanager

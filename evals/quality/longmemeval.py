@@ -128,6 +128,7 @@ async def run_longmemeval(
             progress.phase(f"{item.question_id}: ingesting")
             started = time.perf_counter()
             run = await ingest_turns(components, tenant, item.question_id, source_turns(item))
+            run.asked_at = item.question_date
             await encode_sparse(components, run)
             facts["ingest_seconds"] += time.perf_counter() - started
             progress.phase(f"{item.question_id}: asking")

@@ -70,6 +70,8 @@ class ServicePipeline:
     name: str = ""
     mode: Mode = "auto"
     now: datetime | None = None
+    """What "last year" is resolved against; None: the run's present (``ScopeRun.present``:
+    when its questions are asked)."""
 
     def __post_init__(self) -> None:
         self.name = self.name or self.preset
@@ -85,7 +87,7 @@ class ServicePipeline:
                 run.tenant,
                 query,
                 mode=self.mode,
-                now=self.now,
+                now=self.now or run.present,
                 budget=self.components.budget(),
                 log=False,
             )

@@ -23,3 +23,19 @@ def d(*args: int) -> datetime:
 )
 def test_time_ranges(query: str, expected: list[tuple[datetime, datetime]]) -> None:
     assert time_ranges(query, NOW) == expected
+
+
+def test_a_query_without_a_date_word_is_not_searched_for_dates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """dateparser's search costs a millisecond or more: a query with no digit, month or
+    relative word ("yesterday", "last") cannot name a period, so it is not run."""
+    from policies import time_refs
+
+    def unused() -> None:
+        raise AssertionError("dateparser was asked")
+
+    monkeypatch.setattr(time_refs, "_parsers", unused)
+    assert time_ranges("When did Caroline go to the support group?", NOW) == []
+    with pytest.raises(AssertionError, match="dateparser"):
+        time_ranges("What did Caroline do yesterday?", NOW)

@@ -49,3 +49,19 @@ def test_a_fact_and_the_turn_it_is_drawn_from_support_each_other() -> None:
     assert beside["fact_support"] == pytest.approx(1 / 4)  # fact 51, fourth
     assert beside["hit.fact_support"] == pytest.approx(1.0)
     assert beside["before"] == 1.0
+
+
+def test_a_hit_and_a_turn_in_a_period_the_question_names_say_so() -> None:
+    july = (T0 + timedelta(days=1), T0 + timedelta(days=2))
+    hits = [on_day(1, 0), on_day(2, 1), hit(3, context=[ctx(4, 1)])]
+    ranked = Ranked.of(hits, "q", periods=[july])
+    assert [ranked.hit(r)["in_period"] for r in range(3)] == [0.0, 1.0, 0.0]
+    assert all(ranked.hit(r)["names_period"] == 1.0 for r in range(3))
+    own = ranked.hit(2)
+    assert ranked.neighbour(2, own, ctx(4, 1))["in_period"] == 0.0
+    later = replace(ctx(4, 1), occurred_at=T0 + timedelta(days=1, hours=3))
+    assert ranked.neighbour(2, own, later)["in_period"] == 1.0
+    # the end of a period is outside it; a question naming none reads 0 everywhere
+    assert Ranked.of([on_day(5, 2)], "q", periods=[july]).hit(0)["in_period"] == 0.0
+    plain = Ranked.of(hits, "q")
+    assert plain.hit(1)["in_period"] == plain.hit(1)["names_period"] == 0.0

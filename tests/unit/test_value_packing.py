@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -22,7 +23,16 @@ from policies.packing import ValuePacking
 from policies.value_features import turn_tokens
 from policies.value_model import HIT_FEATURES, NEIGHBOUR_FEATURES, Logistic, ValueModel
 from policies.value_packing import line_of, passage_cost, value_passages
-from tests.unit.recall.factories import ALICE, EMBEDDER, NOW, TENANT, add_turns, hit, make_search
+from tests.unit.recall.factories import (
+    ALICE,
+    EMBEDDER,
+    NOW,
+    T0,
+    TENANT,
+    add_turns,
+    hit,
+    make_search,
+)
 from tests.unit.recall.factories import turn as ctx
 
 
@@ -36,6 +46,9 @@ def logistic(features: tuple[str, ...], bias: float = 0.0, **weights: float) -> 
         bias=bias,
     )
 
+
+FEB = datetime(2024, 2, 10, 9, 0, tzinfo=UTC)
+"""A day of the month before ``T0``'s."""
 
 FLAT = ValueModel(logistic(HIT_FEATURES), logistic(NEIGHBOUR_FEATURES))
 """Every hit and every neighbour p = 0.5: the order is by tokens alone."""
@@ -237,3 +250,24 @@ async def test_system_2s_ranking_is_packed_in_its_own_order() -> None:
         assert result.route == "deliberate"
         found.append([(h.id, [t.id for t in h.context]) for h in result.hits])
     assert found[0] == found[1]
+
+
+async def test_the_preset_reads_the_period_a_question_names_against_its_now() -> None:
+    """ "Last month" is resolved against the search's ``now``: a model that values a
+    turn in the period puts February's turns first in March, and in the next year's
+    May, when no turn is in the period, March's, which the lists rank higher."""
+    store = FakeStore()
+    async with FakeUnitOfWork(store) as uow:
+        await add_turns(uow, [f"my cat {n} likes the park" for n in range(3)], start=FEB)
+        await add_turns(uow, [f"my dog {n} likes the park" for n in range(3)])
+    in_period = replace(FLAT, hit=logistic(HIT_FEATURES, in_period=8.0, inv_rank=4.0))
+    pipeline = PRESETS["sparse-value2"].build(EMBEDDER, Parts(value_model=in_period))
+    query = SearchQuery("what did my dog like last month", ALICE, limit=3)
+    months = []
+    for now in (NOW, NOW.replace(year=NOW.year + 1, month=5)):
+        async with FakeUnitOfWork(store) as uow:
+            result = await search(uow, pipeline, TENANT, query, now=now, log=False)
+        first = result.hits[0].occurred_at
+        assert first is not None
+        months.append(first.month)
+    assert months == [FEB.month, T0.month]
