@@ -6,7 +6,7 @@ import base64
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Integer,
+    Select,
     String,
     Text,
     Uuid,
@@ -30,6 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.db.metadata_filters import metadata_filters
 from memory_service.domain.errors import InvalidInput
 from memory_service.domain.filters import MetadataFilter
 from memory_service.domain.models import Scope, SearchQuery
@@ -200,6 +202,41 @@ def text_hits(function: str) -> Any:
         bindparam("budget", type_=Integer()),
     )
     return call.table_valued("id", "rank").alias("hits")
+
+
+def text_search(
+    table: Any,
+    function: str,
+    columns: Sequence[Any],
+    tiebreak: Any,
+    where: MetadataFilter | None,
+) -> Select[Any]:
+    """``columns`` of ``table``'s rows that ``function`` (``text_hits``) ranks best,
+    ``tiebreak`` breaking equal ranks, at most ``:k`` passing ``where``: binds
+    ``text_binds`` and ``k``. The tenant is checked again in the join, under
+    row-level security."""
+    hits = text_hits(function)
+    return (
+        select(*columns, hits.c.rank)
+        .select_from(hits)
+        .join(table, table.c.id == hits.c.id)
+        .where(
+            table.c.tenant_id == bindparam("tenant"),
+            *metadata_filters(table.c.metadata, where),
+        )
+        .order_by(hits.c.rank.desc(), tiebreak)
+        .limit(bindparam("k", type_=Integer()))
+    )
+
+
+def similarities(table: Any) -> Select[Any]:
+    """Exact cosine similarity to ``:vector`` and utility Q of ``table``'s rows ``:ids``
+    of ``:tenant``."""
+    similarity = 1 - table.c.embedding.cosine_distance(bindparam("vector"))
+    return select(table.c.id, similarity.label("similarity"), table.c.utility).where(
+        table.c.tenant_id == bindparam("tenant"),
+        table.c.id == any_ids(),
+    )
 
 
 def text_binds(tenant: Any, query: SearchQuery, k: int, budget: int) -> dict[str, Any]:

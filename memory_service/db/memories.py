@@ -25,7 +25,6 @@ from memory_service.db.filters import (
     DEFAULT_TUNING,
     SearchTuning,
     Shape,
-    any_ids,
     decode_cursor,
     encode_cursor,
     per_shape,
@@ -34,8 +33,9 @@ from memory_service.db.filters import (
     scope_filters,
     search_binds,
     shape_of,
+    similarities,
     text_binds,
-    text_hits,
+    text_search,
     tune_vector_scan,
 )
 from memory_service.db.metadata_filters import metadata_filters
@@ -340,26 +340,11 @@ def _vector_search(shape: Shape, where: MetadataFilter | None) -> Select[Any]:
 def _text_search(shape: Shape, where: MetadataFilter | None) -> Select[Any]:
     """Binds ``text_binds`` and ``k`` (the shape is always empty: the function takes
     the scope and period whole)."""
-    table, hits = table_of(MemoryRow), text_hits("memory_text_hits")
-    return (
-        select(*_hit_columns(), hits.c.rank)
-        .select_from(hits)
-        .join(table, table.c.id == hits.c.id)
-        .where(
-            table.c.tenant_id == bindparam("tenant"),
-            *metadata_filters(table.c.metadata, where),
-        )
-        .order_by(hits.c.rank.desc(), table.c.created_at)
-        .limit(bindparam("k", type_=Integer()))
-    )
+    table = table_of(MemoryRow)
+    return text_search(table, "memory_text_hits", _hit_columns(), table.c.created_at, where)
 
 
 @functools.cache
 def _similarities() -> Select[Any]:
     """Binds ``vector``, ``tenant`` and ``ids``."""
-    columns = table_of(MemoryRow).c
-    similarity = 1 - columns.embedding.cosine_distance(bindparam("vector"))
-    return select(columns.id, similarity.label("similarity"), columns.utility).where(
-        columns.tenant_id == bindparam("tenant"),
-        columns.id == any_ids(),
-    )
+    return similarities(table_of(MemoryRow))
