@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 _CUE = re.compile(
-    r"\d|\b(yesterday|today|tonight|last|ago|week|weekend|month|year|january|february|"
+    r"\b\d|\b(yesterday|today|tonight|last|ago|week|weekend|month|year|january|february|"
     r"march|april|june|july|august|september|october|november|december)\b",
     re.IGNORECASE,
 )
@@ -62,7 +62,7 @@ def time_ranges(text: str, now: datetime) -> list[tuple[datetime, datetime]]:
     half-open [start, end) UTC ranges at the granularity the words give."""
     text = _head(text)
     if not _CUE.search(text):
-        return []  # no digit, month or relative word: dateparser's search would find none
+        return []  # no number, month or relative word: dateparser's search would find none
     data_parser, search_dates = _parsers()
     settings = {
         "RELATIVE_BASE": now.astimezone(UTC).replace(tzinfo=None),

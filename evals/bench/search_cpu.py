@@ -2,6 +2,7 @@
 much the process spends in all (the encoders' threads included), PostgreSQL's not counted.
 
     python -m evals.bench.search_cpu [--turns 1000] [--queries 150] [--preset NAME]
+        [--profile FILE]
 
 The app is served in process over ASGI (``httpx.ASGITransport``: the client's own
 Python counts too), built as ``memory-service serve`` builds it, on the embedded
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import random
 import resource
 import statistics
@@ -71,8 +73,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         for text in queries[:5]:  # models loaded, statements prepared
             await search(text)
+        profile = cProfile.Profile() if args.profile else None
         loop_cpu, all_cpu, wall = time.thread_time(), process_cpu_s(), time.perf_counter()
+        if profile is not None:
+            profile.enable()
         results = [await search(text) for text in queries]
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(args.profile)
         n = len(queries)
         loop_cpu = (time.thread_time() - loop_cpu) * 1000 / n
         all_cpu = (process_cpu_s() - all_cpu) * 1000 / n
@@ -103,6 +111,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--preset", default=None, help="default: the service's")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/memory-bench-search-cpu"))
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="write cProfile statistics of the event loop's thread over the timed searches "
+        "here (the figures then include the profiler's own cost)",
+    )
     report = asyncio.run(run(parser.parse_args(argv)))
     for key, value in report.items():
         print(f"{key}: {value}")

@@ -371,14 +371,66 @@ def measure(
 ) -> dict[str, Any]:
     """Fill a database migrated by ``version`` to ``shape``, then search it with
     ``version``'s code."""
-    started = time.perf_counter()
+    row, job = fill(server, version, shape, data, queries, args, log, args.database)
+    if job is not None:
+        searched(row, [version.run("search", job)], shape, data, log)
+    return row
+
+
+def measure_rounds(
+    server: Any,
+    code: Sequence[Version],
+    shape: Shape,
+    data: synthetic_fill.Data,
+    queries: list[str],
+    args: argparse.Namespace,
+    log: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Each version's own database filled once (``<database>_<version>``), then the
+    versions' searches alternating, ``args.rounds`` each, so that whatever else loads
+    the machine meanwhile hits every version alike: the latencies of all rounds
+    pooled, each round's p50 and p95 kept, recall from the first round."""
+    filled = [
+        (version, *fill(server, version, shape, data, queries, args, log, f"{args.database}_{i}"))
+        for i, version in enumerate(code)
+    ]
+    results: dict[str, list[dict[str, Any]]] = {version.name: [] for version in code}
+    for turn in range(args.rounds):
+        for version, _row, job in filled:
+            if job is not None:
+                result = version.run("search", job)
+                results[version.name].append(result)
+                ms = sorted(result["service_ms"])
+                log(
+                    f"[{version.name} / {shape.name} / {shape.size:,}] round {turn + 1}: "
+                    f"p50 {pct(ms, 50):.1f} p95 {pct(ms, 95):.1f} ms"
+                )
+    for version, row, job in filled:
+        if job is not None:
+            searched(row, results[version.name], shape, data, log)
+    return [row for _, row, _ in filled]
+
+
+def fill(
+    server: Any,
+    version: Version,
+    shape: Shape,
+    data: synthetic_fill.Data,
+    queries: list[str],
+    args: argparse.Namespace,
+    log: Callable[[str], None],
+    database: str,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A fresh database ``database`` migrated by ``version`` and filled to ``shape``:
+    its report row so far, and the search job (None when an index did not finish)."""
     row: dict[str, Any] = {
         "version": version.name,
         "shape": shape.name,
         "episodes": shape.size,
         "users": shape.users,
+        "started": time.perf_counter(),
     }
-    url = fresh_database(server, args.database)
+    url = fresh_database(server, database)
     prepared = version.run("prepare", {"url": url})
     row["schema_revision"] = prepared["revision"]
     log(f"[{version.name} / {shape.name} / {shape.size:,}] migrated to {prepared['revision']}")
@@ -393,8 +445,10 @@ def measure(
     row["fill"] = loaded.summary()
     if not loaded.complete:
         row["skipped"] = "an index build did not finish: no search"
-        return row
+        del row["started"]
+        return row, None
     users = shape.query_users(len(queries), USER_SEED)
+    row["query_users"] = users
     job = {
         "url": url,
         "tenant": prepared["tenant"],
@@ -415,14 +469,48 @@ def measure(
         "concurrent_requests": args.concurrent_requests,
         "level_seconds": args.level_seconds,
     }
-    result = version.run("search", job)
+    return row, job
+
+
+POOLED = ("service_ms", "timings_ms", "vector_ms", "probe_ms", "sparse_ms", "sparse_probe_ms")
+"""The per-query latencies of a searcher's answer, pooled over rounds."""
+
+
+def pooled(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The first round's answer with every round's latencies (``POOLED``, and the
+    other presets') in its lists."""
+    first = dict(results[0])
+    for key in POOLED:
+        if key in first:
+            first[key] = [v for r in results for v in r[key]]
+    first["also"] = {
+        preset: {
+            name: [v for r in results for v in r["also"][preset][name]]
+            for name in ("service_ms", "timings_ms")
+        }
+        for preset in first.get("also", {})
+    }
+    return first
+
+
+def searched(
+    row: dict[str, Any],
+    results: Sequence[dict[str, Any]],
+    shape: Shape,
+    data: synthetic_fill.Data,
+    log: Callable[[str], None],
+) -> None:
+    """Complete ``row`` with the searcher's answers (one per round)."""
+    result = pooled(results)
     row["files"] = result["files"]
     row["preset"] = result["preset"]
     row["default_preset"] = result["default_preset"]
     row["hnsw_ef_search"] = result["hnsw_ef_search"]
     row["sparse_encoder"] = result["sparse_encoder"]
     row["torch_device"] = result["torch_device"]
-    row["search"] = score(result, shape, users, data)
+    row["search"] = score(result, shape, row.pop("query_users"), data)
+    if len(results) > 1:
+        row["search"]["rounds"] = [spread(r["service_ms"]) for r in results]
     row["memory"] = {
         "api_rss_mib": result["rss_mib"],
         "api_peak_rss_mib": result["peak_rss_mib"],
@@ -430,13 +518,12 @@ def measure(
         "bench_arrays_mib": data.nbytes() / 2**20,
     }
     row["load_avg_1m"] = os.getloadavg()[0]
-    row["seconds"] = time.perf_counter() - started
+    row["seconds"] = time.perf_counter() - row.pop("started")
     service = row["search"]["service"]
     log(
-        f"[{version.name} / {shape.name} / {shape.size:,}] /v1/search p50 {service['p50_ms']:.1f} "
-        f"p95 {service['p95_ms']:.1f} ms ({row['seconds']:.0f}s in all)"
+        f"[{row['version']} / {shape.name} / {shape.size:,}] /v1/search p50 "
+        f"{service['p50_ms']:.1f} p95 {service['p95_ms']:.1f} ms ({row['seconds']:.0f}s in all)"
     )
-    return row
 
 
 def acceptance(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -505,6 +592,10 @@ def run_all(
         )
         for name in args.shape:
             shape = Shape.of(cast(ShapeName, name), size, args.per_user)
+            if args.rounds > 1:
+                report["runs"].extend(measure_rounds(server, code, shape, data, queries, args, log))
+                checkpoint(report)
+                continue
             for version in code:
                 row = measure(server, version, shape, data, queries, args, log)
                 report["runs"].append(row)
@@ -610,6 +701,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--versions", help="baseline,current (both when --baseline is given, else current)"
     )
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="more than 1: each version's own database, filled once, and the versions' "
+        "searches alternating this many times each (latencies pooled)",
+    )
     parser.add_argument(
         "--vectors",
         choices=("model", "random"),

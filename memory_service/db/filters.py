@@ -151,16 +151,36 @@ async def tune_vector_scan(session: AsyncSession, ef_search: int) -> None:
     """HNSW with filters: let pgvector 0.8 keep scanning until enough rows pass; and plan
     each search for its own scope (a custom plan), so that a small scope is scored
     exactly from the scope index and a large one is read from the graph, whichever
-    scope the connection's cached statement last served."""
+    scope the connection's cached statement last served. Nothing to do where this
+    transaction has them already with as large an ``hnsw.ef_search`` (two vector lists
+    on one connection, when a search borrows none)."""
+    if vector_scan(session) >= ef_search:
+        return
     await session.execute(_TUNE_VECTOR_SCAN, {"ef": str(int(ef_search))})
+    session.info[VECTOR_SCAN] = (session.sync_session.get_transaction(), int(ef_search))
 
 
+def vector_scan(session: AsyncSession) -> int:
+    """The ``hnsw.ef_search`` that ``tune_vector_scan`` set in the transaction
+    ``session`` is in; 0 when it has not (a later transaction of the same session has
+    not, whatever an earlier one did)."""
+    marked = session.info.get(VECTOR_SCAN)
+    if marked is None or marked[0] is not session.sync_session.get_transaction():
+        return 0
+    return int(marked[1])
+
+
+VECTOR_SCAN = "memory.vector_scan"
+"""The key in a session's ``info`` of the transaction ``tune_vector_scan`` ran in, and
+its ``hnsw.ef_search``."""
 _TUNE_VECTOR_SCAN = text(
     "SELECT set_config('hnsw.ef_search', :ef, true), "
     "set_config('plan_cache_mode', 'force_custom_plan', true), "
     "set_config('hnsw.iterative_scan', 'relaxed_order', true)"
 )
-"""``SET LOCAL`` of the three, in one round trip."""
+"""``SET LOCAL`` of the three, in one round trip. Only for the vector lists: a custom
+plan for every statement of a search would cost each its planning (about 1 ms more for
+the full-text list over 100,000 turns)."""
 
 
 def few_terms(text: str, most: int = MAX_TEXT_TERMS) -> str:

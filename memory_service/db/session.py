@@ -1,12 +1,12 @@
-"""Engine creation (asyncpg; pgvector values travel in their text form)."""
+"""Engine creation (asyncpg; pgvector's ``vector`` values travel in binary)."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+
+from memory_service.db.vectors import register_binary_vectors
 
 UNREACHABLE: tuple[type[Exception], ...] = (DBAPIError, OSError)
 """The classes a lost database may arrive as; ``unreachable`` says which instances
@@ -53,11 +55,32 @@ def sqlstate(exc: BaseException) -> str | None:
 def make_engine(url: str, *, pool: bool = True, pool_size: int = 10) -> AsyncEngine:
     """An async engine; ``pool=False`` opens a connection per use (scripts, tests)."""
     kwargs: dict[str, Any] = (
-        {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
-        if pool
-        else {"poolclass": NullPool}
+        {"pool_size": pool_size, "max_overflow": pool_size} if pool else {"poolclass": NullPool}
     )
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "connect", _on_connect)
+    event.listen(engine.sync_engine, "checkout", _on_checkout)
+    return engine
+
+
+def _on_connect(dbapi_connection: Any, record: Any) -> None:
+    record.info["binary_vectors"] = dbapi_connection.run_async(register_binary_vectors)
+
+
+def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, an idle timeout: the
+    driver saw its socket close) is replaced before use: the pool opens another. This
+    in place of SQLAlchemy's pre-ping, which costs three round trips (BEGIN, an empty
+    query, ROLLBACK) on every checkout, four times a search. A connection lost without
+    the socket closing fails its first statement, as a pinged one would hang on its
+    ping; that error is ``DatabaseUnavailable`` and the pool starts afresh.
+
+    And a connection opened before the ``vector`` type existed (the first start, before
+    the migrations) gets the codec once the type is there."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
+    if not record.info.get("binary_vectors"):
+        record.info["binary_vectors"] = dbapi_connection.run_async(register_binary_vectors)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
@@ -75,16 +98,21 @@ SETUP_LOCK = 0x6D656D6F7279
 migrations, and the first start's default tenant."""
 
 
-async def enter_tenant(session: AsyncSession, tenant: UUID) -> None:
+async def enter_tenant(session: AsyncSession, tenant: UUID, *, read_only: bool = False) -> None:
     """For this transaction: act as the unprivileged role (when it exists and we may
-    use it), and let row-level security see only ``tenant``'s rows. One round trip:
-    ``set_config('role', ...)`` is ``SET LOCAL ROLE``."""
-    await session.execute(_ENTER_TENANT, {"tenant": str(tenant), "role": APP_ROLE})
+    use it), and let row-level security see only ``tenant``'s rows; ``read_only``: a
+    READ ONLY transaction. One round trip: ``set_config('role', ...)`` is ``SET LOCAL
+    ROLE``, and ``transaction_read_only`` on is ``SET TRANSACTION READ ONLY``, which may
+    come at any point of a transaction (only turning it off must come first)."""
+    statement = _ENTER_READ_ONLY if read_only else _ENTER
+    await session.execute(statement, {"tenant": str(tenant), "role": APP_ROLE})
 
 
-_ENTER_TENANT = text(
+_ENTER_SQL = (
     "SELECT set_config('memory.tenant', :tenant, true), "
     "CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) THEN "
     "CASE WHEN pg_has_role(current_user, :role, 'MEMBER') "
     "THEN set_config('role', :role, true) END END"
 )
+_ENTER = text(_ENTER_SQL)
+_ENTER_READ_ONLY = text(_ENTER_SQL + ", set_config('transaction_read_only', 'on', true)")

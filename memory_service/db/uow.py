@@ -121,10 +121,10 @@ async def transaction(
     """
     try:
         async with sessions() as session, session.begin():
-            if read_only:  # first: SET TRANSACTION must come before any query
-                await session.execute(_READ_ONLY)
             if tenant is not None:
-                await enter_tenant(session, tenant)
+                await enter_tenant(session, tenant, read_only=read_only)
+            elif read_only:
+                await session.execute(_READ_ONLY)
             yield SqlUnitOfWork(
                 session, tuning=tuning, retrievals=retrievals, tenant=tenant, lanes=lanes
             )

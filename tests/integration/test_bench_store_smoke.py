@@ -38,3 +38,20 @@ def test_store_bench_runs_both_shapes(pg_server: Any, tmp_path: Path) -> None:
         assert search["vector_list"]["recall_at_10"] is not None
     render(report, Console(quiet=True))
     pg_server.psql("DROP DATABASE IF EXISTS memory_bench_smoke WITH (FORCE);")
+
+
+def test_store_bench_rounds_pool_the_searches_of_one_fill(pg_server: Any, tmp_path: Path) -> None:
+    database = "memory_bench_rounds"
+    out = str(tmp_path / "bench.json")
+    argv = ["--sizes", "300", "--shape", "one", "--queries", "3", "--rounds", "2"]
+    args = store.parse_args([*argv, "--database", database, "--out", out])
+    report = store.run_all(args, pg_server, Console(quiet=True), lambda r: None)
+    [run] = report["runs"]
+    search = run["search"]
+    assert search["queries"] == 6  # three queries, two rounds
+    assert len(search["rounds"]) == 2
+    assert all(r["p50_ms"] > 0 for r in search["rounds"])
+    assert search["vector_list"]["recall_at_10"] is not None
+    assert len(run["fill"]["indexes"]) > 0  # filled once: one fill in the row
+    render(report, Console(quiet=True))
+    pg_server.psql(f"DROP DATABASE IF EXISTS {database}_0 WITH (FORCE);")

@@ -187,7 +187,7 @@ async def test_search_reads_the_replica_and_logs_on_the_primary(
 
         # The pipeline ran on the replica, in a read-only transaction under the tenant's
         # row-level security; the primary saw the key check and the log row, no search.
-        assert replica.statements[0] == "SET TRANSACTION READ ONLY"
+        assert "set_config('transaction_read_only', 'on', true)" in replica.statements[0]
         assert 1 <= len(replica.inside) <= 3  # the search's connection and its lanes
         for in_recovery, read_only, role, tenant in replica.inside:
             assert (in_recovery, read_only, role) == (True, "on", "memory_app")
@@ -238,7 +238,7 @@ async def test_mcp_search_and_context_read_the_replica(parts: Components, pair: 
         for tool, arguments in (("search_memories", {"query": "greyhound"}), ("context", {})):
             with observe(parts.replica_engine) as replica, observe(parts.engine) as primary:
                 out = await call(client, tool, user_id="u", **arguments)
-            assert replica.statements[0] == "SET TRANSACTION READ ONLY", tool
+            assert "set_config('transaction_read_only', 'on', true)" in replica.statements[0], tool
             assert not primary.ran("FROM episodes"), tool
             retrievals.append(out.get("retrieval_id"))  # null fields are left out
         assert retrievals[1] is None  # context without a query lists facts: no search

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pgvector.sqlalchemy import Vector
 from sqlalchemy import CheckConstraint, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
@@ -23,6 +22,7 @@ from memory_service.db.models.base import (
     triple_index,
     vector_index,
 )
+from memory_service.db.vectors import Embedding
 
 
 class EntityRow(Base):
@@ -35,7 +35,7 @@ class EntityRow(Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     type: Mapped[str] = mapped_column(String(32), nullable=False)
     aliases: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
-    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=True)
+    embedding: Mapped[Any] = mapped_column(Embedding(EMBEDDING_DIM), nullable=True)
     merged_into: Mapped[UUID | None] = mapped_column(PgUUID(as_uuid=True))
     """The entity this one was merged into (same tenant); NULL again if that one goes."""
     created_at: Mapped[datetime] = server_now()

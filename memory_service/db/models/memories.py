@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pgvector.sqlalchemy import SPARSEVEC, Vector
+from pgvector.sqlalchemy import SPARSEVEC
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -38,6 +38,7 @@ from memory_service.db.models.base import (
     tsv_index,
     vector_index,
 )
+from memory_service.db.vectors import Embedding
 
 
 class EpisodeRow(Base):
@@ -56,7 +57,7 @@ class EpisodeRow(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, nullable=False, server_default="{}"
     )
-    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=False)
+    embedding: Mapped[Any] = mapped_column(Embedding(EMBEDDING_DIM), nullable=False)
     tsv: Mapped[Any] = mapped_column(TSVECTOR, Computed(EPISODE_TSV, persisted=True))
     sparse: Mapped[Any] = mapped_column(SPARSEVEC(SPARSE_DIM), nullable=True)
     """The learned-sparse vector, written by the consolidation worker (None until then)."""
@@ -90,7 +91,7 @@ class MemoryRow(Base):
     valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
-    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=False)
+    embedding: Mapped[Any] = mapped_column(Embedding(EMBEDDING_DIM), nullable=False)
     tsv: Mapped[Any] = mapped_column(TSVECTOR, Computed(TSV, persisted=True))
     utility: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")
     created_at: Mapped[datetime] = server_now()
