@@ -110,6 +110,19 @@ class Components:
             await self.dispatcher.dispatch(list(uow.jobs.created))
 
     @asynccontextmanager
+    async def lookup(self) -> AsyncIterator[SqlUnitOfWork]:
+        """A unit of work for one read that needs no transaction of its own (an API
+        key's lookup, on every request): its statements run in autocommit, each alone,
+        without the BEGIN and COMMIT round trips around them. Nothing it does is
+        under a tenant's row-level security."""
+        async with transaction(self._autocommit) as uow:
+            yield uow
+
+    @cached_property
+    def _autocommit(self) -> async_sessionmaker[AsyncSession]:
+        return make_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+    @asynccontextmanager
     async def read_uow(self, tenant: UUID) -> AsyncIterator[SqlUnitOfWork]:
         """The unit of work of a read (search, context, answer): with a replica set, a
         read-only transaction there whose retrieval log is then written on the primary,

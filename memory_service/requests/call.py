@@ -29,6 +29,7 @@ class Call:
 
 async def authenticate(components: Components, secret: str) -> ApiKey:
     """The key ``secret`` names; Unauthorized for a malformed, unknown or revoked key.
-    Checked on every request, so revoking a key cuts off its callers at once."""
-    async with components.uow() as uow:
+    Checked on every request, so revoking a key cuts off its callers at once: one
+    statement, in autocommit."""
+    async with components.lookup() as uow:
         return await tenants.authenticate(uow, secret)

@@ -84,3 +84,17 @@ async def test_a_pooled_connection_the_server_closed_is_replaced(database_url: s
         assert fresh != pid
     finally:
         await engine.dispose()
+
+
+async def test_a_key_lookup_runs_in_autocommit_and_a_unit_of_work_in_one_transaction(
+    components: Components,
+) -> None:
+    xact = text("SELECT pg_current_xact_id()::text")
+    async with components.lookup() as uow:
+        first = (await uow.session.execute(xact)).scalar_one()
+        second = (await uow.session.execute(xact)).scalar_one()
+    assert first != second  # each statement its own transaction: no BEGIN, no COMMIT
+    async with components.uow() as uow:
+        first = (await uow.session.execute(xact)).scalar_one()
+        second = (await uow.session.execute(xact)).scalar_one()
+    assert first == second
