@@ -41,6 +41,8 @@ def connection_lost_on(
         statement = args[1] if event_name == "before_cursor_execute" else "COMMIT"
         if killed or not when(statement):
             return
+        if event_name == "commit" and conn.connection.dbapi_connection.autocommit:
+            return  # the API key's lookup: in autocommit, its "commit" sends nothing
         pid = conn.connection.driver_connection.get_server_pid()
         _terminate(pg_server, pid)
         killed.append(pid)
