@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import text
 
 from memory_service.bootstrap import Components
 from memory_service.db.filters import tune_vector_scan, vector_scan
 from memory_service.db.session import make_engine
-from memory_service.services import tenants
+from tests.integration.test_search_lanes import tenant_of
 
 SETTINGS = text(
     "SELECT current_setting('transaction_read_only'), current_setting('plan_cache_mode'), "
     "current_setting('hnsw.ef_search', true), current_setting('hnsw.iterative_scan', true)"
 )
-
-
-async def tenant_of(parts: Components, name: str) -> UUID:
-    async with parts.uow() as uow:
-        return (await tenants.issue_key(uow, name, "test")).key.tenant_id
 
 
 async def settings_of(uow: Any) -> tuple[str, ...]:
