@@ -371,10 +371,10 @@ def measure(
 ) -> dict[str, Any]:
     """Fill a database migrated by ``version`` to ``shape``, then search it with
     ``version``'s code."""
-    row, job = fill(server, version, shape, data, queries, args, log, args.database)
-    if job is not None:
-        searched(row, [version.run("search", job)], shape, data, log)
-    return row
+    filled = fill(server, version, shape, data, queries, args, log, args.database)
+    if filled.job is not None:
+        searched(filled, [version.run("search", filled.job)], shape, data, log)
+    return filled.row
 
 
 def measure_rounds(
@@ -391,24 +391,36 @@ def measure_rounds(
     the machine meanwhile hits every version alike: the latencies of all rounds
     pooled, each round's p50 and p95 kept, recall from the first round."""
     filled = [
-        (version, *fill(server, version, shape, data, queries, args, log, f"{args.database}_{i}"))
+        (version, fill(server, version, shape, data, queries, args, log, f"{args.database}_{i}"))
         for i, version in enumerate(code)
     ]
     results: dict[str, list[dict[str, Any]]] = {version.name: [] for version in code}
     for turn in range(args.rounds):
-        for version, _row, job in filled:
-            if job is not None:
-                result = version.run("search", job)
+        for version, one in filled:
+            if one.job is not None:
+                result = version.run("search", one.job)
                 results[version.name].append(result)
-                ms = sorted(result["service_ms"])
+                ms = result["service_ms"]
                 log(
                     f"[{version.name} / {shape.name} / {shape.size:,}] round {turn + 1}: "
                     f"p50 {pct(ms, 50):.1f} p95 {pct(ms, 95):.1f} ms"
                 )
-    for version, row, job in filled:
-        if job is not None:
-            searched(row, results[version.name], shape, data, log)
-    return [row for _, row, _ in filled]
+    for version, one in filled:
+        if one.job is not None:
+            searched(one, results[version.name], shape, data, log)
+    return [one.row for _, one in filled]
+
+
+@dataclass
+class Filled:
+    """A database filled for one version: its report row so far, the search job (None
+    when an index build did not finish), the users the queries search, and when the
+    fill began."""
+
+    row: dict[str, Any]
+    job: dict[str, Any] | None
+    users: list[int]
+    started: float
 
 
 def fill(
@@ -420,15 +432,14 @@ def fill(
     args: argparse.Namespace,
     log: Callable[[str], None],
     database: str,
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """A fresh database ``database`` migrated by ``version`` and filled to ``shape``:
-    its report row so far, and the search job (None when an index did not finish)."""
+) -> Filled:
+    """A fresh database ``database`` migrated by ``version`` and filled to ``shape``."""
+    started = time.perf_counter()
     row: dict[str, Any] = {
         "version": version.name,
         "shape": shape.name,
         "episodes": shape.size,
         "users": shape.users,
-        "started": time.perf_counter(),
     }
     url = fresh_database(server, database)
     prepared = version.run("prepare", {"url": url})
@@ -445,10 +456,8 @@ def fill(
     row["fill"] = loaded.summary()
     if not loaded.complete:
         row["skipped"] = "an index build did not finish: no search"
-        del row["started"]
-        return row, None
+        return Filled(row, None, [], started)
     users = shape.query_users(len(queries), USER_SEED)
-    row["query_users"] = users
     job = {
         "url": url,
         "tenant": prepared["tenant"],
@@ -469,7 +478,7 @@ def fill(
         "concurrent_requests": args.concurrent_requests,
         "level_seconds": args.level_seconds,
     }
-    return row, job
+    return Filled(row, job, users, started)
 
 
 POOLED = ("service_ms", "timings_ms", "vector_ms", "probe_ms", "sparse_ms", "sparse_probe_ms")
@@ -494,21 +503,21 @@ def pooled(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def searched(
-    row: dict[str, Any],
+    filled: Filled,
     results: Sequence[dict[str, Any]],
     shape: Shape,
     data: synthetic_fill.Data,
     log: Callable[[str], None],
 ) -> None:
-    """Complete ``row`` with the searcher's answers (one per round)."""
-    result = pooled(results)
+    """Complete the filled database's row with the searcher's answers (one per round)."""
+    row, result = filled.row, pooled(results)
     row["files"] = result["files"]
     row["preset"] = result["preset"]
     row["default_preset"] = result["default_preset"]
     row["hnsw_ef_search"] = result["hnsw_ef_search"]
     row["sparse_encoder"] = result["sparse_encoder"]
     row["torch_device"] = result["torch_device"]
-    row["search"] = score(result, shape, row.pop("query_users"), data)
+    row["search"] = score(result, shape, filled.users, data)
     if len(results) > 1:
         row["search"]["rounds"] = [spread(r["service_ms"]) for r in results]
     row["memory"] = {
@@ -518,7 +527,7 @@ def searched(
         "bench_arrays_mib": data.nbytes() / 2**20,
     }
     row["load_avg_1m"] = os.getloadavg()[0]
-    row["seconds"] = time.perf_counter() - row.pop("started")
+    row["seconds"] = time.perf_counter() - filled.started
     service = row["search"]["service"]
     log(
         f"[{row['version']} / {shape.name} / {shape.size:,}] /v1/search p50 "

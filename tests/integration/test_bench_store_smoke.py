@@ -52,6 +52,6 @@ def test_store_bench_rounds_pool_the_searches_of_one_fill(pg_server: Any, tmp_pa
     assert len(search["rounds"]) == 2
     assert all(r["p50_ms"] > 0 for r in search["rounds"])
     assert search["vector_list"]["recall_at_10"] is not None
-    assert len(run["fill"]["indexes"]) > 0  # filled once: one fill in the row
+    assert len(run["fill"]["indexes"]) > 0
     render(report, Console(quiet=True))
     pg_server.psql(f"DROP DATABASE IF EXISTS {database}_0 WITH (FORCE);")
