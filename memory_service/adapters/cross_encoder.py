@@ -6,13 +6,12 @@ never from a hub."""
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from memory_service.adapters.batching import Batcher
-from memory_service.adapters.offline import stay_offline
+from memory_service.adapters.offline import LOADING, stay_offline
 from memory_service.domain.errors import ConfigurationError
 
 REQUIRED = ("config.json", "model.safetensors", "tokenizer.json")
@@ -52,7 +51,6 @@ class CrossEncoderScorer:
         self._batch_size = batch_size
         self._max_length = max_length
         self._loaded: tuple[Any, Any] | None = None
-        self._lock = threading.Lock()
         self.queue: Batcher[tuple[str, str], float] = Batcher(self.score_sync, max_batch=batch_size)
 
     def load(self) -> None:
@@ -60,7 +58,9 @@ class CrossEncoderScorer:
         self._load()
 
     def _load(self) -> tuple[Any, Any]:
-        with self._lock:
+        if self._loaded is not None:  # loaded: no lock on a model call's way
+            return self._loaded
+        with LOADING:
             if self._loaded is None:
                 stay_offline()  # a missing file fails, never downloads
                 import torch

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from memory_service.adapters.batching import Batcher
 from memory_service.adapters.clipping import SHORT_PIECES, clip, estimated_pieces
-from memory_service.adapters.offline import stay_offline
+from memory_service.adapters.offline import LOADING, stay_offline
+from memory_service.adapters.threads import call_threads
 from memory_service.adapters.traced import Forward, traced_forward
 from memory_service.domain.errors import ConfigurationError
 
@@ -62,7 +62,6 @@ class LocalEmbedder:
         self._model: Any = None
         self._forward: Forward | None = None
         """The model's forward traced (on a CPU; see ``adapters.traced``), else None."""
-        self._lock = threading.Lock()
         self.queue: Batcher[str, list[float]] = Batcher(
             self.embed_sync,
             max_batch=batch_size,
@@ -79,7 +78,9 @@ class LocalEmbedder:
         self._load()
 
     def _load(self) -> Any:
-        with self._lock:
+        if self._model is not None:  # loaded: no lock on a model call's way
+            return self._model
+        with LOADING:
             if self._model is None:
                 stay_offline()  # belt and braces: a missing file fails, never downloads
                 import torch
@@ -103,15 +104,17 @@ class LocalEmbedder:
         # The model reads max_seq_length (256) word pieces: a long text is cut before
         # its tokenizing costs more than the model's own work (adapters.clipping).
         clipped = clip(model.tokenizer, texts, model.max_seq_length)
-        if self._forward is not None:
-            return self._encode_traced(model, self._forward, clipped)
-        vectors = model.encode(
-            clipped,
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        # a query on one thread, a batch on all (adapters.threads)
+        with call_threads(sum(estimated_pieces(t, WINDOW) for t in clipped)):
+            if self._forward is not None:
+                return self._encode_traced(model, self._forward, clipped)
+            vectors = model.encode(
+                clipped,
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         rows: list[list[float]] = vectors.tolist()
         return rows
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import gc
 import hashlib
 import importlib.metadata
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from memory_service.adapters.batching import Batcher
 from memory_service.adapters.clipping import SHORT_PIECES, clip, estimated_pieces
-from memory_service.adapters.offline import stay_offline
+from memory_service.adapters.offline import LOADING, stay_offline
+from memory_service.adapters.threads import call_threads
 from memory_service.adapters.traced import Forward, traced_forward
 from memory_service.domain.errors import ConfigurationError
 
@@ -86,7 +86,6 @@ class SpladeEncoder:
         self._loaded: tuple[Any, Any] | None = None
         self._forward: Forward | None = None
         """The model's forward traced (on a CPU; see ``adapters.traced``), else None."""
-        self._lock = threading.Lock()
         # Long texts go fewer to a call, as in the local embedder (SHORT_PIECES).
         self.queue: Batcher[str, dict[int, float]] = Batcher(
             self.encode_sync,
@@ -109,7 +108,9 @@ class SpladeEncoder:
         self._load()
 
     def _load(self) -> tuple[Any, Any]:
-        with self._lock:
+        if self._loaded is not None:  # loaded: no lock on a model call's way
+            return self._loaded
+        with LOADING:
             if self._loaded is None:
                 stay_offline()  # belt and braces: a missing file fails, never downloads
                 import torch
@@ -138,7 +139,9 @@ class SpladeEncoder:
 
         tokenizer, model = self._load()
         out: list[dict[int, float]] = []
-        with torch.inference_mode():
+        pieces = sum(estimated_pieces(t, self._max_length) for t in texts)
+        # a query on one thread, a batch on all (adapters.threads)
+        with torch.inference_mode(), call_threads(pieces):
             for start in range(0, len(texts), self._batch_size):
                 chunk = texts[start : start + self._batch_size]
                 batch = tokenizer(

@@ -5,8 +5,9 @@ embed -> candidate lists -> fusion -> rerankers -> passages -> packing -> gate -
 the search's :class:`~memory_service.domain.trace.Trace`.
 
 The query's encodings (the dense embedding, and the learned-sparse vector when a list
-reads it) are computed in worker threads while the lists that need neither (full text)
-run: on two cores the models and PostgreSQL work at the same time.
+reads it) are computed at once, each in a worker thread on one torch thread
+(``adapters.threads``), while the lists that need neither (full text) run: on two cores
+the models and PostgreSQL work at the same time.
 """
 
 from __future__ import annotations
@@ -95,9 +96,8 @@ class RecallPipeline:
         text, sparse = [query.text], self.sparse
         encodings.start("dense", "embed", lambda: self.embedder.embed(text))
         if sparse is not None and any("sparse" in s.needs for s in lists):
-            # after the embedding, not beside it: two models at once on two cores only
-            # slow each other down
-            encodings.start("sparse", "sparse_embed", lambda: sparse.encode(text), after="dense")
+            # beside the embedding: a query's call runs on one thread (adapters.threads)
+            encodings.start("sparse", "sparse_embed", lambda: sparse.encode(text))
         search = Search(
             uow=uow,
             tenant=tenant,
@@ -216,26 +216,12 @@ class _Encodings:
         return frozenset(self._tasks)
 
     def start(
-        self,
-        encoding: Encoding,
-        stage: str,
-        encode: Callable[[], Awaitable[Sequence[Any]]],
-        *,
-        after: Encoding | None = None,
+        self, encoding: Encoding, stage: str, encode: Callable[[], Awaitable[Sequence[Any]]]
     ) -> None:
-        """Encode the query (``encode()`` returns one encoding per text, of one text),
-        once the encoding ``after`` is done when one is named."""
-        previous = self._tasks[after] if after is not None else None
-        self._tasks[encoding] = asyncio.ensure_future(self._timed(stage, encode, previous))
+        """Encode the query (``encode()`` returns one encoding per text, of one text)."""
+        self._tasks[encoding] = asyncio.ensure_future(self._timed(stage, encode))
 
-    async def _timed(
-        self,
-        stage: str,
-        encode: Callable[[], Awaitable[Sequence[Any]]],
-        previous: asyncio.Task[Any] | None,
-    ) -> Any:
-        if previous is not None:
-            await asyncio.wait([previous])  # done, whether it failed or not
+    async def _timed(self, stage: str, encode: Callable[[], Awaitable[Sequence[Any]]]) -> Any:
         started = time.perf_counter()
         [encoded] = await encode()
         self._trace.record(stage, (time.perf_counter() - started) * 1000)

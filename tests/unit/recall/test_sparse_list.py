@@ -4,6 +4,7 @@ by inner product), how it gets its encoder, and weighted reciprocal rank fusion.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from datetime import timedelta
@@ -193,6 +194,42 @@ async def test_the_pipeline_encodes_the_query_text_once(
     assert spy.calls == [["Rex at the beach"]]
     assert result.timings_ms["sparse_embed"] > 0
     assert pipeline.sparse is spy
+
+
+class WaitingEmbedder:
+    """The factories' embedder, answering only once the sparse encoder has been asked."""
+
+    def __init__(self, asked: asyncio.Event) -> None:
+        self.asked = asked
+        self.dim, self.name = EMBEDDER.dim, EMBEDDER.name
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        await self.asked.wait()
+        return await EMBEDDER.embed(texts)
+
+
+class SignallingEncoder(HashSparseEncoder):
+    def __init__(self, asked: asyncio.Event) -> None:
+        super().__init__()
+        self.asked = asked
+
+    async def encode(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        self.asked.set()
+        return await super().encode(texts)
+
+
+async def test_the_query_is_encoded_both_ways_at_once(
+    uow: FakeUnitOfWork, turns: list[Episode]
+) -> None:
+    """The learned-sparse encoding does not wait for the dense embedding (each runs on
+    one torch thread, adapters.threads): an embedder that answers only after the sparse
+    encoder was asked would wait forever otherwise."""
+    asked = asyncio.Event()
+    embedder = WaitingEmbedder(asked)
+    pipeline = PRESETS["sparse2"].build(embedder, Parts(sparse=SignallingEncoder(asked)))
+    query = SearchQuery("Rex at the beach", ALICE, limit=5)
+    result = await asyncio.wait_for(search(uow, pipeline, TENANT, query, now=NOW), 10)
+    assert result.hits
 
 
 async def test_the_episodes_sparse_preset_searches_with_the_parts_encoder(
