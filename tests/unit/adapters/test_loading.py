@@ -14,16 +14,23 @@ from memory_service.adapters.offline import LOADING
 from memory_service.adapters.splade import SpladeEncoder
 
 
-def loads_only_when_free(load: Callable[[], Any]) -> None:
+def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, threading.Event]:
+    """``call`` started in a daemon thread (a call stuck on the lock cannot hang the
+    run), and the event it sets when it returns."""
     done = threading.Event()
 
     def run() -> None:
-        load()
+        call()
         done.set()
 
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, done
+
+
+def loads_only_when_free(load: Callable[[], Any]) -> None:
     with LOADING:
-        loader = threading.Thread(target=run)
-        loader.start()
+        loader, done = in_thread(load)
         assert not done.wait(0.5)  # waits for the lock while another model loads
     assert done.wait(120)
     loader.join()
@@ -35,6 +42,10 @@ def loads_only_when_free(load: Callable[[], Any]) -> None:
 def test_a_model_waits_for_another_one_loading(make: Callable[[], Any]) -> None:
     encoder = make()
     loads_only_when_free(encoder.load)
+    encode = getattr(encoder, "embed_sync", None) or encoder.encode_sync
+    encoded: list[Any] = []
     with LOADING:  # loaded: its calls no longer take the lock
-        encode = getattr(encoder, "embed_sync", None) or encoder.encode_sync
-        assert len(encode(["hi"])) == 1
+        caller, done = in_thread(lambda: encoded.extend(encode(["hi"])))
+        assert done.wait(60)
+    caller.join()
+    assert len(encoded) == 1
