@@ -333,7 +333,11 @@ def build_embedder(settings: Settings) -> Embedder:
             batch_size=settings.embed_batch_size,
         )
     else:
-        embedder = LocalEmbedder(device=settings.embed_device, batch_size=settings.embed_batch_size)
+        embedder = LocalEmbedder(
+            device=settings.embed_device,
+            batch_size=settings.embed_batch_size,
+            query_int8=settings.query_int8 == "all",
+        )
         if width != embedder.dim:
             raise ConfigurationError(
                 f"the local embedder {embedder.name} gives {embedder.dim}-d vectors, not "
@@ -348,7 +352,7 @@ def build_sparse(settings: Settings) -> SparseEncoder | None:
         return None
     if settings.sparse_encoder == "hash":
         return HashSparseEncoder()
-    encoder = SpladeEncoder(device=settings.embed_device)
+    encoder = SpladeEncoder(device=settings.embed_device, query_int8=settings.query_int8 != "none")
     encoder.check()  # checked now, loaded on first use: a missing model fails at start
     return encoder
 

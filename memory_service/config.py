@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     )
     embed_device: str | None = Field(default=None, description="cpu, cuda; None picks.")
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
+    query_int8: Literal["none", "sparse", "all"] = Field(
+        default="sparse",
+        description="which local models encode search queries through an int8 copy on a "
+        "CPU (stored texts keep fp32 vectors): sparse (SPLADE), all (MiniLM too: faster, "
+        "LoCoMo recall within 0.004 either way), none (see the README's Scale)",
+    )
     sparse_encoder: Literal["splade", "hash", "none"] = Field(
         default="splade",
         description="the learned-sparse encoder of episodes (encoded by the consolidation "

@@ -9,6 +9,7 @@ from array import array
 from collections.abc import Mapping, Sequence
 
 from memory_service.ports import Embedder, SparseEncoder
+from memory_service.services.recall.queries import embed_query, encode_query
 
 
 class CachedEmbedder:
@@ -24,6 +25,8 @@ class CachedEmbedder:
         self.dim = inner.dim
         self.name = inner.name
         self._vectors: dict[bytes, array[float]] = {}
+        self._queries: dict[bytes, array[float]] = {}
+        """Queries' vectors, apart: the service encodes them another way (``embed_query``)."""
         self.requested = 0
         """Texts asked for, repeats included."""
         self.embedded = 0
@@ -39,6 +42,15 @@ class CachedEmbedder:
                 self._vectors[key] = array("f", vector)
         return [self._vectors[k].tolist() for k in keys]
 
+    async def embed_query(self, texts: Sequence[str]) -> list[list[float]]:
+        """As the service embeds search queries (``recall.queries``), each text once."""
+        keys, missing = _missing(texts, self._queries)
+        if missing:
+            vectors = await embed_query(self.inner, list(missing.values()))
+            for key, vector in zip(missing, vectors, strict=True):
+                self._queries[key] = array("f", vector)
+        return [self._queries[k].tolist() for k in keys]
+
     def stats(self) -> dict[str, int]:
         """Texts asked for and texts embedded, for the run's summary."""
         return {"texts_requested": self.requested, "texts_embedded": self.embedded}
@@ -53,6 +65,7 @@ class CachedSparse:
         self.dim = inner.dim
         self.name = inner.name
         self._vectors: dict[bytes, dict[int, float]] = {}
+        self._queries: dict[bytes, dict[int, float]] = {}
         self.requested = 0
         self.encoded = 0
 
@@ -64,6 +77,14 @@ class CachedSparse:
             self.encoded += len(missing)
             self._vectors.update(zip(missing, vectors, strict=True))
         return [dict(self._vectors[k]) for k in keys]
+
+    async def encode_query(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        """As the service encodes search queries (``recall.queries``), each text once."""
+        keys, missing = _missing(texts, self._queries)
+        if missing:
+            vectors = await encode_query(self.inner, list(missing.values()))
+            self._queries.update(zip(missing, vectors, strict=True))
+        return [dict(self._queries[k]) for k in keys]
 
     def stats(self) -> dict[str, int]:
         return {"texts_requested": self.requested, "texts_encoded": self.encoded}

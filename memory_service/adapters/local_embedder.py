@@ -10,6 +10,7 @@ from typing import Any
 from memory_service.adapters.batching import Batcher
 from memory_service.adapters.clipping import SHORT_PIECES, clip, estimated_pieces
 from memory_service.adapters.offline import LOADING, stay_offline
+from memory_service.adapters.quantized import int8_copy
 from memory_service.adapters.threads import call_threads
 from memory_service.adapters.traced import Forward, traced_forward
 from memory_service.domain.errors import ConfigurationError
@@ -48,22 +49,40 @@ class LocalEmbedder:
     no more, and the rest is cut before tokenizing (:mod:`~.clipping`). Long texts go
     fewer to a call (``SHORT_PIECES``), so a search waits behind at most one call of a
     bulk write's bounded size.
+
+    ``embed_query`` encodes search queries: on a CPU through an int8 copy of the model
+    (``adapters.quantized``; ``query_int8=False`` keeps fp32), queued apart from the
+    writes' calls so that a query never waits behind a write's batch.
     """
 
     dim = DIM
     name = MODEL_NAME
 
     def __init__(
-        self, *, device: str | None = None, batch_size: int = 64, model_path: Path | None = None
+        self,
+        *,
+        device: str | None = None,
+        batch_size: int = 64,
+        model_path: Path | None = None,
+        query_int8: bool = True,
     ) -> None:
         self._device = device
+        self._query_int8 = query_int8
         self._batch_size = batch_size
         self._model_path = model_path
         self._model: Any = None
         self._forward: Forward | None = None
         """The model's forward traced (on a CPU; see ``adapters.traced``), else None."""
+        self._query_forward: Forward | None = None
+        """The int8 copy's forward traced, for queries (on a CPU), else None."""
         self.queue: Batcher[str, list[float]] = Batcher(
             self.embed_sync,
+            max_batch=batch_size,
+            weight=lambda text: estimated_pieces(text, WINDOW),
+            max_weight=batch_size * SHORT_PIECES,
+        )
+        self.queries: Batcher[str, list[float]] = Batcher(
+            self.embed_query_sync,
             max_batch=batch_size,
             weight=lambda text: estimated_pieces(text, WINDOW),
             max_weight=batch_size * SHORT_PIECES,
@@ -89,7 +108,11 @@ class LocalEmbedder:
                 device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
                 path = self._model_path or bundled_model_path()
                 model = SentenceTransformer(str(path), device=device, local_files_only=True)
-                self._forward = traced_forward(model[0].model, model.tokenizer, "last_hidden_state")
+                bert, tokenizer = model[0].model, model.tokenizer
+                self._forward = traced_forward(bert, tokenizer, "last_hidden_state")
+                int8 = int8_copy(bert) if self._query_int8 else None
+                if int8 is not None:
+                    self._query_forward = traced_forward(int8, tokenizer, "last_hidden_state")
                 self._model = model
                 # Importing and loading leave ~400k objects that live as long as the
                 # process; frozen, a full collection no longer walks them (it stopped
@@ -98,16 +121,24 @@ class LocalEmbedder:
             return self._model
 
     def embed_sync(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._embed(texts, query=False)
+
+    def embed_query_sync(self, texts: Sequence[str]) -> list[list[float]]:
+        """Search queries' vectors: the int8 copy's where there is one."""
+        return self._embed(texts, query=True)
+
+    def _embed(self, texts: Sequence[str], *, query: bool) -> list[list[float]]:
         if not texts:
             return []
         model = self._load()
+        forward = (self._query_forward if query else None) or self._forward
         # The model reads max_seq_length (256) word pieces: a long text is cut before
         # its tokenizing costs more than the model's own work (adapters.clipping).
         clipped = clip(model.tokenizer, texts, model.max_seq_length)
         # a query on one thread, a batch on all (adapters.threads)
         with call_threads(sum(estimated_pieces(t, WINDOW) for t in clipped)):
-            if self._forward is not None:
-                return self._encode_traced(model, self._forward, clipped)
+            if forward is not None:
+                return self._encode_traced(model, forward, clipped)
             vectors = model.encode(
                 clipped,
                 batch_size=self._batch_size,
@@ -147,3 +178,6 @@ class LocalEmbedder:
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return await self.queue(texts)
+
+    async def embed_query(self, texts: Sequence[str]) -> list[list[float]]:
+        return await self.queries(texts)

@@ -17,6 +17,7 @@ from typing import Any
 from memory_service.adapters.batching import Batcher
 from memory_service.adapters.clipping import SHORT_PIECES, clip, estimated_pieces
 from memory_service.adapters.offline import LOADING, stay_offline
+from memory_service.adapters.quantized import int8_copy
 from memory_service.adapters.threads import call_threads
 from memory_service.adapters.traced import Forward, traced_forward
 from memory_service.domain.errors import ConfigurationError
@@ -65,7 +66,9 @@ class SpladeEncoder:
     the same vector at half the work). Batched, on CUDA when torch sees a GPU; the model
     loads once, lazily. ``encode`` runs in a worker thread, one model call at a time,
     concurrent callers sharing a call (up to ``batch_size`` texts); ``encode_sync`` is
-    the plain, unqueued call."""
+    the plain, unqueued call. ``encode_query`` encodes search queries, on a CPU through
+    an int8 copy of the model (``adapters.quantized``; ``query_int8=False`` keeps
+    fp32), queued apart from the writes' calls."""
 
     dim = VOCAB
     name = MODEL_NAME
@@ -77,8 +80,10 @@ class SpladeEncoder:
         batch_size: int = 32,
         max_length: int = 256,
         model_path: Path | None = None,
+        query_int8: bool = True,
     ) -> None:
         self._device = device
+        self._query_int8 = query_int8
         self._batch_size = batch_size
         self._max_length = max_length
         self._model_path = model_path
@@ -86,9 +91,17 @@ class SpladeEncoder:
         self._loaded: tuple[Any, Any] | None = None
         self._forward: Forward | None = None
         """The model's forward traced (on a CPU; see ``adapters.traced``), else None."""
+        self._query_forward: Forward | None = None
+        """The int8 copy's forward traced, for queries (on a CPU), else None."""
         # Long texts go fewer to a call, as in the local embedder (SHORT_PIECES).
         self.queue: Batcher[str, dict[int, float]] = Batcher(
             self.encode_sync,
+            max_batch=batch_size,
+            weight=lambda text: estimated_pieces(text, max_length),
+            max_weight=batch_size * SHORT_PIECES,
+        )
+        self.queries: Batcher[str, dict[int, float]] = Batcher(
+            self.encode_query_sync,
             max_batch=batch_size,
             weight=lambda text: estimated_pieces(text, max_length),
             max_weight=batch_size * SHORT_PIECES,
@@ -124,6 +137,9 @@ class SpladeEncoder:
                     model = model.half()
                 model = model.eval().to(device)
                 self._forward = traced_forward(model, tokenizer, "logits")
+                int8 = int8_copy(model) if self._query_int8 else None
+                if int8 is not None:
+                    self._query_forward = traced_forward(int8, tokenizer, "logits")
                 self._loaded = (tokenizer, model)
                 gc.freeze()  # long-lived objects out of the collector's way (local_embedder)
             return self._loaded
@@ -133,11 +149,19 @@ class SpladeEncoder:
         return str(next(self._load()[1].parameters()).device)
 
     def encode_sync(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        return self._encode(texts, query=False)
+
+    def encode_query_sync(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        """Search queries' vectors: the int8 copy's where there is one."""
+        return self._encode(texts, query=True)
+
+    def _encode(self, texts: Sequence[str], *, query: bool) -> list[dict[int, float]]:
         if not texts:
             return []
         import torch
 
         tokenizer, model = self._load()
+        forward = (self._query_forward if query else None) or self._forward
         out: list[dict[int, float]] = []
         pieces = sum(estimated_pieces(t, self._max_length) for t in texts)
         # a query on one thread, a batch on all (adapters.threads)
@@ -152,8 +176,8 @@ class SpladeEncoder:
                     return_tensors="pt",
                     return_token_type_ids=False,
                 ).to(model.device)
-                if self._forward is not None:
-                    logits = self._forward(batch["input_ids"], batch["attention_mask"])
+                if forward is not None:
+                    logits = forward(batch["input_ids"], batch["attention_mask"])
                 else:
                     logits = model(**batch).logits
                 masked = logits.masked_fill(batch["attention_mask"].unsqueeze(-1) == 0, -1e4)
@@ -166,3 +190,6 @@ class SpladeEncoder:
 
     async def encode(self, texts: Sequence[str]) -> list[dict[int, float]]:
         return await self.queue(texts)
+
+    async def encode_query(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        return await self.queries(texts)

@@ -5,9 +5,9 @@ embed -> candidate lists -> fusion -> rerankers -> passages -> packing -> gate -
 the search's :class:`~memory_service.domain.trace.Trace`.
 
 The query's encodings (the dense embedding, and the learned-sparse vector when a list
-reads it) are computed at once, each in a worker thread on one torch thread
-(``adapters.threads``), while the lists that need neither (full text) run: on two cores
-the models and PostgreSQL work at the same time.
+reads it) are computed at once by the encoders' query side (``recall.queries``), each
+in a worker thread on one torch thread (``adapters.threads``), while the lists that
+need neither (full text) run: on two cores the models and PostgreSQL work at once.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from memory_service.ports import (
     UnitOfWork,
     metrics,
 )
+from memory_service.services.recall.queries import embed_query, encode_query
 from memory_service.services.spaces import require_space
 
 
@@ -94,10 +95,10 @@ class RecallPipeline:
         lists = [s for s in self.lists if s.kind is None or s.kind in query.kinds]
         encodings = _Encodings(trace)
         text, sparse = [query.text], self.sparse
-        encodings.start("dense", "embed", lambda: self.embedder.embed(text))
+        encodings.start("dense", "embed", lambda: embed_query(self.embedder, text))
         if sparse is not None and any("sparse" in s.needs for s in lists):
             # beside the embedding: a query's call runs on one thread (adapters.threads)
-            encodings.start("sparse", "sparse_embed", lambda: sparse.encode(text))
+            encodings.start("sparse", "sparse_embed", lambda: encode_query(sparse, text))
         search = Search(
             uow=uow,
             tenant=tenant,

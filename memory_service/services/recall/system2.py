@@ -16,6 +16,7 @@ from memory_service.domain.models import Candidate, SearchHit, Turn
 from memory_service.domain.search import finite_or_zero
 from memory_service.ports import LLM, ChunkRunner, Deliberator, Search, SparseEncoder
 from memory_service.services.recall.parts import Parts
+from memory_service.services.recall.queries import encode_query
 from retrievers.chunk_reading import InProcessChunkRunner, LLMDeliberation
 from retrievers.deliberation import Deliberation, local_deliberation
 from retrievers.fusion import candidate_of, hit_of, reciprocal_rank_fusion
@@ -58,7 +59,9 @@ class LocalReader:
         """The scanned turns best by the learned-sparse product (exact over the scope,
         kept to what was read)."""
         assert self.sparse is not None
-        [vector] = await self.sparse.encode([search.query.text])
+        vector = search.sparse
+        if vector is None:  # the fast lists did not need it
+            [vector] = await encode_query(self.sparse, [search.query.text])
         read = {turn.id for turn, _ in scanned}
         found = await search.uow.episodes.sparse_search(
             search.tenant, search.query, vector, limit * 4

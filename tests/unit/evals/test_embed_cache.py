@@ -61,3 +61,34 @@ async def test_a_text_is_sparse_encoded_once_and_copies_are_handed_out() -> None
     assert (await cache.encode(["a turn"]))[0] == again[1]
     assert cache.stats() == {"texts_requested": 6, "texts_encoded": 2}
     assert (cache.dim, cache.name) == (inner.dim, "hash-sparse")
+
+
+class QuerySide(CountingEmbedder):
+    """An embedder whose query side gives other vectors (as the int8 copies do)."""
+
+    async def embed_query(self, texts: Sequence[str]) -> list[list[float]]:
+        self.seen.update(f"query:{t}" for t in texts)
+        return [[-x for x in v] for v in await super().embed(texts)]
+
+
+class SparseQuerySide(CountingSparse):
+    async def encode_query(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        self.seen.update(f"query:{t}" for t in texts)
+        return [{k: 2 * v for k, v in d.items()} for d in await super().encode(texts)]
+
+
+async def test_queries_go_to_the_query_side_once_and_apart_from_texts() -> None:
+    inner = QuerySide()
+    cache = CachedEmbedder(inner)
+    [text] = await cache.embed(["question"])
+    [query] = await cache.embed_query(["question"])
+    [again] = await cache.embed_query(["question"])
+    assert query == again == [-x for x in text]
+    assert inner.seen == Counter({"question": 2, "query:question": 1})
+    sparse = SparseQuerySide()
+    scache = CachedSparse(sparse)
+    [stext] = await scache.encode(["question"])
+    [squery] = await scache.encode_query(["question"])
+    assert await scache.encode_query(["question"]) == [squery]
+    assert squery == {k: 2 * v for k, v in stext.items()}
+    assert sparse.seen == Counter({"question": 2, "query:question": 1})

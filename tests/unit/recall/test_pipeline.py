@@ -290,3 +290,41 @@ async def test_lent_lanes_find_what_one_lane_finds(
         assert [(h.id, h.score, h.scores) for h in many.hits] == [
             (h.id, h.score, h.scores) for h in one.hits
         ]
+
+
+class QuerySide:
+    """The test encoders with a query side that notes what it was asked (and a text
+    side that must not be asked during a search)."""
+
+    def __init__(self) -> None:
+        self.dim, self.name = EMBEDDER.dim, EMBEDDER.name
+        self.sparse = HashSparseEncoder()
+        self.asked: list[str] = []
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        raise AssertionError("a search embedded its query as a stored text")
+
+    async def embed_query(self, texts: Sequence[str]) -> list[list[float]]:
+        self.asked.append("dense")
+        return await EMBEDDER.embed(texts)
+
+    async def encode(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        raise AssertionError("a search encoded its query as a stored text")
+
+    async def encode_query(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        self.asked.append("sparse")
+        return await self.sparse.encode(texts)
+
+
+@pytest.mark.parametrize("mode", ["auto", "deliberate"])
+async def test_a_search_encodes_its_query_on_the_encoders_query_side(
+    uow: FakeUnitOfWork, turns: list[Episode], mode: str
+) -> None:
+    """The local models' int8 copies (``adapters.quantized``) encode queries only; System 2
+    reuses the fast lists' sparse vector rather than encoding the query again."""
+    encoders = QuerySide()
+    await encode_episodes(uow, encoders.sparse, TENANT, turns)
+    pipeline = PRESETS["sparse-value2"].build(encoders, Parts(sparse=encoders))
+    result = await search(uow, pipeline, TENANT, query(), now=NOW, mode=mode)  # type: ignore[arg-type]
+    assert result.hits
+    assert sorted(encoders.asked) == ["dense", "sparse"]
