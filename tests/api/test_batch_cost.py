@@ -5,8 +5,9 @@ with its own event loop, so a model call on that loop would show as B's latency)
 
 The model is the local embedder's own class and queue with a fake model call: hash
 vectors, and a sleep per padded word piece as a CPU model spends its time (a call of
-``n`` texts costs ``n`` times its longest). A's batch takes seconds; B's search queues
-behind at most one call of A's, which the queue keeps to a bounded size.
+``n`` texts costs ``n`` times its longest), on the writes' side and the queries' side
+alike. A's batch takes seconds; B's writes queue behind at most one call of A's, which
+the queue keeps to a bounded size, and B's search goes through the queries' queue.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class TimedModel(LocalEmbedder):
         time.sleep(padded * SECONDS_PER_PIECE)
         self.busy_s += padded * SECONDS_PER_PIECE
         return self._hash.embed_sync([t[:CHARS_READ] for t in texts])
+
+    def embed_query_sync(self, texts: Sequence[str]) -> list[list[float]]:
+        # The same fake call: the real model's query side would load MiniLM (seconds).
+        return self.embed_sync(texts)
 
 
 @contextmanager
