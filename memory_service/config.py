@@ -87,7 +87,8 @@ class Settings(BaseSettings):
         default="sparse",
         description="which local models encode search queries through an int8 copy on a "
         "CPU (stored texts keep fp32 vectors): sparse (SPLADE), all (MiniLM too: faster, "
-        "LoCoMo recall within 0.004 either way), none (see the README's Scale)",
+        "LoCoMo recall within 0.004 either way), none; the others encode queries with the "
+        "fp32 model in ONNX Runtime, the same vectors (see the README's Scale)",
     )
     sparse_encoder: Literal["splade", "hash", "none"] = Field(
         default="splade",

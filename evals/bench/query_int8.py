@@ -1,13 +1,16 @@
-"""Search queries through the local models' int8 copies against their fp32 forward.
+"""Search queries through the local models' int8 copies, and through ONNX Runtime,
+against their fp32 traced forward.
 
     python -m evals.bench.query_int8 [--questions 300] [--reps 3]
 
 The development split's LoCoMo questions (``--data``), each encoded alone (as a search
-encodes its query) on one torch thread, by MiniLM's and SPLADE's fp32 traced forward
-(``embed_sync`` / ``encode_sync``, what stored texts get) and by their query side
-(``embed_query_sync`` / ``encode_query_sync``: the int8 copies, ``adapters.quantized``).
-Printed: p50 / p95 ms per query, and how close the int8 vectors are to the fp32 ones
-(cosine, mean and least; the learned-sparse vectors' cosine over their terms).
+encodes its query) on one thread, by MiniLM's and SPLADE's fp32 traced forward
+(``embed_sync`` / ``encode_sync``, what stored texts get), by their int8 copies
+(``query_int8``: ``adapters.quantized``) and by the fp32 model in ONNX Runtime
+(``query_onnx``: ``adapters.exported``), each through the query side
+(``embed_query_sync`` / ``encode_query_sync``). Printed: p50 / p95 ms per query, and
+how close each query side's vectors are to the fp32 ones (cosine, mean and least; the
+learned-sparse vectors' cosine over their terms).
 """
 
 from __future__ import annotations
@@ -64,20 +67,37 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     torch.set_num_threads(1)
     texts = questions(args.data, args.questions)
-    embedder, splade = LocalEmbedder(device="cpu"), SpladeEncoder(device="cpu")
+    int8 = LocalEmbedder(device="cpu", query_int8=True), SpladeEncoder(device="cpu")
+    onnx = (
+        LocalEmbedder(device="cpu", query_int8=False),
+        SpladeEncoder(device="cpu", query_int8=False),
+    )
     rows = []
     Encode = Callable[[list[str]], list[Any]]
-    models: list[tuple[str, Encode, Encode, Callable[[Any, Any], float]]] = [
-        ("MiniLM", embedder.embed_sync, embedder.embed_query_sync, dense_cosine),
-        ("SPLADE", splade.encode_sync, splade.encode_query_sync, sparse_cosine),
+    models: list[tuple[str, Encode, Encode, Encode, Callable[[Any, Any], float]]] = [
+        (
+            "MiniLM",
+            int8[0].embed_sync,
+            int8[0].embed_query_sync,
+            onnx[0].embed_query_sync,
+            dense_cosine,
+        ),
+        (
+            "SPLADE",
+            int8[1].encode_sync,
+            int8[1].encode_query_sync,
+            onnx[1].encode_query_sync,
+            sparse_cosine,
+        ),
     ]
-    for name, fp32, int8, cosine in models:
-        close = [cosine(a, b) for a, b in zip(fp32(texts), int8(texts), strict=True)]
-        for kind, encode in (("fp32", fp32), ("int8", int8)):
+    for name, fp32, *queries, cosine in models:
+        reference = fp32(texts)
+        for kind, encode in (("fp32", fp32), *zip(("int8", "onnx"), queries, strict=True)):
             ms = timed(encode, texts, args.reps)
             row = {"model": name, "forward": kind, "p50_ms": statistics.median(ms)}
             row |= {"p95_ms": pct(ms, 0.95), "calls": len(ms)}
-            if kind == "int8":
+            if kind != "fp32":
+                close = [cosine(a, b) for a, b in zip(reference, encode(texts), strict=True)]
                 row |= {"cosine_mean": statistics.fmean(close), "cosine_min": min(close)}
             rows.append(row)
     return rows

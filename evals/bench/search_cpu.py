@@ -6,11 +6,15 @@ much the process spends in all (the encoders' threads included), PostgreSQL's no
 
 The app is served in process over ASGI (``httpx.ASGITransport``: the client's own
 Python counts too), built as ``memory-service serve`` builds it, on the embedded
-server in ``--data-dir``. One scope gets ``--turns`` turns of 10 words each from the load
-script's real words and 3,000 pseudo-words (consolidation left queued); then the
-same client asks ``--queries`` searches one after another. Printed: latency p50 / p95,
-the main thread's CPU per search (``time.thread_time``: the event loop), the process's
-(``getrusage``: every thread), and the stages' p50 as the responses report them.
+server in ``--data-dir``. A new scope (a user no earlier run used: the folder is kept
+between runs, and a scope that grew run after run would make runs incomparable) gets
+``--turns`` turns of 10 words each from the load script's real words and 3,000
+pseudo-words (consolidation left queued); then the same client asks ``--queries``
+searches one after another (eight of those words each, or with ``--locomo`` a LoCoMo
+file's questions, which are shorter: the encoders' share differs). Printed: latency
+p50 / p95, the main thread's CPU per search (``time.thread_time``: the event loop),
+the process's (``getrusage``: every thread), and the stages' p50 as the responses
+report them.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import random
 import resource
 import statistics
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,13 +60,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         timeout=300,
     )
     rng = random.Random(args.seed)
-    user = f"user-{rng.randrange(10**9)}"
+    user = f"user-{uuid.uuid4().hex}"  # the texts follow --seed; the scope is new
     try:
         for _ in range(0, args.turns, 50):
             said = [{"content": " ".join(rng.choices(WORDS, k=10))} for _ in range(50)]
             r = await client.post("/v1/messages", json={"user_id": user, "messages": said})
             r.raise_for_status()
         queries = [" ".join(rng.choices(WORDS, k=8)) + "?" for _ in range(args.queries)]
+        if args.locomo is not None:  # real questions: about 15 word pieces, not 37
+            asked = [q["question"] for c in json.loads(args.locomo.read_text()) for q in c["qa"]]
+            queries = asked[: args.queries]
 
         async def search(text: str) -> tuple[float, dict[str, float]]:
             body: dict[str, Any] = {"user_id": user, "query": text, "limit": 10}
@@ -110,6 +119,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--preset", default=None, help="default: the service's")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--locomo",
+        type=Path,
+        default=None,
+        help="ask the questions of this LoCoMo file (the first --queries) instead of "
+        "eight random words each",
+    )
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/memory-bench-search-cpu"))
     parser.add_argument(
         "--profile",

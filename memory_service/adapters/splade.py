@@ -16,6 +16,7 @@ from typing import Any
 
 from memory_service.adapters.batching import Batcher
 from memory_service.adapters.clipping import SHORT_PIECES, clip, estimated_pieces
+from memory_service.adapters.exported import onnx_forward
 from memory_service.adapters.offline import LOADING, stay_offline
 from memory_service.adapters.quantized import int8_copy
 from memory_service.adapters.threads import call_threads
@@ -66,9 +67,10 @@ class SpladeEncoder:
     the same vector at half the work). Batched, on CUDA when torch sees a GPU; the model
     loads once, lazily. ``encode`` runs in a worker thread, one model call at a time,
     concurrent callers sharing a call (up to ``batch_size`` texts); ``encode_sync`` is
-    the plain, unqueued call. ``encode_query`` encodes search queries, on a CPU through
-    an int8 copy of the model (``adapters.quantized``; ``query_int8=False`` keeps
-    fp32), queued apart from the writes' calls."""
+    the plain, unqueued call. ``encode_query`` encodes search queries, queued apart from
+    the writes' calls: on a CPU through an int8 copy of the model when ``query_int8``
+    (``adapters.quantized``), else through the fp32 model in ONNX Runtime when
+    ``query_onnx`` (``adapters.exported``), else as stored texts are encoded."""
 
     dim = VOCAB
     name = MODEL_NAME
@@ -81,9 +83,11 @@ class SpladeEncoder:
         max_length: int = 256,
         model_path: Path | None = None,
         query_int8: bool = True,
+        query_onnx: bool = True,
     ) -> None:
         self._device = device
         self._query_int8 = query_int8
+        self._query_onnx = query_onnx
         self._batch_size = batch_size
         self._max_length = max_length
         self._model_path = model_path
@@ -92,7 +96,8 @@ class SpladeEncoder:
         self._forward: Forward | None = None
         """The model's forward traced (on a CPU; see ``adapters.traced``), else None."""
         self._query_forward: Forward | None = None
-        """The int8 copy's forward traced, for queries (on a CPU), else None."""
+        """Queries' forward (on a CPU): the int8 copy's traced, or the model's in ONNX
+        Runtime; None: the traced one."""
         # Long texts go fewer to a call, as in the local embedder (SHORT_PIECES).
         self.queue: Batcher[str, dict[int, float]] = Batcher(
             self.encode_sync,
@@ -136,10 +141,12 @@ class SpladeEncoder:
                 if device.startswith("cuda"):
                     model = model.half()
                 model = model.eval().to(device)
-                self._forward = traced_forward(model, tokenizer, "logits")
+                self._forward = traced_forward(model, tokenizer, "logits", max_pooled)
                 int8 = int8_copy(model) if self._query_int8 else None
                 if int8 is not None:
-                    self._query_forward = traced_forward(int8, tokenizer, "logits")
+                    self._query_forward = traced_forward(int8, tokenizer, "logits", max_pooled)
+                elif self._query_onnx:
+                    self._query_forward = onnx_forward(model, tokenizer, "logits", max_pooled)
                 self._loaded = (tokenizer, model)
                 gc.freeze()  # long-lived objects out of the collector's way (local_embedder)
             return self._loaded
@@ -176,12 +183,11 @@ class SpladeEncoder:
                     return_tensors="pt",
                     return_token_type_ids=False,
                 ).to(model.device)
+                mask = batch["attention_mask"]
                 if forward is not None:
-                    logits = forward(batch["input_ids"], batch["attention_mask"])
+                    weights = forward(batch["input_ids"], mask)
                 else:
-                    logits = model(**batch).logits
-                masked = logits.masked_fill(batch["attention_mask"].unsqueeze(-1) == 0, -1e4)
-                weights = torch.log1p(torch.relu(masked.max(dim=1).values)).float().cpu()
+                    weights = max_pooled(model(**batch).logits, mask).float().cpu()
                 for row in weights:
                     index = row.nonzero().squeeze(-1)
                     values = row[index]
@@ -193,3 +199,11 @@ class SpladeEncoder:
 
     async def encode_query(self, texts: Sequence[str]) -> list[dict[int, float]]:
         return await self.queries(texts)
+
+
+def max_pooled(logits: Any, mask: Any) -> Any:
+    """``log(1 + relu(max over the real tokens of the logits))``, a row per text."""
+    import torch
+
+    masked = logits.masked_fill(mask.unsqueeze(-1) == 0, -1e4)
+    return torch.log1p(torch.relu(masked.max(dim=1).values))

@@ -32,40 +32,66 @@ TOLERANCE = 1e-4
 Forward = Callable[[Any, Any], Any]
 """``(input_ids, attention_mask) -> tensor``: the output the caller reads."""
 
+Head = Callable[[Any, Any], Any]
+"""``(output, attention_mask) -> tensor``: what the caller makes of the model's output
+(its pooling), run in the same graph."""
 
-def traced_forward(model: Any, tokenizer: Any, output: str) -> Forward | None:
-    """``model``'s forward to its ``output`` (``last_hidden_state``, ``logits``) as a
-    frozen TorchScript graph; None when the model is not on the CPU, or tracing fails,
-    or the graph's outputs on the probe texts differ from the eager model's."""
+
+def whole(model: Any, output: str, head: Head | None = None) -> Any:
+    """A module whose forward is ``model``'s to its ``output``, then ``head``: what a
+    graph is made of, and what it is checked against."""
+    import torch
+
+    class Whole(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, ids: Any, mask: Any) -> Any:
+            out = getattr(self.model(input_ids=ids, attention_mask=mask), output)
+            return out if head is None else head(out, mask)
+
+    return Whole().eval()
+
+
+def probe(tokenizer: Any, texts: tuple[str, ...]) -> tuple[Any, Any]:
+    """``texts`` as a padded batch: ``(input_ids, attention_mask)``."""
+    encoded = tokenizer(list(texts), padding=True, return_tensors="pt")
+    return encoded["input_ids"], encoded["attention_mask"]
+
+
+def faithful(forward: Forward, eager: Any, tokenizer: Any) -> float:
+    """The most ``forward`` differs from ``eager`` on the probe texts, alone and together."""
+    gaps = []
+    for texts in ((PROBE[0],), (PROBE[1],), PROBE):
+        ids, mask = probe(tokenizer, texts)
+        gaps.append((forward(ids, mask) - eager(ids, mask)).abs().max().item())
+    return float(max(gaps))
+
+
+def traced_forward(
+    model: Any, tokenizer: Any, output: str, head: Head | None = None
+) -> Forward | None:
+    """``model``'s forward to its ``output`` (``last_hidden_state``, ``logits``), then
+    ``head`` when given, as a frozen TorchScript graph; None when the model is not on
+    the CPU, or tracing fails, or the graph's outputs on the probe texts differ from
+    the eager model's."""
     import torch
 
     if next(model.parameters()).device.type != "cpu":
         return None
-
-    def eager(ids: Any, mask: Any) -> Any:
-        return getattr(model(input_ids=ids, attention_mask=mask), output)
-
-    def batch(texts: tuple[str, ...]) -> tuple[Any, Any]:
-        encoded = tokenizer(list(texts), padding=True, return_tensors="pt")
-        return encoded["input_ids"], encoded["attention_mask"]
-
+    eager = whole(model, output, head)
     try:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tracer's notes on shapes it fixed
             trace: Callable[..., Any] = torch.jit.trace
-            graph = torch.jit.freeze(trace(model.eval(), batch(PROBE[1:]), strict=False).eval())
-
-            def forward(ids: Any, mask: Any) -> Any:
-                out = graph(ids, mask)
-                return out[output] if isinstance(out, dict) else out[0]
-
-            for texts in ((PROBE[0],), (PROBE[1],), PROBE):
-                ids, mask = batch(texts)
-                gap = (forward(ids, mask) - eager(ids, mask)).abs().max().item()
-                if not gap <= TOLERANCE:
-                    log.warning("traced %s differs by %.2g: eager kept", type(model).__name__, gap)
-                    return None
+            graph = torch.jit.freeze(trace(eager, probe(tokenizer, PROBE[1:]), strict=False))
+            gap = faithful(graph, eager, tokenizer)
+        if not gap <= TOLERANCE:
+            log.warning("traced %s differs by %.2g: eager kept", type(model).__name__, gap)
+            return None
     except Exception as exc:  # any failure to trace leaves the eager model, which works
         log.warning("could not trace %s (%s): eager kept", type(model).__name__, exc)
         return None
+    forward: Forward = graph
     return forward

@@ -87,7 +87,7 @@ def test_queries_are_embedded_by_the_int8_copy_and_texts_by_the_model(
 
 
 def test_query_int8_off_embeds_queries_as_texts() -> None:
-    fp32 = LocalEmbedder(device="cpu", query_int8=False)
+    fp32 = LocalEmbedder(device="cpu", query_int8=False, query_onnx=False)
     assert fp32.embed_query_sync(QUERIES) == fp32.embed_sync(QUERIES)
     assert fp32._query_forward is None
 
@@ -101,7 +101,7 @@ def test_queries_are_encoded_sparse_by_the_int8_copy(splade: SpladeEncoder) -> N
         assert sparse_cosine(text, query) > 0.99
         assert all(v > 0 for v in query.values())
     assert asyncio.run(encode_query(splade, QUERIES)) == queries
-    fp32 = SpladeEncoder(device="cpu", query_int8=False)
+    fp32 = SpladeEncoder(device="cpu", query_int8=False, query_onnx=False)
     assert fp32.encode_query_sync(QUERIES) == fp32.encode_sync(QUERIES)
 
 

@@ -58,3 +58,14 @@ def test_a_trace_that_gives_other_numbers_is_refused() -> None:
 
 def test_a_model_that_cannot_be_traced_is_refused() -> None:
     assert traced_forward(Sums(), Tokenizer(), "no such output") is None
+
+
+def test_the_head_is_traced_with_the_model() -> None:
+    def total(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return (hidden * mask).sum(1)
+
+    forward = traced_forward(Sums(), Tokenizer(), "hidden", total)
+    assert forward is not None
+    batch = Tokenizer()(["ab", "longer text", *PROBE])
+    eager = total(Sums()(**batch).hidden, batch["attention_mask"])
+    assert torch.equal(forward(batch["input_ids"], batch["attention_mask"]), eager)
