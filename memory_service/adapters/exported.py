@@ -1,15 +1,14 @@
 """The local encoders' forward through ONNX Runtime on a CPU, for search queries.
 
 A query is one short text, and torch's fp32 kernels run its skinny matrix products
-slowly on one thread: on this 2-core CPU, one LoCoMo question (about 15 word pieces)
-takes MiniLM 13.9 ms traced and 5.4 ms in ONNX Runtime, SPLADE-tiny 7.3 and 3.5 ms,
-with the same numbers (to 1e-5), so a query's vector is the one the fp32 model gives
-(``python -m evals.bench.query_int8``). The model is exported once at load, in
-memory, from the weights the package ships (torch's TorchScript-based exporter, which
-needs the ``onnx`` package), checked against the eager model on the probe texts of
-``adapters.traced``, and run on one intra-op thread. Anything that fails (no
-onnxruntime, an export this transformers version does not allow, other numbers)
-leaves the caller on its torch forward.
+slowly on one thread; ONNX Runtime runs the same weights faster and gives the same
+numbers (to 1e-5), so a query's vector is the one the fp32 model gives (the figures:
+``python -m evals.bench.query_int8``, in the README's "Queries through ONNX Runtime").
+The model is exported once at load, in memory, from the weights the
+package ships (torch's TorchScript-based exporter, which needs the ``onnx`` package),
+checked against the eager model on the probe texts of ``adapters.traced``, and run on
+one intra-op thread. Anything that fails (no onnxruntime, an export this transformers
+version does not allow, other numbers) leaves the caller on its torch forward.
 """
 
 from __future__ import annotations
