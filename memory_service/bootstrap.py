@@ -276,7 +276,9 @@ def resolve_database_url(settings: Settings) -> tuple[str, Any]:
     """The configured URL, or the embedded server's (started here) when none is set."""
     if settings.database_url:
         return settings.database_url, None
-    server, url = start_embedded(settings.embedded_pgdata)
+    server, url = start_embedded(
+        settings.embedded_pgdata, shared_buffers=settings.embedded_shared_buffers
+    )
     return url, server
 
 

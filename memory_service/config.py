@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         "most this many at a time in the whole process; 0: one connection a search)",
     )
     data_dir: Path = Field(default=Path(".memory-data"))
+    embedded_shared_buffers: str = Field(
+        default="auto",
+        pattern=r"^(auto|[1-9][0-9]{0,8}(kB|MB|GB))$",
+        description="the embedded PostgreSQL's shared_buffers: 'auto' (a quarter of the "
+        "memory, 128MB to 4GB) or a size such as 2GB; a new size takes effect when the "
+        "server next starts",
+    )
     embedded_watch_s: float = Field(
         default=1.0,
         ge=0,

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from evals.bench import load
 from memory_service.api.app import create_app
@@ -83,6 +84,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for text in queries[:5]:  # models loaded, statements prepared
             await search(text)
         profile = cProfile.Profile() if args.profile else None
+        statements = [0]
+
+        def count(*_: Any) -> None:
+            statements[0] += 1
+
+        event.listen(components.engine.sync_engine, "before_cursor_execute", count)
         loop_cpu, all_cpu, wall = time.thread_time(), process_cpu_s(), time.perf_counter()
         if profile is not None:
             profile.enable()
@@ -94,6 +101,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         loop_cpu = (time.thread_time() - loop_cpu) * 1000 / n
         all_cpu = (process_cpu_s() - all_cpu) * 1000 / n
         wall = (time.perf_counter() - wall) * 1000 / n
+        event.remove(components.engine.sync_engine, "before_cursor_execute", count)
     finally:
         await client.aclose()
         await components.dispose()
@@ -109,6 +117,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "event_loop_cpu_ms_per_search": round(loop_cpu, 1),
         "process_cpu_ms_per_search": round(all_cpu, 1),
         "wall_ms_per_search": round(wall, 1),
+        "statements_per_search": round(statements[0] / n, 2),
         "stages_p50_ms": stages,
     }
 

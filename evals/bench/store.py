@@ -755,6 +755,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--index-timeout", type=float, default=3600, help="seconds allowed per index build"
     )
+    parser.add_argument(
+        "--shared-buffers",
+        default="auto",
+        help="the embedded server's shared_buffers, as MEMORY_EMBEDDED_SHARED_BUFFERS",
+    )
     parser.add_argument("--quick", action="store_true", help="size 2000, 30 queries")
     parser.add_argument("--database", default=DB_NAME, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=ROOT / "evals" / "out" / "bench_store.json")
@@ -778,7 +783,8 @@ def write(path: Path, report: dict[str, Any]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     console = Console(width=160)
-    server, _ = start_embedded((DATA_DIR / "pg").resolve())  # held: stops when it goes
+    # held: stops when it goes
+    server, _ = start_embedded((DATA_DIR / "pg").resolve(), shared_buffers=args.shared_buffers)
     report = run_all(args, server, console, lambda r: write(args.out, r))
     write(args.out, report)
     render(report, console)

@@ -6,6 +6,7 @@ import atexit
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -19,8 +20,9 @@ from memory_service.domain.errors import ConfigurationError
 log = logging.getLogger(__name__)
 
 
-def start_embedded(pgdata: Path) -> tuple[Any, str]:
-    """Start (or join) the embedded server whose data lives in ``pgdata``.
+def start_embedded(pgdata: Path, *, shared_buffers: str = "auto") -> tuple[Any, str]:
+    """Start (or join) the embedded server whose data lives in ``pgdata``, with
+    ``shared_buffers`` of memory for its pages (``buffers_size``).
 
     Returns the server handle (keep it alive: the server stops when the last
     process holding one exits) and an asyncpg SQLAlchemy URL.
@@ -34,12 +36,84 @@ def start_embedded(pgdata: Path) -> tuple[Any, str]:
     pgdata.mkdir(parents=True, exist_ok=True)
     prune_handles(pgdata)
     log.info("starting embedded PostgreSQL in %s", pgdata)
+    starting = postmaster(pgdata) is None
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    size_buffers(server, buffers_size(shared_buffers), started=starting)
     server.psql(
         "SET client_min_messages = warning; "
         "CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS pg_trgm;"
     )
     return server, asyncpg_url(server.get_uri())
+
+
+SIZE = re.compile(r"[1-9][0-9]{0,8}(kB|MB|GB)")
+"""A size as PostgreSQL reads it, in the units ``shared_buffers`` takes."""
+MIN_BUFFERS_MB, MAX_AUTO_BUFFERS_MB = 128, 4096
+
+
+def buffers_size(wanted: str) -> str:
+    """``wanted`` ("auto", or a size such as "512MB") as a ``shared_buffers`` value.
+    "auto": a quarter of the memory this process may use (its cgroup's limit, else the
+    machine's), at least PostgreSQL's default of 128MB and at most 4GB: the HNSW index
+    and the rows a search reads stay in the server's own buffers (at 100,000 episodes
+    they take about 450 MB), where with the default every search copies most of its
+    pages in from the OS cache."""
+    if wanted != "auto":
+        if not SIZE.fullmatch(wanted):
+            raise ConfigurationError(
+                f"shared_buffers {wanted!r}: give 'auto' or a size such as 512MB or 2GB"
+            )
+        return wanted
+    quarter = memory_bytes() // 4 // 2**20
+    return f"{max(MIN_BUFFERS_MB, min(MAX_AUTO_BUFFERS_MB, quarter))}MB"
+
+
+def memory_bytes() -> int:
+    """The memory this process may use: its cgroup's limit when one is set (a
+    container), else the machine's."""
+    machine = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return int(machine)
+    return min(int(machine), int(limit)) if limit.isdigit() else int(machine)
+
+
+def size_buffers(server: Any, size: str, *, started: bool) -> None:
+    """Give the embedded ``server`` ``size`` of shared buffers (``ALTER SYSTEM``). The
+    setting takes a restart: done now when this process ``started`` the server and no
+    other holds it yet (the first start of a data folder, or a start with a new size),
+    else at the server's next start. A server that will not start with it (too little
+    shared memory) starts again without it."""
+    with server._lock:
+        same = server.psql(
+            f"SELECT 'same' WHERE pg_size_bytes(current_setting('shared_buffers')) "
+            f"= pg_size_bytes('{size}');"
+        )
+        if "same" in same:
+            return
+        server.psql(f"ALTER SYSTEM SET shared_buffers = '{size}';")
+        holders = json.loads((server.pgdata / HANDLES).read_text() or "[]")
+        if not started or holders != [os.getpid()]:
+            log.info("the embedded server takes shared_buffers %s at its next start", size)
+            return
+        log.info("restarting the embedded server with shared_buffers %s", size)
+        restart = ["-D", server.pgdata, "-l", server.log, "-m", "fast", "-w", "restart"]
+        try:
+            _run(postgres_bin() / "pg_ctl", *restart, user=server.system_user, timeout_s=60)
+        except ConfigurationError as exc:
+            log.warning("the embedded server did not start with shared_buffers %s: %s", size, exc)
+            _forget_setting(server.pgdata, "shared_buffers")
+            if postmaster(server.pgdata) is None:
+                server.ensure_postgres_running()
+        server._postmaster_info = postmaster(server.pgdata)
+
+
+def _forget_setting(pgdata: Path, name: str) -> None:
+    """Drop ``name`` from the settings ``ALTER SYSTEM`` wrote (the server is down)."""
+    path = pgdata / "postgresql.auto.conf"
+    kept = [line for line in path.read_text().splitlines() if not line.startswith(f"{name} ")]
+    path.write_text("\n".join(kept) + "\n")
 
 
 def _pgserver() -> Any:

@@ -157,6 +157,12 @@ async def tune_vector_scan(session: AsyncSession, ef_search: int) -> None:
     if vector_scan(session) >= ef_search:
         return
     await session.execute(_TUNE_VECTOR_SCAN, {"ef": str(int(ef_search))})
+    mark_vector_scan(session, ef_search)
+
+
+def mark_vector_scan(session: AsyncSession, ef_search: int) -> None:
+    """Note that this transaction has the vector scan's settings (``VECTOR_SETTINGS``,
+    sent by ``tune_vector_scan`` or with the transaction's first statement)."""
     session.info[VECTOR_SCAN] = (session.sync_session.get_transaction(), int(ef_search))
 
 
@@ -173,14 +179,16 @@ def vector_scan(session: AsyncSession) -> int:
 VECTOR_SCAN = "memory.vector_scan"
 """The key in a session's ``info`` of the transaction ``tune_vector_scan`` ran in, and
 its ``hnsw.ef_search``."""
-_TUNE_VECTOR_SCAN = text(
-    "SELECT set_config('hnsw.ef_search', :ef, true), "
+VECTOR_SETTINGS = (
+    "set_config('hnsw.ef_search', :ef, true), "
     "set_config('plan_cache_mode', 'force_custom_plan', true), "
     "set_config('hnsw.iterative_scan', 'relaxed_order', true)"
 )
-"""``SET LOCAL`` of the three, in one round trip. Only for the vector lists: a custom
-plan for every statement of a search would cost each its planning (about 1 ms more for
-the full-text list over 100,000 turns)."""
+"""``SET LOCAL`` of the three (``:ef``: ``hnsw.ef_search`` as text), as a select list."""
+_TUNE_VECTOR_SCAN = text("SELECT " + VECTOR_SETTINGS)
+"""The three in one round trip. Only for the vector lists: a custom plan for every
+statement of a search would cost each its planning (about 1 ms more for the full-text
+list over 100,000 turns)."""
 
 
 def few_terms(text: str, most: int = MAX_TEXT_TERMS) -> str:

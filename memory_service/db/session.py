@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from memory_service.db.filters import VECTOR_SETTINGS, mark_vector_scan
 from memory_service.db.vectors import register_binary_vectors
 
 UNREACHABLE: tuple[type[Exception], ...] = (DBAPIError, OSError)
@@ -98,14 +99,22 @@ SETUP_LOCK = 0x6D656D6F7279
 migrations, and the first start's default tenant."""
 
 
-async def enter_tenant(session: AsyncSession, tenant: UUID, *, read_only: bool = False) -> None:
+async def enter_tenant(
+    session: AsyncSession, tenant: UUID, *, read_only: bool = False, vector_scan: int = 0
+) -> None:
     """For this transaction: act as the unprivileged role (when it exists and we may
     use it), and let row-level security see only ``tenant``'s rows; ``read_only``: a
-    READ ONLY transaction. One round trip: ``set_config('role', ...)`` is ``SET LOCAL
-    ROLE``, and ``transaction_read_only`` on is ``SET TRANSACTION READ ONLY``, which may
-    come at any point of a transaction (only turning it off must come first)."""
-    statement = _ENTER_READ_ONLY if read_only else _ENTER
-    await session.execute(statement, {"tenant": str(tenant), "role": APP_ROLE})
+    READ ONLY transaction; ``vector_scan`` (an ``hnsw.ef_search``, with ``read_only``):
+    the vector lists' settings too (``filters.tune_vector_scan``, whose round trip this
+    saves). One round trip: ``set_config('role', ...)`` is ``SET LOCAL ROLE``, and
+    ``transaction_read_only`` on is ``SET TRANSACTION READ ONLY``, which may come at any
+    point of a transaction (only turning it off must come first)."""
+    binds = {"tenant": str(tenant), "role": APP_ROLE}
+    if vector_scan and read_only:
+        await session.execute(_ENTER_READ_ONLY_SCAN, binds | {"ef": str(int(vector_scan))})
+        mark_vector_scan(session, vector_scan)
+        return
+    await session.execute(_ENTER_READ_ONLY if read_only else _ENTER, binds)
 
 
 _ENTER_SQL = (
@@ -115,4 +124,6 @@ _ENTER_SQL = (
     "THEN set_config('role', :role, true) END END"
 )
 _ENTER = text(_ENTER_SQL)
-_ENTER_READ_ONLY = text(_ENTER_SQL + ", set_config('transaction_read_only', 'on', true)")
+_READ_ONLY_SQL = _ENTER_SQL + ", set_config('transaction_read_only', 'on', true)"
+_ENTER_READ_ONLY = text(_READ_ONLY_SQL)
+_ENTER_READ_ONLY_SCAN = text(_READ_ONLY_SQL + ", " + VECTOR_SETTINGS)

@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, Select, bindparam, func, select, true, tuple_
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    bindparam,
+    false,
+    func,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db.filters import (
@@ -90,7 +101,7 @@ async def neighbours(
     where: MetadataFilter | None = None,
 ) -> dict[UUID, list[ContextTurn]]:
     """Up to ``window`` episodes of ``scope`` just before and just after each of
-    ``ids``, in time order (two small index scans per episode, one statement); only
+    ``ids``, in time order (two small index scans per episode, one round trip); only
     episodes passing ``where`` (a filtered search shows no turn its filter refuses)."""
     if not ids or window < 1:
         return {}
@@ -98,9 +109,8 @@ async def neighbours(
     binds = scope_values(tenant, scope)
     shape = shape_of(binds)
     binds |= {"ids": list(ids), "window": window}
-    for before, stmt in zip((True, False), _neighbours(shape, where), strict=True):
-        for r in (await session.execute(stmt, binds)).all():
-            found[r.anchor][before].append(r)
+    for r in (await session.execute(_neighbours(shape, where), binds)).all():
+        found[r.anchor][r.before].append(r)
     out: dict[UUID, list[ContextTurn]] = {}
     for anchor, sides in found.items():
         earlier = sorted(sides[True], key=lambda r: (r.occurred_at, r.seq))
@@ -115,16 +125,19 @@ async def neighbours(
 
 
 @per_shape
-def _neighbours(shape: Shape, where: MetadataFilter | None) -> tuple[Select[Any], Select[Any]]:
+def _neighbours(shape: Shape, where: MetadataFilter | None) -> CompoundSelect[Any]:
     """The turns before the episodes ``:ids`` and those after them, at most
-    ``:window`` each, in a scope of ``shape`` (``scope_binds``) passing ``where``."""
+    ``:window`` each, in a scope of ``shape`` (``scope_binds``) passing ``where``;
+    ``before`` says which side a row is on."""
     columns = table_of(EpisodeRow).c
     hit = select(columns.id, columns.occurred_at, columns.seq).where(
         columns.tenant_id == bindparam("tenant"),
         columns.id == any_ids(),
     )
-    anchors = hit.subquery("anchor")
-    return _side(anchors, shape, where, before=True), _side(anchors, shape, where, before=False)
+    anchors = hit.cte("anchor")
+    return union_all(
+        _side(anchors, shape, where, before=True), _side(anchors, shape, where, before=False)
+    )
 
 
 def _side(anchors: Any, shape: Shape, where: MetadataFilter | None, *, before: bool) -> Select[Any]:
@@ -147,4 +160,7 @@ def _side(anchors: Any, shape: Shape, where: MetadataFilter | None, *, before: b
         .limit(bindparam("window", type_=Integer()))
         .lateral("n")
     )
-    return select(anchors.c.id.label("anchor"), inner).select_from(anchors).join(inner, true())
+    side = (true() if before else false()).label("before")
+    return (
+        select(anchors.c.id.label("anchor"), side, inner).select_from(anchors).join(inner, true())
+    )

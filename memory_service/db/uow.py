@@ -91,7 +91,11 @@ class SqlUnitOfWork:
             return
         try:
             async with transaction(
-                lanes.sessions, tenant=tenant, tuning=self._tuning, read_only=True
+                lanes.sessions,
+                tenant=tenant,
+                tuning=self._tuning,
+                read_only=True,
+                vector_scan=True,
             ) as other:
                 yield other
         finally:
@@ -107,11 +111,14 @@ async def transaction(
     read_only: bool = False,
     retrievals: RetrievalLog | None = None,
     lanes: Lanes | None = None,
+    vector_scan: bool = False,
 ) -> AsyncIterator[SqlUnitOfWork]:
     """One transaction: committed when the block ends, rolled back on error; under
     row-level security for ``tenant`` when one is given; ``read_only``: a READ ONLY
     transaction (a write in it fails), with the retrieval log ``retrievals`` if given;
-    ``lanes``: the connections its reads may borrow (``SqlUnitOfWork.beside``).
+    ``lanes``: the connections its reads may borrow (``SqlUnitOfWork.beside``);
+    ``vector_scan`` (read-only, under a tenant): the vector lists' settings sent with
+    its first statement (a search's lane: a round trip less before a vector list).
 
     The database being unreachable, whether on connecting, in the block or on
     committing, leaves as ``DatabaseUnavailable``: the one error every entrypoint maps,
@@ -122,7 +129,8 @@ async def transaction(
     try:
         async with sessions() as session, session.begin():
             if tenant is not None:
-                await enter_tenant(session, tenant, read_only=read_only)
+                scan = tuning.ef_search if vector_scan else 0
+                await enter_tenant(session, tenant, read_only=read_only, vector_scan=scan)
             elif read_only:
                 await session.execute(_READ_ONLY)
             yield SqlUnitOfWork(

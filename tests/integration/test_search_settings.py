@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from memory_service.bootstrap import Components
 from memory_service.db.filters import tune_vector_scan, vector_scan
@@ -23,15 +23,31 @@ async def settings_of(uow: Any) -> tuple[str, ...]:
     return tuple((await uow.session.execute(SETTINGS)).one())
 
 
-async def test_a_lane_is_read_only_under_its_tenant_in_one_statement(
+async def test_a_lane_is_read_only_under_its_tenant_and_set_for_vectors_in_one_statement(
     components: Components,
 ) -> None:
     tenant = await tenant_of(components, "settings")
+    ef = components.tuning.ef_search
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
     async with components.read_uow(tenant) as uow:
         assert (await settings_of(uow))[:2] == ("off", "auto")
+        event.listen(components.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            async with uow.beside() as lane:
+                assert lane is not None
+                assert len(statements) == 1  # BEGIN is not a statement here
+                assert vector_scan(lane.session) == ef
+                await tune_vector_scan(lane.session, ef)  # set already: nothing sent
+                assert len(statements) == 1
+        finally:
+            event.remove(components.engine.sync_engine, "before_cursor_execute", record)
         async with uow.beside() as lane:
             assert lane is not None
-            assert (await settings_of(lane))[:2] == ("on", "auto")
+            assert await settings_of(lane) == ("on", "force_custom_plan", str(ef), "relaxed_order")
             tenant_seen = text("SELECT current_setting('memory.tenant')")
             assert (await lane.session.execute(tenant_seen)).scalar_one() == str(tenant)
 
