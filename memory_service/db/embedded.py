@@ -54,10 +54,10 @@ MIN_BUFFERS_MB, MAX_AUTO_BUFFERS_MB = 128, 4096
 def buffers_size(wanted: str) -> str:
     """``wanted`` ("auto", or a size such as "512MB") as a ``shared_buffers`` value.
     "auto": a quarter of the memory this process may use (its cgroup's limit, else the
-    machine's), at least PostgreSQL's default of 128MB and at most 4GB: the HNSW index
-    and the rows a search reads stay in the server's own buffers (at 100,000 episodes
-    they take about 450 MB), where with the default every search copies most of its
-    pages in from the OS cache."""
+    machine's), at least PostgreSQL's default of 128MB and at most 4GB, so that the
+    indexes and rows searches read stay in the server's own buffers rather than being
+    copied in from the OS cache search after search (at 1M episodes in one scope the
+    search's p95 fell from 99 to 68 ms; the README's "Scale")."""
     if wanted != "auto":
         if not SIZE.fullmatch(wanted):
             raise ConfigurationError(
