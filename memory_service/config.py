@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+BUFFERS_SIZE = r"[1-9][0-9]{0,8}(kB|MB|GB)"
+"""A size as PostgreSQL reads it, in the units ``shared_buffers`` takes."""
+
 
 class Settings(BaseSettings):
     """Every knob of the service; environment variables are prefixed ``MEMORY_``."""
@@ -42,7 +45,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".memory-data"))
     embedded_shared_buffers: str = Field(
         default="auto",
-        pattern=r"^(auto|[1-9][0-9]{0,8}(kB|MB|GB))$",
+        pattern=rf"^(auto|{BUFFERS_SIZE})$",
         description="the embedded PostgreSQL's shared_buffers: 'auto' (a quarter of the "
         "memory, 128MB to 4GB) or a size such as 2GB; a new size takes effect when the "
         "server next starts",

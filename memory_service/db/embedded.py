@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from memory_service.config import BUFFERS_SIZE
 from memory_service.domain.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,7 @@ def start_embedded(pgdata: Path, *, shared_buffers: str = "auto") -> tuple[Any, 
     return server, asyncpg_url(server.get_uri())
 
 
-SIZE = re.compile(r"[1-9][0-9]{0,8}(kB|MB|GB)")
-"""A size as PostgreSQL reads it, in the units ``shared_buffers`` takes."""
+SIZE = re.compile(BUFFERS_SIZE)
 MIN_BUFFERS_MB, MAX_AUTO_BUFFERS_MB = 128, 4096
 
 
@@ -56,8 +56,8 @@ def buffers_size(wanted: str) -> str:
     "auto": a quarter of the memory this process may use (its cgroup's limit, else the
     machine's), at least PostgreSQL's default of 128MB and at most 4GB, so that the
     indexes and rows searches read stay in the server's own buffers rather than being
-    copied in from the OS cache search after search (at 1M episodes in one scope the
-    search's p95 fell from 99 to 68 ms; the README's "Scale")."""
+    copied in from the OS cache search after search (the README's "Scale" measures
+    what that is worth)."""
     if wanted != "auto":
         if not SIZE.fullmatch(wanted):
             raise ConfigurationError(
@@ -93,8 +93,7 @@ def size_buffers(server: Any, size: str, *, started: bool) -> None:
         if "same" in same:
             return
         server.psql(f"ALTER SYSTEM SET shared_buffers = '{size}';")
-        holders = json.loads((server.pgdata / HANDLES).read_text() or "[]")
-        if not started or holders != [os.getpid()]:
+        if not started or holders(server.pgdata) != [os.getpid()]:
             log.info("the embedded server takes shared_buffers %s at its next start", size)
             return
         log.info("restarting the embedded server with shared_buffers %s", size)
@@ -141,16 +140,21 @@ def prune_handles(pgdata: Path) -> list[int]:
     lock = _pgserver().postgres_server.PostgresServer._lock
     path = pgdata / HANDLES
     with lock:
-        try:
-            pids = [int(pid) for pid in json.loads(path.read_text())]
-        except (FileNotFoundError, ValueError):
-            return []
+        pids = holders(pgdata)
         dead = [pid for pid in pids if not _alive(pid)]
         if dead:
             path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
     if dead:
         log.info("dropped the handles of gone processes %s from %s", dead, path)
     return dead
+
+
+def holders(pgdata: Path) -> list[int]:
+    """The processes listed as holding the server of ``pgdata`` (none: no list yet)."""
+    try:
+        return [int(pid) for pid in json.loads((pgdata / HANDLES).read_text())]
+    except (FileNotFoundError, ValueError):
+        return []
 
 
 def _alive(pid: int) -> bool:

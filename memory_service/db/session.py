@@ -104,17 +104,17 @@ async def enter_tenant(
 ) -> None:
     """For this transaction: act as the unprivileged role (when it exists and we may
     use it), and let row-level security see only ``tenant``'s rows; ``read_only``: a
-    READ ONLY transaction; ``vector_scan`` (an ``hnsw.ef_search``, with ``read_only``):
-    the vector lists' settings too (``filters.tune_vector_scan``, whose round trip this
-    saves). One round trip: ``set_config('role', ...)`` is ``SET LOCAL ROLE``, and
+    READ ONLY transaction; ``vector_scan`` (an ``hnsw.ef_search``; 0: none): the vector
+    lists' settings too (``filters.tune_vector_scan``, whose round trip this saves).
+    One round trip: ``set_config('role', ...)`` is ``SET LOCAL ROLE``, and
     ``transaction_read_only`` on is ``SET TRANSACTION READ ONLY``, which may come at any
     point of a transaction (only turning it off must come first)."""
     binds = {"tenant": str(tenant), "role": APP_ROLE}
-    if vector_scan and read_only:
-        await session.execute(_ENTER_READ_ONLY_SCAN, binds | {"ef": str(int(vector_scan))})
+    if vector_scan:
+        binds["ef"] = str(int(vector_scan))
+    await session.execute(_ENTER[read_only, bool(vector_scan)], binds)
+    if vector_scan:
         mark_vector_scan(session, vector_scan)
-        return
-    await session.execute(_ENTER_READ_ONLY if read_only else _ENTER, binds)
 
 
 _ENTER_SQL = (
@@ -123,7 +123,13 @@ _ENTER_SQL = (
     "CASE WHEN pg_has_role(current_user, :role, 'MEMBER') "
     "THEN set_config('role', :role, true) END END"
 )
-_ENTER = text(_ENTER_SQL)
-_READ_ONLY_SQL = _ENTER_SQL + ", set_config('transaction_read_only', 'on', true)"
-_ENTER_READ_ONLY = text(_READ_ONLY_SQL)
-_ENTER_READ_ONLY_SCAN = text(_READ_ONLY_SQL + ", " + VECTOR_SETTINGS)
+_ENTER = {
+    (read_only, scan): text(
+        _ENTER_SQL
+        + (", set_config('transaction_read_only', 'on', true)" if read_only else "")
+        + (", " + VECTOR_SETTINGS if scan else "")
+    )
+    for read_only in (False, True)
+    for scan in (False, True)
+}
+"""The statement entering a tenant, by (read only, with the vector lists' settings)."""

@@ -13,9 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from memory_service.config import Settings
+from memory_service.db import embedded
 from memory_service.db.embedded import (
-    MAX_AUTO_BUFFERS_MB,
-    MIN_BUFFERS_MB,
     buffers_size,
     memory_bytes,
     postmaster,
@@ -24,6 +23,7 @@ from memory_service.db.embedded import (
 from memory_service.domain.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
+MB = 2**20
 
 
 @pytest.fixture
@@ -74,11 +74,21 @@ def test_a_size_the_machine_cannot_give_leaves_the_server_on_its_previous_one(
         server.cleanup()
 
 
-def test_auto_is_a_quarter_of_the_memory_within_bounds() -> None:
-    mb = int(buffers_size("auto").removesuffix("MB"))
-    assert MIN_BUFFERS_MB <= mb <= MAX_AUTO_BUFFERS_MB
-    assert mb == max(MIN_BUFFERS_MB, min(MAX_AUTO_BUFFERS_MB, memory_bytes() // 4 // 2**20))
+@pytest.mark.parametrize(
+    ("memory", "size"),
+    [(256 * MB, "128MB"), (2048 * MB, "512MB"), (24 * 1024 * MB, "4096MB"), (10**13, "4096MB")],
+)
+def test_auto_is_a_quarter_of_the_memory_from_128mb_to_4gb(
+    monkeypatch: pytest.MonkeyPatch, memory: int, size: str
+) -> None:
+    monkeypatch.setattr(embedded, "memory_bytes", lambda: memory)
+    assert buffers_size("auto") == size
     assert buffers_size("2GB") == "2GB"
+
+
+def test_the_memory_is_this_machines_or_less() -> None:
+    machine = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert 0 < memory_bytes() <= machine
 
 
 @pytest.mark.parametrize("size", ["", "2 GB", "1TB", "0MB", "1GB'; DROP TABLE x; --", "-1MB"])

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from memory_service.bootstrap import Components, build_consolidator, migrate
 from memory_service.cli import main
@@ -28,6 +28,7 @@ from memory_service.services.reembed import Step, reembed
 from memory_service.services.spaces import require_space
 from memory_service.testing import HashEmbedder
 from tests.conftest import ROOT, api_client
+from tests.statements import statements_sent
 from workers.jobs import run_job
 
 SCOPE = Scope(user_id="u")
@@ -386,27 +387,18 @@ async def test_reembed_to_another_width_keeps_the_hnsw_search(store: Components)
 
 async def explain_search(parts: Components, tenant: UUID, embedder: Any) -> str:
     """EXPLAIN of the statement ``episodes.vector_search`` runs, with its parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if "<=>" in statement:
-            seen.append((statement, params))
-
     async with parts.engine.connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await auto.execute(text("ANALYZE episodes"))
-    event.listen(parts.engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        query = SearchQuery(text="a turn 3", scope=SCOPE, limit=10)
-        async with parts.uow(tenant) as uow:
-            [vector] = await embedder.embed([query.text])
+    query = SearchQuery(text="a turn 3", scope=SCOPE, limit=10)
+    async with parts.uow(tenant) as uow:
+        [vector] = await embedder.embed([query.text])
+        with statements_sent(parts.engine) as sent:
             await uow.episodes.vector_search(tenant, query, vector, 10)
-            statement, params = seen[-1]
-            plan = await uow.session.connection()
-            rows = await plan.exec_driver_sql("EXPLAIN " + statement, params)
-            return "\n".join(r[0] for r in rows)
-    finally:
-        event.remove(parts.engine.sync_engine, "before_cursor_execute", capture)
+        statement, params = [s for s in sent if "<=>" in s.statement][-1]
+        plan = await uow.session.connection()
+        rows = await plan.exec_driver_sql("EXPLAIN " + statement, params)
+        return "\n".join(r[0] for r in rows)
 
 
 async def test_the_command_reembeds_with_progress_and_says_when_done(

@@ -10,11 +10,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import event
 
 from memory_service.bootstrap import Components
-from memory_service.domain.models import ContextTurn, NewEpisode, Scope
+from memory_service.domain.models import NewEpisode, Scope
 from memory_service.fake_store import FakeStore, FakeUnitOfWork
+from tests.statements import statements_sent
 
 U, OTHER = Scope(user_id="u"), Scope(user_id="v")
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -23,7 +23,8 @@ MINUTES = [0, 1, 2, 2, 2, 3, 5, 8, 9, 9, 12, 13]
 """When each of the scope's turns happened: three, then two, at the same minute."""
 
 Opener = Callable[[], AbstractAsyncContextManager[Any]]
-Seen = dict[UUID, list[tuple[int, str]]]
+Seen = dict[str, list[tuple[int, str]]]
+"""Each anchor's turns as (position, text), the anchor named by its place in the ask."""
 
 
 async def seed(open_uow: Opener, tenant: UUID) -> tuple[list[UUID], UUID]:
@@ -46,10 +47,6 @@ async def seed(open_uow: Opener, tenant: UUID) -> tuple[list[UUID], UUID]:
     return ours, theirs[0]
 
 
-def shown(found: dict[UUID, list[ContextTurn]]) -> Seen:
-    return {anchor: [(t.position, t.text) for t in turns] for anchor, turns in found.items()}
-
-
 async def around(open_uow: Opener, tenant: UUID, window: int) -> Seen:
     ours, theirs = await seed(open_uow, tenant)
     anchors = [ours[0], ours[3], ours[6], ours[-1], theirs, uuid4()]
@@ -57,7 +54,7 @@ async def around(open_uow: Opener, tenant: UUID, window: int) -> Seen:
         found = await uow.episodes.neighbours(tenant, U, anchors, window)
     # named by position, so that the two stores' answers compare
     names = {a: f"anchor {i}" for i, a in enumerate(anchors)}
-    return {names[a]: turns for a, turns in shown(found).items()}  # type: ignore[misc]
+    return {names[a]: [(t.position, t.text) for t in turns] for a, turns in found.items()}
 
 
 @pytest.mark.parametrize("window", [1, 2, 4])
@@ -88,17 +85,8 @@ async def test_both_sides_are_read_in_one_round_trip(components: Components) -> 
     async with components.uow() as uow:
         tenant = await uow.tenants.create_tenant("neighbours-round-trips")
     ours, _ = await seed(lambda: components.uow(tenant), tenant)
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    target = components.engine.sync_engine
     async with components.uow(tenant) as uow:
-        event.listen(target, "before_cursor_execute", record)
-        try:
+        with statements_sent(components.engine) as sent:
             found = await uow.episodes.neighbours(tenant, U, ours[4:8], 2)
-        finally:
-            event.remove(target, "before_cursor_execute", record)
-    assert len(statements) == 1
+    assert len(sent) == 1
     assert [t.text for t in found[ours[5]]] == ["turn 3", "turn 4", "turn 6", "turn 7"]

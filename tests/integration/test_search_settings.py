@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from memory_service.bootstrap import Components
 from memory_service.db.filters import tune_vector_scan, vector_scan
 from memory_service.db.session import make_engine
 from tests.integration.test_search_lanes import tenant_of
+from tests.statements import statements_sent
 
 SETTINGS = text(
     "SELECT current_setting('transaction_read_only'), current_setting('plan_cache_mode'), "
@@ -28,23 +29,15 @@ async def test_a_lane_is_read_only_under_its_tenant_and_set_for_vectors_in_one_s
 ) -> None:
     tenant = await tenant_of(components, "settings")
     ef = components.tuning.ef_search
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
     async with components.read_uow(tenant) as uow:
         assert (await settings_of(uow))[:2] == ("off", "auto")
-        event.listen(components.engine.sync_engine, "before_cursor_execute", record)
-        try:
+        with statements_sent(components.engine) as sent:
             async with uow.beside() as lane:
                 assert lane is not None
-                assert len(statements) == 1  # BEGIN is not a statement here
+                assert len(sent) == 1  # BEGIN is not a statement here
                 assert vector_scan(lane.session) == ef
                 await tune_vector_scan(lane.session, ef)  # set already: nothing sent
-                assert len(statements) == 1
-        finally:
-            event.remove(components.engine.sync_engine, "before_cursor_execute", record)
+                assert len(sent) == 1
         async with uow.beside() as lane:
             assert lane is not None
             assert await settings_of(lane) == ("on", "force_custom_plan", str(ef), "relaxed_order")
