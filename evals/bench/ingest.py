@@ -153,11 +153,11 @@ def cpu_seconds(server: Server, postmaster: int) -> dict[str, float]:
     }
 
 
-def fresh_database(pg: Any) -> str:
-    """A new, migrated database of the bench on the PostgreSQL server ``pg``."""
-    pg.psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE);")
-    pg.psql(f"CREATE DATABASE {DB_NAME};")
-    url = asyncpg_url(pg.get_uri(), DB_NAME)
+def fresh_database(pg: Any, name: str = DB_NAME) -> str:
+    """A new, migrated database ``name`` on the PostgreSQL server ``pg``."""
+    pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE);")
+    pg.psql(f"CREATE DATABASE {name};")
+    url = asyncpg_url(pg.get_uri(), name)
     migrate(url)
     return url
 
