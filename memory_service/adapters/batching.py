@@ -87,18 +87,20 @@ class Batcher(Generic[T, R]):
         max_batch: int = 64,
         weight: Callable[[T], int] | None = None,
         max_weight: int | None = None,
+        light: int | None = None,
     ) -> None:
         """``weight`` (default 1 an item) and ``max_weight`` (default ``max_batch``):
         no call holds items whose count times the heaviest's weight passes
         ``max_weight``, but for a single item, which always goes; an item heavier than
-        ``max_weight // max_batch`` only joins a call as heavy as itself."""
+        ``light`` (default ``max_weight // max_batch``) only joins a call as heavy as
+        itself."""
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._run = run
         self._max_batch = max_batch
         self._weight = weight or (lambda _: 1)
         self._max_weight = max_batch if max_weight is None else max_weight
-        self._light = self._max_weight // max_batch
+        self._light = self._max_weight // max_batch if light is None else light
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue[T, R]] = (
             weakref.WeakKeyDictionary()
         )

@@ -37,13 +37,18 @@ def bundled_model_path() -> Path:
     return path
 
 
+CALL_BATCHES = 2
+"""Forward batches of texts (``batch_size`` each) one write's model call may hold."""
+
+
 class LocalEmbedder:
     """Normalised 384-d sentence embeddings, batched, on CUDA when torch sees a GPU.
 
     The model loads once, lazily, on first use (never at import). ``embed`` encodes
     in a worker thread, one model call at a time, and concurrent callers share a call
-    (up to ``batch_size`` texts; see :mod:`~memory_service.adapters.batching`), so
-    the event loop keeps serving and 16 one-message requests are not 16 model calls.
+    (up to ``CALL_BATCHES * batch_size`` texts, forwarded ``batch_size`` at a time,
+    longest first; see :mod:`~memory_service.adapters.batching`), so the event loop
+    keeps serving and 16 one-message requests are not 16 model calls.
     ``embed_sync`` is the plain, unqueued call.
 
     A text costs at most one window of 256 word pieces, however long: the model reads
@@ -81,11 +86,16 @@ class LocalEmbedder:
         self._query_forward: Forward | None = None
         """Queries' forward (on a CPU): the int8 copy's traced, or the model's in ONNX
         Runtime; None: the traced one."""
+        # A write's call may hold two forward batches of texts: sorted by length
+        # together, two requests' texts pad less than each request's alone (measured in
+        # the README's "Ingestion and concurrency"). A call's padded pieces stay bounded
+        # as before (``max_weight``), so no caller waits behind a longer call.
         self.queue: Batcher[str, list[float]] = Batcher(
             self.embed_sync,
-            max_batch=batch_size,
+            max_batch=CALL_BATCHES * batch_size,
             weight=lambda text: estimated_pieces(text, WINDOW),
             max_weight=batch_size * SHORT_PIECES,
+            light=SHORT_PIECES,
         )
         self.queries: Batcher[str, list[float]] = Batcher(
             self.embed_query_sync,

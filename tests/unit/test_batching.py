@@ -187,6 +187,24 @@ async def test_a_light_caller_is_not_padded_by_a_heavy_piece() -> None:
     assert model.calls == [["long"] * 4, ["q"], ["long"] * 2]
 
 
+async def test_light_can_be_set_apart_from_the_calls_size() -> None:
+    """A call twice as long holds the same padded weight, and what mixes stays as it
+    was: items up to ``light`` join a lighter call, heavier ones wait for their own."""
+    model = Model(held=True)
+    batcher = Batcher(model, max_batch=8, weight=len, max_weight=16, light=4)
+    bulk = await busy(model, batcher, ["x"])
+    mixed = asyncio.create_task(batcher(["q", "abc", "a"]))  # 3 <= light: one call
+    heavy = asyncio.create_task(batcher(["hello"]))  # 5 > light: a call of its own
+    await settle()
+    model.held = False
+    model.allow()
+    assert await bulk == ["X"]
+    assert await mixed == ["Q", "ABC", "A"]
+    assert await heavy == ["HELLO"]
+    # (With the default light, 16 // 8 = 2, "abc" would have split the second call.)
+    assert model.calls == [["x"], ["q", "abc", "a"], ["hello"]]
+
+
 async def test_an_error_in_one_piece_fails_the_large_request_once() -> None:
     model = Model(fail_on="b5")
     batcher = Batcher(model, max_batch=4)
