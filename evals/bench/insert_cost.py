@@ -85,12 +85,17 @@ DB_NAME = "memory_insert_bench"
 
 
 def run_variant(
-    pg: Any, args: argparse.Namespace, texts: list[str], vectors: Any, drop: list[str]
+    pg: Any,
+    args: argparse.Namespace,
+    embedder: LocalEmbedder,
+    texts: list[str],
+    vectors: Any,
+    drop: list[str],
 ) -> dict[str, float]:
     url = fresh_database(pg, DB_NAME)
     engine = make_engine(url, pool_size=2)
     settings = Settings(database_url=url, data_dir=args.data_dir, rate_limit_per_minute=0)
-    components = Components(settings, engine, make_sessionmaker(engine), None, url)  # type: ignore[arg-type]
+    components = Components(settings, engine, make_sessionmaker(engine), embedder, url)
 
     async def go() -> dict[str, float]:
         try:
@@ -127,7 +132,7 @@ def run(args: argparse.Namespace, pg: Any) -> dict[str, Any]:
     dropped = [name for name in args.without.split(",") if name]
     variants = {}
     for label, drop in (("as migrated", []), ("without " + ", ".join(dropped), dropped)):
-        variants[label] = run_variant(pg, args, texts, vectors, drop)
+        variants[label] = run_variant(pg, args, embedder, texts, vectors, drop)
     pg.psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE);")
     return {"model_ms_per_batch": model_ms, "variants": variants}
 
