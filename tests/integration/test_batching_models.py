@@ -27,12 +27,12 @@ async def test_concurrent_embeds_share_one_model_call(real_embedder: LocalEmbedd
     assert all(cosine(v[0], a) > 0.9999 for v, a in zip(vectors, alone, strict=True))
 
 
-async def test_two_writes_batches_share_one_call_of_two_forward_batches(
+async def test_two_writes_share_one_call_of_two_forward_batches(
     real_embedder: LocalEmbedder,
 ) -> None:
     """Two concurrent 50-text writes (the forward batch is 64) are one model call of
     100 texts, and each write gets the vectors its texts get alone."""
-    writes = [[f"{t} (write {w}, line {i})" for i, t in enumerate(TEXTS * 4)][:50] for w in "ab"]
+    writes = [[f"{TEXTS[i % len(TEXTS)]} (write {w}, line {i})" for i in range(50)] for w in "ab"]
     await real_embedder.embed(["warm-up"])
     before = real_embedder.queue.stats.calls
     got = await asyncio.gather(*(real_embedder.embed(w) for w in writes))
